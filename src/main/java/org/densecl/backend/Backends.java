@@ -1,0 +1,28 @@
+package org.densecl.backend;
+
+import java.util.List;
+
+/**
+ * Opens a backend by name. The choice is always explicit (config or --backend) and never falls back:
+ * asking for a backend that cannot load is an error that says what was looked for.
+ */
+public final class Backends {
+    private Backends() {}
+
+    /** The names {@link #open} accepts. */
+    public static final List<String> NAMES = List.of("ref", "cpu");
+
+    /**
+     * @param name    "ref" or "cpu"
+     * @param threads worker threads for the cpu backend (0 = all cores)
+     * @param gemm    GEMM provider for the cpu backend: "vector" (pure Java, always there) or "openblas"
+     */
+    public static Backend open(String name, int threads, String gemm) {
+        int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        return switch (name) {
+            case "ref" -> new org.densecl.backend.ref.RefBackend();
+            case "cpu" -> new org.densecl.backend.cpu.CpuBackend(t, gemm);
+            default -> throw new IllegalArgumentException("unknown backend '" + name + "'; choose one of " + NAMES);
+        };
+    }
+}

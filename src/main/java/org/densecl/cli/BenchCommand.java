@@ -1,0 +1,30 @@
+package org.densecl.cli;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code ./densecl bench [JMH arguments]} runs the JMH benchmarks compiled from bench/;
+ * {@code ./densecl bench gemm-summary} prints GEMM GFLOP/s per size and provider with the ratio to
+ * OpenBLAS measured in the same run.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = false,
+        description = {"Run JMH benchmarks (arguments go to JMH, e.g. 'GemmBench -p size=1024'),",
+                "or 'gemm-summary' for GFLOP/s and the ratio to OpenBLAS per size and provider.",
+                "'./densecl bench -h' shows JMH's own help."})
+public final class BenchCommand implements Callable<Integer> {
+    @Parameters(arity = "0..*", description = "JMH arguments, or gemm-summary [options]")
+    List<String> args = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        if (!args.isEmpty() && args.get(0).equals("gemm-summary")) {
+            return org.densecl.bench.GemmSummary.run(args.subList(1, args.size()).toArray(String[]::new));
+        }
+        org.openjdk.jmh.Main.main(args.toArray(String[]::new));
+        return 0;
+    }
+}

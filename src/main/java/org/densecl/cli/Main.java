@@ -1,0 +1,36 @@
+package org.densecl.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The entry point behind {@code ./densecl}. Each subcommand is a small class in this package; a user
+ * mistake (bad argument, missing file) ends as one line on stderr and a non-zero exit code.
+ */
+@Command(name = "densecl", mixinStandardHelpOptions = true, version = "DenseCL-J 0.1.0",
+        description = "DenseCL pretraining and FCN fine-tuning of ResNet-50, forward and backward by hand.",
+        subcommands = {InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        CommandLine cli = new CommandLine(new Main());
+        // A user error (IllegalArgumentException and friends) prints one line, not a stack trace.
+        cli.setExecutionExceptionHandler((ex, line, parsed) -> {
+            if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException
+                    || ex instanceof java.io.UncheckedIOException) {
+                line.getErr().println("densecl: " + ex.getMessage());
+                return 1;
+            }
+            throw ex;
+        });
+        System.exit(cli.execute(args));
+    }
+}
