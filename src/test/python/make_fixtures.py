@@ -155,6 +155,9 @@ def conv2d_case(name, seed, n, c, h, w, k, r, stride, pad, dilation, bias):
 
 
 def batch_norm_case(name, seed, n, c, h, w, momentum=0.1, eps=1e-5):
+    # The backend takes momentum and eps as Java floats: use those exact float32 numbers here too, so the
+    # float64 reference answers the question the backend is asked (0.1f differs from 0.1 by 1.5e-9).
+    momentum, eps = float(np.float32(momentum)), float(np.float32(eps))
     g = gen(seed)
     # Per-channel means up to +-4 with spreads 0.3..2: a one-pass E[x^2] - E[x]^2 loses digits here.
     offset = uniform(g, 1, c, 1, 1, lo=-4.0, hi=4.0)
