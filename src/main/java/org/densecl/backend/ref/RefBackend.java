@@ -104,63 +104,64 @@ public final class RefBackend extends HostBackend {
     public void batchNormTrainForward(Tensor x, Tensor gamma, Tensor beta, float momentum, float eps,
                                       Tensor runningMean, Tensor runningVar, Tensor saveMean,
                                       Tensor saveInvStd, Tensor y, boolean relu) {
-        throw new UnsupportedOperationException("batchNormTrainForward");
+        RefBatchNorm.trainForward(x, gamma, beta, momentum, eps, runningMean, runningVar,
+                saveMean, saveInvStd, y, relu);
     }
 
     @Override
     public void batchNormInferenceForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
                                           Tensor runningVar, float eps, Tensor y, boolean relu) {
-        throw new UnsupportedOperationException("batchNormInferenceForward");
+        RefBatchNorm.inferenceForward(x, gamma, beta, runningMean, runningVar, eps, y, relu);
     }
 
     @Override
     public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                                   Tensor y, boolean relu, Tensor dx, Tensor dgamma, Tensor dbeta) {
-        throw new UnsupportedOperationException("batchNormBackward");
+        RefBatchNorm.backward(x, dy, gamma, saveMean, saveInvStd, y, relu, dx, dgamma, dbeta);
     }
 
     // ---------------------------------------------------------------- pooling
 
     @Override
     public void maxPoolForward(PoolGeometry g, Tensor x, Tensor y) {
-        throw new UnsupportedOperationException("maxPoolForward");
+        RefPooling.maxForward(g, x, y);
     }
 
     @Override
     public void maxPoolBackward(PoolGeometry g, Tensor x, Tensor y, Tensor dy, Tensor dx) {
-        throw new UnsupportedOperationException("maxPoolBackward");
+        RefPooling.maxBackward(g, x, y, dy, dx);
     }
 
     @Override
     public void globalAvgPoolForward(Tensor x, Tensor y) {
-        throw new UnsupportedOperationException("globalAvgPoolForward");
+        RefPooling.globalAvgForward(x, y);
     }
 
     @Override
     public void globalAvgPoolBackward(Tensor dy, Tensor dx) {
-        throw new UnsupportedOperationException("globalAvgPoolBackward");
+        RefPooling.globalAvgBackward(dy, dx);
     }
 
     @Override
     public void adaptiveAvgPoolForward(Tensor x, Tensor y) {
-        throw new UnsupportedOperationException("adaptiveAvgPoolForward");
+        RefPooling.adaptiveAvgForward(x, y);
     }
 
     @Override
     public void adaptiveAvgPoolBackward(Tensor dy, Tensor dx) {
-        throw new UnsupportedOperationException("adaptiveAvgPoolBackward");
+        RefPooling.adaptiveAvgBackward(dy, dx);
     }
 
     // ---------------------------------------------------------------- resize
 
     @Override
     public void resizeBilinearForward(Tensor x, Tensor y, boolean alignCorners) {
-        throw new UnsupportedOperationException("resizeBilinearForward");
+        RefResize.forward(x, y, alignCorners);
     }
 
     @Override
     public void resizeBilinearBackward(Tensor dy, Tensor dx, boolean alignCorners) {
-        throw new UnsupportedOperationException("resizeBilinearBackward");
+        RefResize.backward(dy, dx, alignCorners);
     }
 
     // ---------------------------------------------------------------- losses and normalisation
@@ -168,23 +169,23 @@ public final class RefBackend extends HostBackend {
     @Override
     public void softmaxCrossEntropyForward(Tensor logits, Tensor labels, int ignoreIndex,
                                            boolean averageNonIgnored, Tensor probs, Tensor loss) {
-        throw new UnsupportedOperationException("softmaxCrossEntropyForward");
+        RefLosses.crossEntropyForward(logits, labels, ignoreIndex, averageNonIgnored, probs, loss);
     }
 
     @Override
     public void softmaxCrossEntropyBackward(Tensor probs, Tensor labels, int ignoreIndex,
                                             boolean averageNonIgnored, float scale, Tensor dlogits) {
-        throw new UnsupportedOperationException("softmaxCrossEntropyBackward");
+        RefLosses.crossEntropyBackward(probs, labels, ignoreIndex, averageNonIgnored, scale, dlogits);
     }
 
     @Override
     public void l2NormalizeForward(Tensor x, float eps, Tensor y, Tensor norms) {
-        throw new UnsupportedOperationException("l2NormalizeForward");
+        RefLosses.l2NormalizeForward(x, eps, y, norms);
     }
 
     @Override
     public void l2NormalizeBackward(Tensor y, Tensor norms, float eps, Tensor dy, Tensor dx) {
-        throw new UnsupportedOperationException("l2NormalizeBackward");
+        RefLosses.l2NormalizeBackward(y, norms, eps, dy, dx);
     }
 
     // ---------------------------------------------------------------- optimisation
