@@ -23,7 +23,8 @@ import org.densecl.tensor.Tensor;
  * row ranges; per-part partial sums meet in double on the calling thread.
  *
  * <p>Statistics are computed blockwise: a block of rows small enough to stay in cache is read twice
- * (block mean, then the sum of squared deviations from it, the stable two-pass form), and block
+ * (a block mean, then the sums of deviations from it and of their squares: the corrected two-pass
+ * algorithm of Chan, Golub and LeVeque, stable even when |mean| >> std), and block
  * results are merged in double with Chan et al.'s pairwise update. So x is read from memory once for
  * the statistics and once for the normalisation.
  *
@@ -53,6 +54,8 @@ final class CpuBatchNorm {
         perChannel(op, c, "saveInvStd", saveInvStd);
         f32(op, "y", y);
         Check.same(op, "y", y, "x", x);
+        // The statistics pass must finish reading x before any y is written.
+        Check.that(x.data().asOverlappingSlice(y.data()).isEmpty(), op, "y may not alias x " + x.shape());
         long m = x.numel() / c;
         Check.that(m > 1, op, "x has shape " + x.shape() + ": one value per channel; training-mode batch norm"
                 + " needs more than one (as PyTorch)");
@@ -60,11 +63,11 @@ final class CpuBatchNorm {
         int parts = CpuVec.parts(par, m, c);
         int cp = padded(c);
         double[] d = scratch.doubles(2 * parts * cp); // partial means (parts, cp), then partial M2 (parts, cp)
-        float[] f = scratch.floats(parts * 2 * L + 3 * cp); // lane buffers (parts, 2L); mean, scale, shift (cp)
-        int fMean = parts * 2 * L, fScale = fMean + cp, fShift = fScale + cp;
+        float[] f = scratch.floats(parts * 3 * L + 3 * cp); // lane buffers (parts, 3L); mean, scale, shift (cp)
+        int fMean = parts * 3 * L, fScale = fMean + cp, fShift = fScale + cp;
         MemorySegment xs = x.data();
         par.forEach(parts, p -> statistics(xs, m * p / parts, m * (p + 1) / parts, c,
-                d, p * cp, (parts + p) * cp, f, p * 2 * L));
+                d, p * cp, (parts + p) * cp, f, p * 3 * L));
 
         for (int j = 0; j < c; j++) {
             // Chan's merge of the parts, in row order.
@@ -179,6 +182,7 @@ final class CpuBatchNorm {
     /**
      * Per-channel mean and M2 (sum of squared deviations) of rows [lo, hi) into d[meanOff + j] and
      * d[m2Off + j]. Rows go in cache-sized blocks; each block's float mean and M2 merge in double.
+     * lanes[laneOff, laneOff + 3L) is this part's buffer for moving vector lanes into doubles.
      */
     private static void statistics(MemorySegment xs, long lo, long hi, int c, double[] d, int meanOff,
                                    int m2Off, float[] lanes, int laneOff) {
@@ -193,25 +197,33 @@ final class CpuBatchNorm {
             int nb = (int) (r1 - r0);
             for (int j = 0; j < c; j += L) {
                 VectorMask<Float> mk = maskAt(j, c);
+                // The corrected two-pass form: a first guess of the block mean, then in one more pass
+                // the sum of deviations from it (which repairs the guess when |mean| >> std made its
+                // float sum lose digits) and the sum of their squares.
                 FloatVector sum = FloatVector.zero(F);
                 for (long r = r0; r < r1; r++) {
                     sum = sum.add(loadOr(xs, r * c + j, mk));
                 }
-                FloatVector mean = sum.div(nb);
-                FloatVector m2 = FloatVector.zero(F);
+                FloatVector guess = sum.div(nb);
+                FloatVector dsum = FloatVector.zero(F), m2 = FloatVector.zero(F);
                 for (long r = r0; r < r1; r++) {
-                    // Masked-off lanes load 0 and have mean 0, so they stay 0.
-                    FloatVector dev = loadOr(xs, r * c + j, mk).sub(mean);
+                    // Masked-off lanes load 0 and have guess 0, so they stay 0.
+                    FloatVector dev = loadOr(xs, r * c + j, mk).sub(guess);
+                    dsum = dsum.add(dev);
                     m2 = dev.fma(dev, m2);
                 }
-                mean.intoArray(lanes, laneOff);
-                m2.intoArray(lanes, laneOff + L);
+                guess.intoArray(lanes, laneOff);
+                dsum.intoArray(lanes, laneOff + L);
+                m2.intoArray(lanes, laneOff + 2 * L);
                 int n = Math.min(L, c - j);
                 for (int k = 0; k < n; k++) {
-                    double delta = lanes[laneOff + k] - d[meanOff + j + k];
+                    double correction = lanes[laneOff + L + k] / (double) nb;
+                    double blockMean = lanes[laneOff + k] + correction;
+                    double blockM2 = lanes[laneOff + 2 * L + k] - nb * correction * correction;
+                    double delta = blockMean - d[meanOff + j + k];
                     double total = seen + nb;
                     d[meanOff + j + k] += delta * nb / total;
-                    d[m2Off + j + k] += lanes[laneOff + L + k] + delta * delta * seen * nb / total;
+                    d[m2Off + j + k] += blockM2 + delta * delta * seen * nb / total;
                 }
             }
             seen += nb;
