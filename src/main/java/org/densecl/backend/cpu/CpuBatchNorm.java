@@ -200,18 +200,38 @@ final class CpuBatchNorm {
                 // The corrected two-pass form: a first guess of the block mean, then in one more pass
                 // the sum of deviations from it (which repairs the guess when |mean| >> std made its
                 // float sum lose digits) and the sum of their squares.
-                FloatVector sum = FloatVector.zero(F);
-                for (long r = r0; r < r1; r++) {
-                    sum = sum.add(loadOr(xs, r * c + j, mk));
+                // Rows are unrolled into independent accumulators: one add chain per vector would
+                // leave the loop waiting on add latency rather than on memory.
+                FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+                long r = r0;
+                for (; r + 4 <= r1; r += 4) {
+                    long i = r * c + j;
+                    s0 = s0.add(loadOr(xs, i, mk));
+                    s1 = s1.add(loadOr(xs, i + c, mk));
+                    s2 = s2.add(loadOr(xs, i + 2L * c, mk));
+                    s3 = s3.add(loadOr(xs, i + 3L * c, mk));
                 }
-                FloatVector guess = sum.div(nb);
-                FloatVector dsum = FloatVector.zero(F), m2 = FloatVector.zero(F);
-                for (long r = r0; r < r1; r++) {
-                    // Masked-off lanes load 0 and have guess 0, so they stay 0.
+                for (; r < r1; r++) {
+                    s0 = s0.add(loadOr(xs, r * c + j, mk));
+                }
+                FloatVector guess = s0.add(s1).add(s2.add(s3)).div(nb);
+                // Masked-off lanes load 0 and have guess 0, so they stay 0.
+                FloatVector dsum = FloatVector.zero(F), dsum1 = dsum, m2 = dsum, m21 = dsum;
+                for (r = r0; r + 2 <= r1; r += 2) {
+                    FloatVector dev = loadOr(xs, r * c + j, mk).sub(guess);
+                    FloatVector dev1 = loadOr(xs, (r + 1) * c + j, mk).sub(guess);
+                    dsum = dsum.add(dev);
+                    dsum1 = dsum1.add(dev1);
+                    m2 = dev.fma(dev, m2);
+                    m21 = dev1.fma(dev1, m21);
+                }
+                if (r < r1) {
                     FloatVector dev = loadOr(xs, r * c + j, mk).sub(guess);
                     dsum = dsum.add(dev);
                     m2 = dev.fma(dev, m2);
                 }
+                dsum = dsum.add(dsum1);
+                m2 = m2.add(m21);
                 guess.intoArray(lanes, laneOff);
                 dsum.intoArray(lanes, laneOff + L);
                 m2.intoArray(lanes, laneOff + 2 * L);
@@ -243,12 +263,24 @@ final class CpuBatchNorm {
             for (int j = 0; j < c; j += L) {
                 VectorMask<Float> mk = maskAt(j, c);
                 FloatVector mean = FloatVector.fromArray(F, f, fMean + j);
-                FloatVector sum = FloatVector.zero(F), prod = FloatVector.zero(F);
-                for (long r = r0; r < r1; r++) {
+                // Two rows per step into separate accumulators (see statistics).
+                FloatVector sum = FloatVector.zero(F), sum1 = sum, prod = sum, prod1 = sum;
+                long r = r0;
+                for (; r + 2 <= r1; r += 2) {
+                    long i = r * c + j;
+                    FloatVector g = grad(gs, ys, i, mk), g1 = grad(gs, ys, i + c, mk);
+                    sum = sum.add(g);
+                    sum1 = sum1.add(g1);
+                    prod = g.fma(loadOr(xs, i, mk).sub(mean), prod);
+                    prod1 = g1.fma(loadOr(xs, i + c, mk).sub(mean), prod1);
+                }
+                if (r < r1) {
                     FloatVector g = grad(gs, ys, r * c + j, mk);
                     sum = sum.add(g);
                     prod = g.fma(loadOr(xs, r * c + j, mk).sub(mean), prod);
                 }
+                sum = sum.add(sum1);
+                prod = prod.add(prod1);
                 sum.intoArray(f, laneOff);
                 prod.intoArray(f, laneOff + L);
                 int n = Math.min(L, c - j);
