@@ -149,7 +149,7 @@ final class CpuVec {
      */
     static int channelBlocks(Parallel par, int n, int c) {
         int vectors = (c + L - 1) / L;
-        int wanted = (2 * par.threads() + n - 1) / n;
+        int wanted = (2 * par.threads() + n - 1) / Math.max(1, n);
         return Math.max(1, Math.min(vectors, wanted));
     }
 
