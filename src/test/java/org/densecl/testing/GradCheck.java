@@ -63,6 +63,11 @@ public final class GradCheck {
         assertEquals(DType.F64, y.dtype(), op + ": finite differences need an F64 output");
         assertEquals(y.numel(), dy.numel(), op + ": dy " + dy.shape() + " must have y's element count " + y.shape());
         Rand.normal(dy, seed, 1.0);
+        for (long i = 0; i < dy.numel(); i++) {
+            // Exact in float: some backwards take dy as a float scalar (the loss's scale), and then the
+            // analytic and the numeric side see the same number.
+            dy.set(i, (float) dy.get(i));
+        }
 
         // Analytic: forward at the base point, then backward onto random prior gradients.
         forward.run();
