@@ -127,6 +127,7 @@ final class CpuChannelwise {
 
     /** dx[n, h, w, c] += dy[n, h, w, c] * mask[n, c]. */
     void dropout2dBackward(Tensor mask, Tensor dy, Tensor dx) {
+        // Parallel over rows (n, h, w), in scaleByMask.
         String op = "dropout2dBackward";
         f32(op, "mask", mask);
         f32(op, "dy", dy);

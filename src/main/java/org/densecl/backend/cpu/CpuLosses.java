@@ -167,6 +167,7 @@ final class CpuLosses {
     void l2NormalizeForward(Tensor x, float eps, Tensor y, Tensor norms) {
         // Parallel over row ranges.
         String op = "l2NormalizeForward";
+        Check.that(eps > 0, op, "eps must be positive, got " + eps);
         int c = rowsOf(op, "x", x);
         long m = x.numel() / c;
         f32(op, "y", y);
@@ -197,6 +198,7 @@ final class CpuLosses {
     void l2NormalizeBackward(Tensor y, Tensor norms, float eps, Tensor dy, Tensor dx) {
         // Parallel over row ranges.
         String op = "l2NormalizeBackward";
+        Check.that(eps > 0, op, "eps must be positive, got " + eps);
         int c = rowsOf(op, "y", y);
         long m = y.numel() / c;
         f32(op, "norms", norms);
