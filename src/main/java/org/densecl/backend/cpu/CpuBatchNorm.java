@@ -1,0 +1,348 @@
+package org.densecl.backend.cpu;
+
+import static org.densecl.backend.cpu.CpuVec.F;
+import static org.densecl.backend.cpu.CpuVec.L;
+import static org.densecl.backend.cpu.CpuVec.f32;
+import static org.densecl.backend.cpu.CpuVec.get;
+import static org.densecl.backend.cpu.CpuVec.loadOr;
+import static org.densecl.backend.cpu.CpuVec.maskAt;
+import static org.densecl.backend.cpu.CpuVec.set;
+import static org.densecl.backend.cpu.CpuVec.storeOr;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import org.densecl.backend.Check;
+import org.densecl.tensor.Shape;
+import org.densecl.tensor.Tensor;
+
+/**
+ * Batch norm (train forward, inference forward, backward, each with an optional fused ReLU) over x
+ * seen as (M, C), channels contiguous. Every pass vectorises ACROSS channels and parallelises over
+ * row ranges; per-part partial sums meet in double on the calling thread.
+ *
+ * <p>Statistics are computed blockwise: a block of rows small enough to stay in cache is read twice
+ * (a block mean, then the sums of deviations from it and of their squares: the corrected two-pass
+ * algorithm of Chan, Golub and LeVeque, stable even when |mean| >> std), and block
+ * results are merged in double with Chan et al.'s pairwise update. So x is read from memory once for
+ * the statistics and once for the normalisation.
+ *
+ * <p>Backward (xhat = (x - mean) * invStd, g = dy masked by y > 0 under ReLU):
+ * dbeta = sum g, dgamma = sum g * xhat, dx += gamma * invStd * (g - dbeta/M - xhat * dgamma/M),
+ * using this call's sums, not the accumulated dgamma/dbeta.
+ */
+final class CpuBatchNorm {
+    private final Parallel par;
+    private final Scratch scratch;
+
+    CpuBatchNorm(Parallel par, Scratch scratch) {
+        this.par = par;
+        this.scratch = scratch;
+    }
+
+    void trainForward(Tensor x, Tensor gamma, Tensor beta, float momentum, float eps, Tensor runningMean,
+                      Tensor runningVar, Tensor saveMean, Tensor saveInvStd, Tensor y, boolean relu) {
+        // Parallel over row ranges, twice: statistics, then normalisation.
+        String op = "batchNormTrainForward";
+        int c = channels(op, x);
+        perChannel(op, c, "gamma", gamma);
+        perChannel(op, c, "beta", beta);
+        perChannel(op, c, "runningMean", runningMean);
+        perChannel(op, c, "runningVar", runningVar);
+        perChannel(op, c, "saveMean", saveMean);
+        perChannel(op, c, "saveInvStd", saveInvStd);
+        f32(op, "y", y);
+        Check.same(op, "y", y, "x", x);
+        // The statistics pass must finish reading x before any y is written.
+        Check.that(x.data().asOverlappingSlice(y.data()).isEmpty(), op, "y may not alias x " + x.shape());
+        long m = x.numel() / c;
+        Check.that(m > 1, op, "x has shape " + x.shape() + ": one value per channel; training-mode batch norm"
+                + " needs more than one (as PyTorch)");
+
+        int parts = CpuVec.parts(par, m, c);
+        int cp = padded(c);
+        double[] d = scratch.doubles(2 * parts * cp); // partial means (parts, cp), then partial M2 (parts, cp)
+        float[] f = scratch.floats(parts * 3 * L + 3 * cp); // lane buffers (parts, 3L); mean, scale, shift (cp)
+        int fMean = parts * 3 * L, fScale = fMean + cp, fShift = fScale + cp;
+        MemorySegment xs = x.data();
+        par.forEach(parts, p -> statistics(xs, m * p / parts, m * (p + 1) / parts, c,
+                d, p * cp, (parts + p) * cp, f, p * 3 * L));
+
+        for (int j = 0; j < c; j++) {
+            // Chan's merge of the parts, in row order.
+            double n = 0, mean = 0, m2 = 0;
+            for (int p = 0; p < parts; p++) {
+                double nb = m * (p + 1) / parts - m * p / parts;
+                double delta = d[p * cp + j] - mean;
+                double total = n + nb;
+                mean += delta * nb / total;
+                m2 += d[(parts + p) * cp + j] + delta * delta * n * nb / total;
+                n = total;
+            }
+            double var = m2 / m; // biased: what normalises the batch
+            double invStd = 1.0 / Math.sqrt(var + eps);
+            set(saveMean.data(), j, (float) mean);
+            set(saveInvStd.data(), j, (float) invStd);
+            MemorySegment rm = runningMean.data(), rv = runningVar.data();
+            set(rm, j, (float) ((1 - momentum) * get(rm, j) + momentum * mean));
+            set(rv, j, (float) ((1 - momentum) * get(rv, j) + momentum * var * m / (m - 1))); // unbiased
+            f[fMean + j] = (float) mean;
+            f[fScale + j] = (float) (get(gamma.data(), j) * invStd);
+            f[fShift + j] = get(beta.data(), j);
+        }
+        normalize(xs, y.data(), m, c, f, fMean, fScale, fShift, relu);
+    }
+
+    void inferenceForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                          float eps, Tensor y, boolean relu) {
+        // Parallel over row ranges.
+        String op = "batchNormInferenceForward";
+        int c = channels(op, x);
+        perChannel(op, c, "gamma", gamma);
+        perChannel(op, c, "beta", beta);
+        perChannel(op, c, "runningMean", runningMean);
+        perChannel(op, c, "runningVar", runningVar);
+        f32(op, "y", y);
+        Check.same(op, "y", y, "x", x);
+        int cp = padded(c);
+        float[] f = scratch.floats(3 * cp); // mean, scale, shift (cp each)
+        for (int j = 0; j < c; j++) {
+            f[j] = get(runningMean.data(), j);
+            f[cp + j] = (float) (get(gamma.data(), j) / Math.sqrt((double) get(runningVar.data(), j) + eps));
+            f[2 * cp + j] = get(beta.data(), j);
+        }
+        normalize(x.data(), y.data(), x.numel() / c, c, f, 0, cp, 2 * cp, relu);
+    }
+
+    void backward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor y, boolean relu,
+                  Tensor dx, Tensor dgamma, Tensor dbeta) {
+        // Parallel over row ranges, twice: the two channel sums, then dx.
+        String op = "batchNormBackward";
+        int c = channels(op, x);
+        perChannel(op, c, "gamma", gamma);
+        perChannel(op, c, "saveMean", saveMean);
+        perChannel(op, c, "saveInvStd", saveInvStd);
+        perChannel(op, c, "dgamma", dgamma);
+        perChannel(op, c, "dbeta", dbeta);
+        f32(op, "dy", dy);
+        f32(op, "dx", dx);
+        Check.same(op, "dy", dy, "x", x);
+        Check.same(op, "dx", dx, "x", x);
+        if (relu) {
+            Check.that(y != null, op, "relu is set, so y (the post-ReLU output) is required");
+            f32(op, "y", y);
+            Check.same(op, "y", y, "x", x);
+        }
+        long m = x.numel() / c;
+        int parts = CpuVec.parts(par, m, c);
+        int cp = padded(c);
+        double[] d = scratch.doubles(2 * parts * cp); // partial sum g (parts, cp), then sum g*(x-mean)
+        float[] f = scratch.floats(parts * 2 * L + 4 * cp); // lane buffers (parts, 2L); mean, a, b, k (cp)
+        int fMean = parts * 2 * L, fA = fMean + cp, fB = fA + cp, fK = fB + cp;
+        for (int j = 0; j < c; j++) {
+            f[fMean + j] = get(saveMean.data(), j);
+        }
+        MemorySegment xs = x.data(), gs = dy.data(), ys = relu ? y.data() : null;
+        par.forEach(parts, p -> gradientSums(xs, gs, ys, m * p / parts, m * (p + 1) / parts, c, f, fMean,
+                d, p * cp, (parts + p) * cp, p * 2 * L));
+
+        for (int j = 0; j < c; j++) {
+            double sumG = 0, sumGxmu = 0;
+            for (int p = 0; p < parts; p++) {
+                sumG += d[p * cp + j];
+                sumGxmu += d[(parts + p) * cp + j];
+            }
+            double invStd = get(saveInvStd.data(), j);
+            double sumGxhat = sumGxmu * invStd;
+            set(dbeta.data(), j, (float) (get(dbeta.data(), j) + sumG));
+            set(dgamma.data(), j, (float) (get(dgamma.data(), j) + sumGxhat));
+            // dx += a * g + b * (x - mean) + k, the formula above with xhat expanded.
+            double a = get(gamma.data(), j) * invStd;
+            f[fA + j] = (float) a;
+            f[fB + j] = (float) (-a * invStd * sumGxhat / m);
+            f[fK + j] = (float) (-a * sumG / m);
+        }
+        MemorySegment dxs = dx.data();
+        CpuVec.range(par, m, 4L * c, (lo, hi) -> {
+            for (long r = lo; r < hi; r++) {
+                long row = r * c;
+                for (int j = 0; j < c; j += L) {
+                    VectorMask<Float> mk = maskAt(j, c);
+                    FloatVector g = grad(gs, ys, row + j, mk);
+                    FloatVector xmu = loadOr(xs, row + j, mk).sub(FloatVector.fromArray(F, f, fMean + j));
+                    FloatVector v = g.fma(FloatVector.fromArray(F, f, fA + j), loadOr(dxs, row + j, mk));
+                    v = xmu.fma(FloatVector.fromArray(F, f, fB + j), v).add(FloatVector.fromArray(F, f, fK + j));
+                    storeOr(v, dxs, row + j, mk);
+                }
+            }
+        });
+    }
+
+    /**
+     * Per-channel mean and M2 (sum of squared deviations) of rows [lo, hi) into d[meanOff + j] and
+     * d[m2Off + j]. Rows go in cache-sized blocks; each block's float mean and M2 merge in double.
+     * lanes[laneOff, laneOff + 3L) is this part's buffer for moving vector lanes into doubles.
+     */
+    private static void statistics(MemorySegment xs, long lo, long hi, int c, double[] d, int meanOff,
+                                   int m2Off, float[] lanes, int laneOff) {
+        for (int j = 0; j < c; j++) {
+            d[meanOff + j] = 0;
+            d[m2Off + j] = 0;
+        }
+        int block = blockRows(c);
+        long seen = 0;
+        for (long r0 = lo; r0 < hi; r0 += block) {
+            long r1 = Math.min(hi, r0 + block);
+            int nb = (int) (r1 - r0);
+            for (int j = 0; j < c; j += L) {
+                VectorMask<Float> mk = maskAt(j, c);
+                // The corrected two-pass form: a first guess of the block mean, then in one more pass
+                // the sum of deviations from it (which repairs the guess when |mean| >> std made its
+                // float sum lose digits) and the sum of their squares.
+                // Rows are unrolled into independent accumulators: one add chain per vector would
+                // leave the loop waiting on add latency rather than on memory.
+                FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+                long r = r0;
+                for (; r + 4 <= r1; r += 4) {
+                    long i = r * c + j;
+                    s0 = s0.add(loadOr(xs, i, mk));
+                    s1 = s1.add(loadOr(xs, i + c, mk));
+                    s2 = s2.add(loadOr(xs, i + 2L * c, mk));
+                    s3 = s3.add(loadOr(xs, i + 3L * c, mk));
+                }
+                for (; r < r1; r++) {
+                    s0 = s0.add(loadOr(xs, r * c + j, mk));
+                }
+                FloatVector guess = s0.add(s1).add(s2.add(s3)).div(nb);
+                // Masked-off lanes load 0 and have guess 0, so they stay 0.
+                FloatVector dsum = FloatVector.zero(F), dsum1 = dsum, m2 = dsum, m21 = dsum;
+                for (r = r0; r + 2 <= r1; r += 2) {
+                    FloatVector dev = loadOr(xs, r * c + j, mk).sub(guess);
+                    FloatVector dev1 = loadOr(xs, (r + 1) * c + j, mk).sub(guess);
+                    dsum = dsum.add(dev);
+                    dsum1 = dsum1.add(dev1);
+                    m2 = dev.fma(dev, m2);
+                    m21 = dev1.fma(dev1, m21);
+                }
+                if (r < r1) {
+                    FloatVector dev = loadOr(xs, r * c + j, mk).sub(guess);
+                    dsum = dsum.add(dev);
+                    m2 = dev.fma(dev, m2);
+                }
+                dsum = dsum.add(dsum1);
+                m2 = m2.add(m21);
+                guess.intoArray(lanes, laneOff);
+                dsum.intoArray(lanes, laneOff + L);
+                m2.intoArray(lanes, laneOff + 2 * L);
+                int n = Math.min(L, c - j);
+                for (int k = 0; k < n; k++) {
+                    double correction = lanes[laneOff + L + k] / (double) nb;
+                    double blockMean = lanes[laneOff + k] + correction;
+                    double blockM2 = lanes[laneOff + 2 * L + k] - nb * correction * correction;
+                    double delta = blockMean - d[meanOff + j + k];
+                    double total = seen + nb;
+                    d[meanOff + j + k] += delta * nb / total;
+                    d[m2Off + j + k] += blockM2 + delta * delta * seen * nb / total;
+                }
+            }
+            seen += nb;
+        }
+    }
+
+    /** Sums of g and g * (x - mean) over rows [lo, hi) into d[sumOff + j] and d[prodOff + j]. */
+    private static void gradientSums(MemorySegment xs, MemorySegment gs, MemorySegment ys, long lo, long hi, int c,
+                                     float[] f, int fMean, double[] d, int sumOff, int prodOff, int laneOff) {
+        for (int j = 0; j < c; j++) {
+            d[sumOff + j] = 0;
+            d[prodOff + j] = 0;
+        }
+        int block = blockRows(c);
+        for (long r0 = lo; r0 < hi; r0 += block) {
+            long r1 = Math.min(hi, r0 + block);
+            for (int j = 0; j < c; j += L) {
+                VectorMask<Float> mk = maskAt(j, c);
+                FloatVector mean = FloatVector.fromArray(F, f, fMean + j);
+                // Two rows per step into separate accumulators (see statistics).
+                FloatVector sum = FloatVector.zero(F), sum1 = sum, prod = sum, prod1 = sum;
+                long r = r0;
+                for (; r + 2 <= r1; r += 2) {
+                    long i = r * c + j;
+                    FloatVector g = grad(gs, ys, i, mk), g1 = grad(gs, ys, i + c, mk);
+                    sum = sum.add(g);
+                    sum1 = sum1.add(g1);
+                    prod = g.fma(loadOr(xs, i, mk).sub(mean), prod);
+                    prod1 = g1.fma(loadOr(xs, i + c, mk).sub(mean), prod1);
+                }
+                if (r < r1) {
+                    FloatVector g = grad(gs, ys, r * c + j, mk);
+                    sum = sum.add(g);
+                    prod = g.fma(loadOr(xs, r * c + j, mk).sub(mean), prod);
+                }
+                sum = sum.add(sum1);
+                prod = prod.add(prod1);
+                sum.intoArray(f, laneOff);
+                prod.intoArray(f, laneOff + L);
+                int n = Math.min(L, c - j);
+                for (int k = 0; k < n; k++) {
+                    d[sumOff + j + k] += f[laneOff + k];
+                    d[prodOff + j + k] += f[laneOff + L + k];
+                }
+            }
+        }
+    }
+
+    /** dy at element i, zeroed where the post-ReLU output is not positive when ys is given. */
+    private static FloatVector grad(MemorySegment gs, MemorySegment ys, long i, VectorMask<Float> mk) {
+        FloatVector g = loadOr(gs, i, mk);
+        if (ys == null) {
+            return g;
+        }
+        return FloatVector.zero(F).blend(g, loadOr(ys, i, mk).compare(VectorOperators.GT, 0f));
+    }
+
+    /** y = (x - mean[c]) * scale[c] + shift[c], then max(., 0) when relu. x, y (M, C). */
+    private void normalize(MemorySegment xs, MemorySegment ys, long m, int c, float[] f, int fMean, int fScale,
+                           int fShift, boolean relu) {
+        // Parallel over row ranges.
+        CpuVec.range(par, m, 2L * c, (lo, hi) -> {
+            for (long r = lo; r < hi; r++) {
+                long row = r * c;
+                for (int j = 0; j < c; j += L) {
+                    VectorMask<Float> mk = maskAt(j, c);
+                    FloatVector v = loadOr(xs, row + j, mk).sub(FloatVector.fromArray(F, f, fMean + j))
+                            .fma(FloatVector.fromArray(F, f, fScale + j), FloatVector.fromArray(F, f, fShift + j));
+                    if (relu) {
+                        v = v.max(0f);
+                    }
+                    storeOr(v, ys, row + j, mk);
+                }
+            }
+        });
+    }
+
+    /** Rows per statistics block: about 128 KiB of x, so a block stays in L2 between its two reads. */
+    private static int blockRows(int c) {
+        return Math.max(16, Math.min(1024, 32768 / c));
+    }
+
+    private static int padded(int c) {
+        return (c + L - 1) / L * L;
+    }
+
+    /** x is F32 with at least one dimension; returns its channel count C (the last dimension). */
+    private static int channels(String op, Tensor x) {
+        f32(op, "x", x);
+        Check.that(x.shape().rank() >= 1 && x.shape().last() > 0, op,
+                "x has shape " + x.shape() + " but (..., C) with C > 0 is required");
+        return x.shape().last();
+    }
+
+    /** A per-channel tensor must be F32 of shape (C). */
+    private static void perChannel(String op, int c, String name, Tensor t) {
+        f32(op, name, t);
+        if (t.shape().rank() != 1 || t.shape().dim(0) != c) {
+            Check.shape(op, name, t, Shape.of(c));
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package org.densecl.backend.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+import org.densecl.tensor.DType;
+import org.densecl.tensor.Tensor;
+
+/**
+ * What every CPU kernel shares: the float species (chosen once), element-indexed vector loads and
+ * stores on tensor segments, the F32 check and the rule that decides how many parallel parts a loop
+ * gets. Not a kernel itself.
+ *
+ * <p>The species is the JVM's preferred one (256-bit on AVX2, 512-bit on AVX-512) unless the system
+ * property {@code densecl.vectorBits} names another width (64, 128, 256 or 512), which tests and
+ * benchmarks use to exercise other tail lengths.
+ */
+final class CpuVec {
+    private CpuVec() {}
+
+    static final VectorSpecies<Float> F = pickSpecies();
+    /** Lanes per vector. */
+    static final int L = F.length();
+    /** Tensors are little-endian (see Tensor); on x86 this costs nothing. */
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+
+    /**
+     * Work (in element-operations) below which a loop is not worth handing to another thread: about
+     * ten microseconds of streaming, comparable to one thread-pool hand-off.
+     */
+    static final long GRAIN = 1L << 15;
+
+    private static VectorSpecies<Float> pickSpecies() {
+        String bits = System.getProperty("densecl.vectorBits", "");
+        if (bits.isEmpty()) {
+            return FloatVector.SPECIES_PREFERRED;
+        }
+        try {
+            return VectorSpecies.of(float.class, VectorShape.forBitSize(Integer.parseInt(bits)));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("densecl.vectorBits=" + bits + " is not a vector width; use 64, 128,"
+                    + " 256 or 512 (or leave it unset for the CPU's preferred width)", e);
+        }
+    }
+
+    // ---- element-indexed access (i counts floats, not bytes) ----
+
+    static FloatVector load(MemorySegment s, long i) {
+        return FloatVector.fromMemorySegment(F, s, i << 2, LE);
+    }
+
+    static FloatVector load(MemorySegment s, long i, VectorMask<Float> m) {
+        return FloatVector.fromMemorySegment(F, s, i << 2, LE, m);
+    }
+
+    /** A full vector when m is null, else the lanes of m (zeros elsewhere): one loop body for both. */
+    static FloatVector loadOr(MemorySegment s, long i, VectorMask<Float> m) {
+        return m == null ? load(s, i) : load(s, i, m);
+    }
+
+    /** Stores all lanes when m is null, else the lanes of m only. */
+    static void storeOr(FloatVector v, MemorySegment s, long i, VectorMask<Float> m) {
+        if (m == null) {
+            store(v, s, i);
+        } else {
+            store(v, s, i, m);
+        }
+    }
+
+    /** The tail mask for the vector starting at channel c of a c-channel row, or null if it is full. */
+    static VectorMask<Float> maskAt(int c, int n) {
+        return c + L <= n ? null : F.indexInRange(c, n);
+    }
+
+    static void store(FloatVector v, MemorySegment s, long i) {
+        v.intoMemorySegment(s, i << 2, LE);
+    }
+
+    static void store(FloatVector v, MemorySegment s, long i, VectorMask<Float> m) {
+        v.intoMemorySegment(s, i << 2, LE, m);
+    }
+
+    static float get(MemorySegment s, long i) {
+        return s.getAtIndex(F32, i);
+    }
+
+    static void set(MemorySegment s, long i, float v) {
+        s.setAtIndex(F32, i, v);
+    }
+
+    static int getInt(MemorySegment s, long i) {
+        return s.getAtIndex(I32, i);
+    }
+
+    /** The mask of lanes [c, min(c + L, n)) that exist: all true except for a row's last vector. */
+    static VectorMask<Float> tail(int c, int n) {
+        return F.indexInRange(c, n);
+    }
+
+    /** The largest multiple of L that is <= n: where a vector main loop stops. */
+    static int bound(int n) {
+        return n - n % L;
+    }
+
+    static long bound(long n) {
+        return n - n % L;
+    }
+
+    // ---- checks ----
+
+    /** The cpu backend computes in F32; F64 tensors exist only for the ref backend's gradient checks. */
+    static void f32(String op, String arg, Tensor t) {
+        if (t.dtype() != DType.F32) {
+            throw new IllegalArgumentException(op + ": " + arg + " is " + t.dtype() + " " + t.shape()
+                    + " but the cpu backend computes in F32 only (F64 is for the ref backend's gradient checks)");
+        }
+    }
+
+    // ---- splitting loops into parts ----
+
+    /**
+     * How many parts a loop over {@code items} items of {@code costPerItem} element-operations each
+     * should get: one per GRAIN of work, at least 1, at most one per thread and one per item.
+     */
+    static int parts(Parallel par, long items, long costPerItem) {
+        long byWork = items * Math.max(1, costPerItem) / GRAIN;
+        return (int) Math.max(1, Math.min(Math.min(par.threads(), items), byWork));
+    }
+
+    /** Runs body on contiguous ranges of [0, items), as many as {@link #parts} says. */
+    static void range(Parallel par, long items, long costPerItem, Parallel.RangeBody body) {
+        int parts = parts(par, items, costPerItem);
+        if (parts == 1) {
+            body.run(0, items);
+            return;
+        }
+        par.forEach(parts, p -> body.run(items * p / parts, items * (p + 1) / parts));
+    }
+
+    /**
+     * How many channel blocks per sample a loop parallel over (sample, channel block) should use, so
+     * that there are about two parts per thread even for batch 1; blocks are whole vectors wide.
+     */
+    static int channelBlocks(Parallel par, int n, int c) {
+        int vectors = (c + L - 1) / L;
+        int wanted = (2 * par.threads() + n - 1) / Math.max(1, n);
+        return Math.max(1, Math.min(vectors, wanted));
+    }
+
+    /** Channel range [lo, hi) of block b out of {@code blocks} over c channels, on vector boundaries. */
+    static int blockStart(int b, int blocks, int c) {
+        int vectors = (c + L - 1) / L;
+        return Math.min(c, (int) ((long) vectors * b / blocks) * L);
+    }
+}

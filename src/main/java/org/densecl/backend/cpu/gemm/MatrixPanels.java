@@ -1,0 +1,113 @@
+package org.densecl.backend.cpu.gemm;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * A dense row-major matrix in a segment as a GEMM operand, optionally transposed (BLAS's op(X)). The
+ * packing that follows the storage order is a straight copy (A not transposed: rows; B not transposed:
+ * 16-float runs); the other order is a strided gather. Instances are reusable: {@link #asA} and
+ * {@link #asB} re-point them, so a caller can keep one per operand and allocate nothing per call.
+ */
+public final class MatrixPanels implements ASource, BSource {
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final int MR = MicroKernel.MR;
+    private static final int NR = MicroKernel.NR;
+
+    private MemorySegment seg;
+    private int ld;              // stored row length
+    private boolean transposed;  // true: op(X) = X^T of the stored matrix
+
+    /** Operand A (m, k): stored (m, k), or (k, m) when {@code transA}. */
+    public MatrixPanels asA(MemorySegment a, int m, int k, boolean transA) {
+        this.seg = a;
+        this.ld = transA ? m : k;
+        this.transposed = transA;
+        return this;
+    }
+
+    /** Operand B (k, n): stored (k, n), or (n, k) when {@code transB}. */
+    public MatrixPanels asB(MemorySegment b, int k, int n, boolean transB) {
+        this.seg = b;
+        this.ld = transB ? k : n;
+        this.transposed = transB;
+        return this;
+    }
+
+    /** Forgets the segment (so a finished call keeps no tensor reachable). */
+    public void clear() {
+        seg = null;
+    }
+
+    @Override
+    public void packA(float[] dst, int dstOff, int i0, int rows, int p0, int kc) {
+        for (int q = 0; q * MR < rows; q++) {
+            int base = dstOff + q * MR * kc;
+            int i = i0 + q * MR;
+            int w = Math.min(MR, rows - q * MR);
+            if (!transposed) {
+                // A(i, p) at i*ld + p: each panel row is one bulk copy.
+                for (int t = 0; t < w; t++) {
+                    MemorySegment.copy(seg, F32, 4 * ((long) (i + t) * ld + p0), dst, base + t * kc, kc);
+                }
+            } else {
+                // A(i, p) at p*ld + i: MR neighbours per p, scattered to MR rows.
+                for (int p = 0; p < kc; p++) {
+                    long off = (long) (p0 + p) * ld + i;
+                    for (int t = 0; t < w; t++) {
+                        dst[base + t * kc + p] = seg.getAtIndex(F32, off + t);
+                    }
+                }
+            }
+            for (int t = w; t < MR; t++) {
+                java.util.Arrays.fill(dst, base + t * kc, base + (t + 1) * kc, 0f);
+            }
+        }
+    }
+
+    @Override
+    public void packB(float[] dst, int dstOff, int j0, int cols, int p0, int kc) {
+        for (int q = 0; q * NR < cols; q++) {
+            int base = dstOff + q * NR * kc;
+            int j = j0 + q * NR;
+            int w = Math.min(NR, cols - q * NR);
+            if (!transposed && w == NR) {
+                // B(p, j) at p*ld + j: two vector copies per k step.
+                for (int p = 0; p < kc; p++) {
+                    long off = 4 * ((long) (p0 + p) * ld + j);
+                    int d = base + p * NR;
+                    FloatVector.fromMemorySegment(S, seg, off, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d);
+                    FloatVector.fromMemorySegment(S, seg, off + 32, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + 8);
+                }
+            } else if (!transposed) {
+                for (int p = 0; p < kc; p++) {
+                    long off = (long) (p0 + p) * ld + j;
+                    int d = base + p * NR;
+                    for (int t = 0; t < w; t++) {
+                        dst[d + t] = seg.getAtIndex(F32, off + t);
+                    }
+                    for (int t = w; t < NR; t++) {
+                        dst[d + t] = 0f;
+                    }
+                }
+            } else {
+                // B(p, j) at j*ld + p: each column is contiguous along p, written with stride NR.
+                for (int t = 0; t < w; t++) {
+                    long off = (long) (j + t) * ld + p0;
+                    for (int p = 0; p < kc; p++) {
+                        dst[base + p * NR + t] = seg.getAtIndex(F32, off + p);
+                    }
+                }
+                for (int t = w; t < NR; t++) {
+                    for (int p = 0; p < kc; p++) {
+                        dst[base + p * NR + t] = 0f;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+package org.densecl.backend.cpu.gemm;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
+import org.densecl.backend.cpu.Parallel;
+
+/**
+ * The pure-Java GEMM driver, GotoBLAS/BLIS structure: C (m, n) = alpha * A (m, k) * B (k, n) + beta * C,
+ * with A and B given as {@link ASource} and {@link BSource} (a plain matrix, or an im2col view of an NHWC tensor).
+ *
+ * <pre>
+ * for jc in n step NC            B block (KC x NC) packed into 16-wide panels: lives in L3
+ *   for pc in k step KC          (beta applies to the first KC block only, then C accumulates)
+ *     for ic in m step MC        A block (MC x KC) packed into 4-high panels: lives in L2
+ *       for jr in nc step NR     one B panel (KC x 16 = 16 KB): stays in L1 across the ir loop
+ *         for ir in mc step MR   4x16 micro-kernel
+ * </pre>
+ *
+ * Parallel axis, two modes:
+ * <ul>
+ *   <li>enough rows (at least two MC blocks per thread): the threads pack each B block together, then
+ *       take MC row blocks from a shared counter (BLIS's ic loop), each packing its own A block. Dynamic
+ *       hand-out keeps both cores busy when one of them is shared with other work.</li>
+ *   <li>few rows (e.g. conv weight gradients, m = K output channels): C is cut into one column slab per
+ *       thread (rows if m > n), and each thread runs the whole loop nest on its slab with its own buffers.
+ *       The shared operand is packed once per thread, which costs 1/(slab width) of the arithmetic.</li>
+ * </ul>
+ *
+ * <p>Buffers are allocated once (per thread slot, on first use) and reused; {@link #run} is
+ * synchronized, so one driver serves one GEMM at a time (its threads are busy with it anyway).
+ */
+public final class VectorGemm {
+    /** Micro-tile: 4 rows x 16 columns (two 8-float vectors). */
+    public static final int MR = MicroKernel.MR;
+    public static final int NR = MicroKernel.NR;
+    /** Cache blocks for a Zen 3 core (32 KB L1d, 512 KB L2): A block 144 x 256 floats = 144 KB. */
+    public static final int MC = 144;
+    public static final int KC = 256;
+    public static final int NC = 4080 / NR * NR;
+
+    private final Parallel parallel;
+    private final float[][] aBuffers;   // per thread slot: (MC/MR panels, KC, MR)
+    private final float[][] bBuffers;   // per thread slot: (NC/NR panels, KC, NR); slot 0 is the shared one
+    private final float[][] tiles;      // per thread slot: (MR, NR)
+    private final AtomicInteger nextBlock = new AtomicInteger();
+    private final IntConsumer slabBody = this::runSlab;
+    private final IntConsumer packBody = this::packSharedB;
+    private final IntConsumer blockBody = this::runRowBlocks;
+
+    // The GEMM in flight, read by the bodies on the worker threads (published by the executor hand-off).
+    private int m, n, k, parts;
+    private boolean splitColumns;
+    private float alpha, beta;
+    private ASource a;
+    private BSource b;
+    private MemorySegment c;
+    private long cOff;
+    private int ldc;
+    // The (jc, pc) block in flight in the shared-B mode.
+    private int jc, nc, pc, kc;
+    private float betaBlock;
+
+    public VectorGemm(Parallel parallel) {
+        this.parallel = parallel;
+        int t = parallel.threads();
+        this.aBuffers = new float[t][];
+        this.bBuffers = new float[t][];
+        this.tiles = new float[t][];
+    }
+
+    /** The thread pool this driver splits its work over. */
+    public Parallel parallel() {
+        return parallel;
+    }
+
+    /**
+     * C = alpha * A * B + beta * C, where C's element (i, j) is the float at byte
+     * {@code cOff + 4 * (i * ldc + j)} of {@code c}. beta = 0 ignores C's old contents (even NaN).
+     * Sizes must be positive; the caller handles empty problems.
+     */
+    public synchronized void run(int m, int n, int k, float alpha, ASource a, BSource b, float beta,
+                                 MemorySegment c, long cOff, int ldc) {
+        this.m = m;
+        this.n = n;
+        this.k = k;
+        this.alpha = alpha;
+        this.beta = beta;
+        this.a = a;
+        this.b = b;
+        this.c = c;
+        this.cOff = cOff;
+        this.ldc = ldc;
+        int threads = parallel.threads();
+        try {
+            if (threads > 1 && ceilDiv(m, MC) >= 2 * threads) {
+                runSharedB(threads);
+            } else {
+                splitColumns = n >= m;
+                int units = splitColumns ? ceilDiv(n, NR) : ceilDiv(m, MR);
+                parts = Math.max(1, Math.min(threads, units));
+                parallel.forEach(parts, slabBody);
+            }
+        } finally {
+            this.a = null;
+            this.b = null;
+            this.c = null;
+        }
+    }
+
+    // ------------------------------------------------------------------ shared-B mode
+
+    private void runSharedB(int threads) {
+        parts = threads;
+        for (jc = 0; jc < n; jc += NC) {
+            nc = Math.min(NC, n - jc);
+            for (pc = 0; pc < k; pc += KC) {
+                kc = Math.min(KC, k - pc);
+                betaBlock = pc == 0 ? beta : 1f;
+                parallel.forEach(Math.min(threads, ceilDiv(nc, NR)), packBody);
+                nextBlock.set(0);
+                parallel.forEach(threads, blockBody);
+            }
+        }
+    }
+
+    // Part `part` packs B panels part, part + parts, ... of the current block into the shared buffer.
+    private void packSharedB(int part) {
+        float[] bp = bBuffer(0);
+        int panels = ceilDiv(nc, NR);
+        int packers = Math.min(parts, panels);
+        int q0 = panels * part / packers, q1 = panels * (part + 1) / packers;
+        int j0 = q0 * NR, j1 = Math.min(nc, q1 * NR);
+        b.packB(bp, j0 * kc, jc + j0, j1 - j0, pc, kc);
+    }
+
+    // Takes MC row blocks from the shared counter until none are left.
+    private void runRowBlocks(int part) {
+        float[] ap = aBuffer(part), bp = bBuffer(0), tile = tile(part);
+        int blocks = ceilDiv(m, MC);
+        for (int blk = nextBlock.getAndIncrement(); blk < blocks; blk = nextBlock.getAndIncrement()) {
+            int ic = blk * MC;
+            int mc = Math.min(MC, m - ic);
+            a.packA(ap, 0, ic, mc, pc, kc);
+            macroKernel(ap, bp, tile, ic, mc, jc, nc, kc, betaBlock);
+        }
+    }
+
+    // ------------------------------------------------------------------ slab mode
+
+    private void runSlab(int part) {
+        if (splitColumns) {
+            int units = ceilDiv(n, NR);
+            int j0 = units * part / parts * NR;
+            int j1 = Math.min(n, units * (part + 1) / parts * NR);
+            serial(part, 0, m, j0, j1);
+        } else {
+            int units = ceilDiv(m, MR);
+            int i0 = units * part / parts * MR;
+            int i1 = Math.min(m, units * (part + 1) / parts * MR);
+            serial(part, i0, i1, 0, n);
+        }
+    }
+
+    // The five-loop nest on C[i0..i1, j0..j1], single-threaded, with thread slot `part`'s buffers.
+    private void serial(int part, int i0, int i1, int j0, int j1) {
+        float[] ap = aBuffer(part), bp = bBuffer(part), tile = tile(part);
+        for (int jc = j0; jc < j1; jc += NC) {
+            int nc = Math.min(NC, j1 - jc);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                float betaBlock = pc == 0 ? beta : 1f;
+                b.packB(bp, 0, jc, nc, pc, kc);
+                for (int ic = i0; ic < i1; ic += MC) {
+                    int mc = Math.min(MC, i1 - ic);
+                    a.packA(ap, 0, ic, mc, pc, kc);
+                    macroKernel(ap, bp, tile, ic, mc, jc, nc, kc, betaBlock);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ shared
+
+    // C[ic..ic+mc, jc..jc+nc] (+)= packed A block * packed B block: the jr and ir loops.
+    private void macroKernel(float[] ap, float[] bp, float[] tile, int ic, int mc, int jc, int nc, int kc,
+                             float betaBlock) {
+        long ldcBytes = 4L * ldc;
+        for (int jr = 0; jr < nc; jr += NR) {
+            int nr = Math.min(NR, nc - jr);
+            int bi = jr * kc; // panel jr/NR starts at (jr/NR)*NR*kc
+            long rowOff = cOff + 4L * ((long) ic * ldc + jc + jr);
+            for (int ir = 0; ir < mc; ir += MR) {
+                int mr = Math.min(MR, mc - ir);
+                long tileOff = rowOff + ir * ldcBytes;
+                MicroKernel.multiply(kc, ap, ir * kc, bp, bi, tile);
+                MicroKernel.update(tile, alpha, betaBlock, c, tileOff, ldcBytes, mr, nr);
+            }
+        }
+    }
+
+    private float[] aBuffer(int slot) {
+        float[] buf = aBuffers[slot];
+        if (buf == null) {
+            buf = new float[MC * KC];
+            aBuffers[slot] = buf;
+        }
+        return buf;
+    }
+
+    private float[] bBuffer(int slot) {
+        float[] buf = bBuffers[slot];
+        if (buf == null) {
+            buf = new float[NC * KC];
+            bBuffers[slot] = buf;
+        }
+        return buf;
+    }
+
+    private float[] tile(int slot) {
+        float[] buf = tiles[slot];
+        if (buf == null) {
+            buf = new float[MR * NR];
+            tiles[slot] = buf;
+        }
+        return buf;
+    }
+
+    private static int ceilDiv(int x, int y) {
+        return (x + y - 1) / y;
+    }
+}

@@ -1,0 +1,130 @@
+package org.densecl.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.densecl.backend.cpu.CpuVsRef.Pair;
+import org.densecl.tensor.Shape;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * cpu vs ref for batch norm: train forward (statistics, running-statistic update, output, fused
+ * ReLU), inference forward and backward (with and without the ReLU mask, accumulating into non-zero
+ * dx, dgamma, dbeta). Shapes: batch 1, odd channel counts (3, 11, 21, 37), one vector-multiple (64);
+ * the (8, 23, 29, 21) and (2, 33, 35, 64) cases are large enough to be split into several parallel
+ * parts, so the per-part statistics merge is checked. One case has mean 100 and std 0.5, where a
+ * naive E[x^2] - E[x]^2 variance would lose most of its digits.
+ *
+ * <p>Tolerances. Ref works in double from the same F32 inputs; the cpu sums in float within cache
+ * blocks (<= 1024 rows, corrected two-pass) and merges in double, so statistics agree to a few float
+ * ulps (measured: |mean diff| <= 5e-8, invStd within 1e-6 relative). Outputs then pick up the float
+ * mean's rounding, |mean| * 2^-24 * gamma * invStd, which is 1e-5 in the offset case (measured 8.8e-6;
+ * 1.4e-6 elsewhere): atol 5e-5, rtol 1e-5. Backward channel sums add up to 5336 O(1) products in
+ * float blocks (measured |diff| <= 8e-5 on sums of magnitude ~100), and dx carries them divided by
+ * M: atol 1e-4, rtol 1e-4 for dgamma, dbeta and dx. -Ddensecl.test.printDiffs=true prints the diffs.
+ */
+class CpuBatchNormTest {
+    private static final int[][] SHAPES = {{1, 5, 7, 3}, {2, 9, 11, 37}, {8, 23, 29, 21}, {2, 33, 35, 64}};
+
+    private final CpuVsRef b = new CpuVsRef();
+
+    @AfterEach
+    void close() {
+        b.close();
+    }
+
+    @Test
+    void trainForwardMatchesRef() {
+        for (int[] dims : SHAPES) {
+            for (boolean relu : new boolean[] {false, true}) {
+                trainForward(dims, 0, 1, relu);
+            }
+        }
+        trainForward(new int[] {4, 13, 17, 11}, 100, 0.5, true);
+    }
+
+    private void trainForward(int[] dims, double offset, double std, boolean relu) {
+        int c = dims[dims.length - 1];
+        String what = "batchNormTrainForward " + Shape.of(dims) + " relu=" + relu + " offset=" + offset;
+        Pair x = b.normal(21, std, dims);
+        if (offset != 0) {
+            for (long i = 0; i < x.ref().numel(); i++) {
+                x.ref().setFloat(i, (float) (x.ref().getFloat(i) + offset));
+            }
+            CpuVsRef.mirror(x);
+        }
+        Pair gamma = b.uniform(22, 0.5, 1.5, c), beta = b.normal(23, 1, c);
+        Pair rm = b.normal(24, 1, c), rv = b.uniform(25, 0.5, 2, c);
+        Pair mean = b.zeros(c), invStd = b.zeros(c), y = b.zeros(dims);
+        b.ref.batchNormTrainForward(x.ref(), gamma.ref(), beta.ref(), 0.1f, 1e-5f, rm.ref(), rv.ref(), mean.ref(),
+                invStd.ref(), y.ref(), relu);
+        b.cpu.batchNormTrainForward(x.cpu(), gamma.cpu(), beta.cpu(), 0.1f, 1e-5f, rm.cpu(), rv.cpu(), mean.cpu(),
+                invStd.cpu(), y.cpu(), relu);
+        CpuVsRef.close(what + " saveMean", mean, 1e-6, 1e-6);
+        CpuVsRef.close(what + " saveInvStd", invStd, 0, 1e-5);
+        CpuVsRef.close(what + " runningMean", rm, 1e-6, 1e-6);
+        CpuVsRef.close(what + " runningVar", rv, 0, 1e-5);
+        CpuVsRef.close(what + " y", y, 5e-5, 1e-5);
+    }
+
+    @Test
+    void inferenceForwardMatchesRef() {
+        for (int[] dims : SHAPES) {
+            for (boolean relu : new boolean[] {false, true}) {
+                int c = dims[dims.length - 1];
+                Pair x = b.normal(31, 1, dims), gamma = b.uniform(32, 0.5, 1.5, c), beta = b.normal(33, 1, c);
+                Pair rm = b.normal(34, 1, c), rv = b.uniform(35, 0.5, 2, c), y = b.zeros(dims);
+                b.ref.batchNormInferenceForward(x.ref(), gamma.ref(), beta.ref(), rm.ref(), rv.ref(), 1e-5f, y.ref(),
+                        relu);
+                b.cpu.batchNormInferenceForward(x.cpu(), gamma.cpu(), beta.cpu(), rm.cpu(), rv.cpu(), 1e-5f, y.cpu(),
+                        relu);
+                CpuVsRef.close("batchNormInferenceForward " + Shape.of(dims) + " relu=" + relu, y, 5e-5, 1e-5);
+            }
+        }
+    }
+
+    @Test
+    void backwardAccumulatesLikeRef() {
+        for (int[] dims : SHAPES) {
+            for (boolean relu : new boolean[] {false, true}) {
+                backward(dims, relu);
+            }
+        }
+    }
+
+    private void backward(int[] dims, boolean relu) {
+        int c = dims[dims.length - 1];
+        String what = "batchNormBackward " + Shape.of(dims) + " relu=" + relu;
+        Pair x = b.normal(41, 1, dims), gamma = b.uniform(42, 0.5, 1.5, c), beta = b.normal(43, 1, c);
+        Pair rm = b.zeros(c), rv = b.zeros(c), mean = b.zeros(c), invStd = b.zeros(c), y = b.zeros(dims);
+        // The forward runs on ref only and its outputs are mirrored, so both backward passes see the
+        // same saved statistics and the same ReLU mask (a y within rounding of 0 must not flip).
+        b.ref.batchNormTrainForward(x.ref(), gamma.ref(), beta.ref(), 0.1f, 1e-5f, rm.ref(), rv.ref(), mean.ref(),
+                invStd.ref(), y.ref(), relu);
+        CpuVsRef.mirror(mean);
+        CpuVsRef.mirror(invStd);
+        CpuVsRef.mirror(y);
+        Pair dy = b.normal(44, 1, dims), dx = b.normal(45, 1, dims);
+        Pair dgamma = b.normal(46, 1, c), dbeta = b.normal(47, 1, c);
+        b.ref.batchNormBackward(x.ref(), dy.ref(), gamma.ref(), mean.ref(), invStd.ref(), relu ? y.ref() : null,
+                relu, dx.ref(), dgamma.ref(), dbeta.ref());
+        b.cpu.batchNormBackward(x.cpu(), dy.cpu(), gamma.cpu(), mean.cpu(), invStd.cpu(), relu ? y.cpu() : null,
+                relu, dx.cpu(), dgamma.cpu(), dbeta.cpu());
+        CpuVsRef.close(what + " dx", dx, 1e-4, 1e-4);
+        CpuVsRef.close(what + " dgamma", dgamma, 1e-4, 1e-4);
+        CpuVsRef.close(what + " dbeta", dbeta, 1e-4, 1e-4);
+    }
+
+    @Test
+    void rejectsOneRowPerChannelAndAliasedOutput() {
+        Pair x = b.normal(51, 1, 1, 1, 1, 5), p = b.zeros(5);
+        var e = assertThrows(IllegalArgumentException.class, () -> b.cpu.batchNormTrainForward(x.cpu(), p.cpu(),
+                p.cpu(), 0.1f, 1e-5f, p.cpu(), p.cpu(), p.cpu(), p.cpu(), b.zeros(1, 1, 1, 5).cpu(), false));
+        assertTrue(e.getMessage().startsWith("batchNormTrainForward"), e.getMessage());
+        Pair x2 = b.normal(52, 1, 2, 3, 5);
+        e = assertThrows(IllegalArgumentException.class, () -> b.cpu.batchNormTrainForward(x2.cpu(), p.cpu(),
+                p.cpu(), 0.1f, 1e-5f, p.cpu(), p.cpu(), p.cpu(), p.cpu(), x2.cpu(), false));
+        assertTrue(e.getMessage().contains("alias"), e.getMessage());
+    }
+}

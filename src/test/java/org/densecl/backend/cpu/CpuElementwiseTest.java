@@ -1,0 +1,148 @@
+package org.densecl.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.densecl.backend.cpu.CpuVsRef.Pair;
+import org.densecl.tensor.DType;
+import org.densecl.tensor.Shape;
+import org.densecl.tensor.Tensor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * cpu vs ref for the flat and per-channel ops: zero, fill, copy, scale, axpy, add, ReLU, bias,
+ * dropout2d, SGD and EMA. Sizes are odd (never a multiple of 8, so every vector loop has a tail) and
+ * include one above 2 * CpuVec.GRAIN elements, so the flat loops split into several parts.
+ *
+ * <p>Tolerance: each of these ops is one to three float roundings per element on the cpu versus one
+ * rounding of a double result on ref, so they agree to a few ulps: rtol 1e-6 (about 8 ulps of 2^-23)
+ * and atol 1e-7 for results near zero after cancellation (inputs are O(1)). Column sums (bias backward)
+ * add up to a few hundred terms in float, so they get rtol 1e-5.
+ */
+class CpuElementwiseTest {
+    private static final int BIG = 70_001; // > 2 * GRAIN: several parallel parts, odd length
+    private static final double ATOL = 1e-7, RTOL = 1e-6;
+
+    private final CpuVsRef b = new CpuVsRef();
+
+    @AfterEach
+    void close() {
+        b.close();
+    }
+
+    @Test
+    void fillScaleAxpyAddMatchRef() {
+        for (int n : new int[] {1, 13, BIG}) {
+            Pair x = b.uniform(1, -2, 2, n), y = b.uniform(2, -2, 2, n), z = b.zeros(n);
+            b.ref.scale(x.ref(), -1.7f);
+            b.cpu.scale(x.cpu(), -1.7f);
+            CpuVsRef.close("scale n=" + n, x, ATOL, RTOL);
+            b.ref.axpy(0.37f, x.ref(), y.ref());
+            b.cpu.axpy(0.37f, x.cpu(), y.cpu());
+            CpuVsRef.close("axpy n=" + n, y, ATOL, RTOL);
+            b.ref.add(x.ref(), y.ref(), z.ref());
+            b.cpu.add(x.cpu(), y.cpu(), z.cpu());
+            CpuVsRef.close("add n=" + n, z, ATOL, RTOL);
+            b.ref.add(z.ref(), y.ref(), z.ref()); // y aliases a
+            b.cpu.add(z.cpu(), y.cpu(), z.cpu());
+            CpuVsRef.close("add aliased n=" + n, z, ATOL, RTOL);
+            b.ref.fill(z.ref(), 3.25f);
+            b.cpu.fill(z.cpu(), 3.25f);
+            CpuVsRef.close("fill n=" + n, z, 0, 0);
+        }
+    }
+
+    @Test
+    void zeroAndCopyHandleFloatsAndLabels() {
+        Pair x = b.uniform(3, -1, 1, 3, BIG), y = b.uniform(4, -1, 1, BIG, 3);
+        b.cpu.copy(x.cpu(), y.cpu());
+        TensorAssert2.exact("copy F32 (3, " + BIG + ") -> (" + BIG + ", 3)", x.cpu(), y.cpu());
+        b.cpu.zero(x.cpu());
+        b.ref.zero(x.ref());
+        CpuVsRef.close("zero", x, 0, 0);
+        Pair l = b.labels(5, 21, 255, 0.1, 1001), l2 = b.labels(6, 21, 255, 0.1, 1001);
+        b.cpu.copy(l.cpu(), l2.cpu());
+        for (int i = 0; i < 1001; i++) {
+            assertEquals(l.ref().getInt(i), l2.cpu().getInt(i), "copy I32 labels at " + i);
+        }
+    }
+
+    @Test
+    void reluForwardBackwardAccumulate() {
+        for (int[] dims : new int[][] {{1, 3, 5, 7}, {2, 17, 19, 37}}) {
+            Pair x = b.normal(7, 1, dims), y = b.zeros(dims);
+            b.ref.reluForward(x.ref(), y.ref());
+            b.cpu.reluForward(x.cpu(), y.cpu());
+            CpuVsRef.close("reluForward " + Shape.of(dims), y, 0, 0);
+            Pair dy = b.normal(8, 1, dims), dx = b.normal(9, 1, dims); // non-zero dx: backward accumulates
+            b.ref.reluBackward(y.ref(), dy.ref(), dx.ref());
+            b.cpu.reluBackward(y.cpu(), dy.cpu(), dx.cpu());
+            CpuVsRef.close("reluBackward " + Shape.of(dims), dx, ATOL, RTOL);
+            b.ref.reluForward(x.ref(), x.ref()); // in place
+            b.cpu.reluForward(x.cpu(), x.cpu());
+            CpuVsRef.close("reluForward in place " + Shape.of(dims), x, 0, 0);
+        }
+    }
+
+    @Test
+    void biasAddAndBackward() {
+        for (int[] dims : new int[][] {{1, 1, 1, 3}, {3, 5, 7, 19}, {2, 37, 41, 13}, {5, 70}}) {
+            int c = dims[dims.length - 1];
+            Pair y = b.normal(10, 1, dims), bias = b.normal(11, 1, c);
+            b.ref.biasAdd(y.ref(), bias.ref());
+            b.cpu.biasAdd(y.cpu(), bias.cpu());
+            CpuVsRef.close("biasAdd " + Shape.of(dims), y, ATOL, RTOL);
+            Pair db = b.normal(12, 1, c);
+            b.ref.biasBackward(y.ref(), db.ref());
+            b.cpu.biasBackward(y.cpu(), db.cpu());
+            // Sums of up to 3000 O(1) terms: absolute error ~ sqrt(rows) * ulp(sum); 1e-5 both ways.
+            CpuVsRef.close("biasBackward " + Shape.of(dims), db, 1e-5, 1e-5);
+        }
+    }
+
+    @Test
+    void dropout2dMaskForwardBackward() {
+        for (float p : new float[] {0f, 0.3f, 1f}) {
+            int[] dims = {3, 5, 7, 37};
+            Pair x = b.normal(13, 1, dims), y = b.zeros(dims), mask = b.zeros(3, 37);
+            b.ref.dropout2dForward(x.ref(), p, 99L, mask.ref(), y.ref());
+            b.cpu.dropout2dForward(x.cpu(), p, 99L, mask.cpu(), y.cpu());
+            CpuVsRef.close("dropout2d mask p=" + p, mask, 0, 0);
+            CpuVsRef.close("dropout2dForward p=" + p, y, ATOL, RTOL);
+            Pair dy = b.normal(14, 1, dims), dx = b.normal(15, 1, dims);
+            b.ref.dropout2dBackward(mask.ref(), dy.ref(), dx.ref());
+            b.cpu.dropout2dBackward(mask.cpu(), dy.cpu(), dx.cpu());
+            CpuVsRef.close("dropout2dBackward p=" + p, dx, ATOL, RTOL);
+        }
+    }
+
+    @Test
+    void sgdAndEmaSeveralSteps() {
+        for (int n : new int[] {5, BIG}) {
+            Pair param = b.normal(16, 1, n), buf = b.zeros(n), target = b.normal(17, 1, n);
+            for (int step = 0; step < 3; step++) {
+                Pair grad = b.normal(18 + step, 1, n);
+                b.ref.sgdStep(param.ref(), grad.ref(), buf.ref(), 0.03f, 0.9f, 1e-4f);
+                b.cpu.sgdStep(param.cpu(), grad.cpu(), buf.cpu(), 0.03f, 0.9f, 1e-4f);
+                b.ref.emaUpdate(target.ref(), param.ref(), 0.99f);
+                b.cpu.emaUpdate(target.cpu(), param.cpu(), 0.99f);
+            }
+            // Three chained steps: a few more roundings than one op, still within 1e-6 relative.
+            CpuVsRef.close("sgdStep param n=" + n, param, 1e-6, 1e-6);
+            CpuVsRef.close("sgdStep momentum buffer n=" + n, buf, 1e-6, 1e-6);
+            CpuVsRef.close("emaUpdate n=" + n, target, 1e-6, 1e-6);
+        }
+    }
+
+    /** Exact equality of two F32 host tensors of equal numel (copies must be bit-exact). */
+    private static final class TensorAssert2 {
+        static void exact(String what, Tensor expected, Tensor actual) {
+            assertEquals(DType.F32, actual.dtype(), what);
+            for (long i = 0; i < expected.numel(); i++) {
+                if (Float.floatToRawIntBits(expected.getFloat(i)) != Float.floatToRawIntBits(actual.getFloat(i))) {
+                    assertEquals(expected.getFloat(i), actual.getFloat(i), what + " at " + i);
+                }
+            }
+        }
+    }
+}
