@@ -1,48 +1,203 @@
 package org.densecl.backend.ref;
 
-import org.densecl.backend.*;
-import org.densecl.tensor.*;
+import org.densecl.backend.ConvGeometry;
+import org.densecl.backend.HostBackend;
+import org.densecl.backend.PoolGeometry;
+import org.densecl.tensor.Tensor;
 
-/** PLACEHOLDER from the skeleton commit: every op throws until its helper implements it. */
+/**
+ * The reference backend: every op as readable scalar loops (llm.c's train_gpt2.c style) with double
+ * accumulators, reading and writing through {@link Tensor#get}/{@link Tensor#set}, so the same code runs
+ * on F32 tensors (as the oracle for the cpu and cuda backends) and on F64 tensors (for finite-difference
+ * gradient checks). Single-threaded and slow on purpose: clarity over speed.
+ *
+ * <p>This class only delegates; the loops live in package-private files, one per op family:
+ * {@link RefGemm}, {@link RefConv}, {@link RefElementwise}, {@link RefBatchNorm}, {@link RefPooling},
+ * {@link RefResize}, {@link RefLosses}, {@link RefOptim}. Memory, upload/download, zero and copy come
+ * from {@link HostBackend}. The semantics of each op are the javadoc of {@link org.densecl.backend.Backend}.
+ */
 public final class RefBackend extends HostBackend {
 
-    @Override public String name() { return "ref"; }
-    @Override public void fill(Tensor x, float value) { throw new UnsupportedOperationException("fill"); }
-    @Override public void scale(Tensor x, float alpha) { throw new UnsupportedOperationException("scale"); }
-    @Override public void axpy(float alpha, Tensor x, Tensor y) { throw new UnsupportedOperationException("axpy"); }
-    @Override public void add(Tensor a, Tensor b, Tensor y) { throw new UnsupportedOperationException("add"); }
-    @Override public void gemm(boolean transA, boolean transB, int m, int n, int k,
-              float alpha, Tensor a, Tensor b, float beta, Tensor c) { throw new UnsupportedOperationException("gemm"); }
-    @Override public void conv2dForward(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y) { throw new UnsupportedOperationException("conv2dForward"); }
-    @Override public void conv2dBackwardData(ConvGeometry g, Tensor dy, Tensor w, Tensor dx) { throw new UnsupportedOperationException("conv2dBackwardData"); }
-    @Override public void conv2dBackwardFilter(ConvGeometry g, Tensor x, Tensor dy, Tensor dw, Tensor db) { throw new UnsupportedOperationException("conv2dBackwardFilter"); }
-    @Override public void biasAdd(Tensor y, Tensor b) { throw new UnsupportedOperationException("biasAdd"); }
-    @Override public void biasBackward(Tensor dy, Tensor db) { throw new UnsupportedOperationException("biasBackward"); }
-    @Override public void batchNormTrainForward(Tensor x, Tensor gamma, Tensor beta, float momentum, float eps,
-                               Tensor runningMean, Tensor runningVar, Tensor saveMean, Tensor saveInvStd,
-                               Tensor y, boolean relu) { throw new UnsupportedOperationException("batchNormTrainForward"); }
-    @Override public void batchNormInferenceForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
-                                   Tensor runningVar, float eps, Tensor y, boolean relu) { throw new UnsupportedOperationException("batchNormInferenceForward"); }
-    @Override public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
-                           Tensor y, boolean relu, Tensor dx, Tensor dgamma, Tensor dbeta) { throw new UnsupportedOperationException("batchNormBackward"); }
-    @Override public void reluForward(Tensor x, Tensor y) { throw new UnsupportedOperationException("reluForward"); }
-    @Override public void reluBackward(Tensor y, Tensor dy, Tensor dx) { throw new UnsupportedOperationException("reluBackward"); }
-    @Override public void maxPoolForward(PoolGeometry g, Tensor x, Tensor y) { throw new UnsupportedOperationException("maxPoolForward"); }
-    @Override public void maxPoolBackward(PoolGeometry g, Tensor x, Tensor y, Tensor dy, Tensor dx) { throw new UnsupportedOperationException("maxPoolBackward"); }
-    @Override public void globalAvgPoolForward(Tensor x, Tensor y) { throw new UnsupportedOperationException("globalAvgPoolForward"); }
-    @Override public void globalAvgPoolBackward(Tensor dy, Tensor dx) { throw new UnsupportedOperationException("globalAvgPoolBackward"); }
-    @Override public void adaptiveAvgPoolForward(Tensor x, Tensor y) { throw new UnsupportedOperationException("adaptiveAvgPoolForward"); }
-    @Override public void adaptiveAvgPoolBackward(Tensor dy, Tensor dx) { throw new UnsupportedOperationException("adaptiveAvgPoolBackward"); }
-    @Override public void dropout2dForward(Tensor x, float p, long seed, Tensor mask, Tensor y) { throw new UnsupportedOperationException("dropout2dForward"); }
-    @Override public void dropout2dBackward(Tensor mask, Tensor dy, Tensor dx) { throw new UnsupportedOperationException("dropout2dBackward"); }
-    @Override public void resizeBilinearForward(Tensor x, Tensor y, boolean alignCorners) { throw new UnsupportedOperationException("resizeBilinearForward"); }
-    @Override public void resizeBilinearBackward(Tensor dy, Tensor dx, boolean alignCorners) { throw new UnsupportedOperationException("resizeBilinearBackward"); }
-    @Override public void softmaxCrossEntropyForward(Tensor logits, Tensor labels, int ignoreIndex, boolean averageNonIgnored,
-                                    Tensor probs, Tensor loss) { throw new UnsupportedOperationException("softmaxCrossEntropyForward"); }
-    @Override public void softmaxCrossEntropyBackward(Tensor probs, Tensor labels, int ignoreIndex, boolean averageNonIgnored,
-                                     float scale, Tensor dlogits) { throw new UnsupportedOperationException("softmaxCrossEntropyBackward"); }
-    @Override public void l2NormalizeForward(Tensor x, float eps, Tensor y, Tensor norms) { throw new UnsupportedOperationException("l2NormalizeForward"); }
-    @Override public void l2NormalizeBackward(Tensor y, Tensor norms, float eps, Tensor dy, Tensor dx) { throw new UnsupportedOperationException("l2NormalizeBackward"); }
-    @Override public void sgdStep(Tensor param, Tensor grad, Tensor momentumBuffer, float lr, float momentum, float weightDecay) { throw new UnsupportedOperationException("sgdStep"); }
-    @Override public void emaUpdate(Tensor target, Tensor source, float m) { throw new UnsupportedOperationException("emaUpdate"); }
+    @Override
+    public String name() {
+        return "ref";
+    }
+
+    // ---------------------------------------------------------------- elementwise
+
+    @Override
+    public void fill(Tensor x, float value) {
+        RefElementwise.fill(x, value);
+    }
+
+    @Override
+    public void scale(Tensor x, float alpha) {
+        RefElementwise.scale(x, alpha);
+    }
+
+    @Override
+    public void axpy(float alpha, Tensor x, Tensor y) {
+        RefElementwise.axpy(alpha, x, y);
+    }
+
+    @Override
+    public void add(Tensor a, Tensor b, Tensor y) {
+        RefElementwise.add(a, b, y);
+    }
+
+    @Override
+    public void biasAdd(Tensor y, Tensor b) {
+        RefElementwise.biasAdd(y, b);
+    }
+
+    @Override
+    public void biasBackward(Tensor dy, Tensor db) {
+        RefElementwise.biasBackward(dy, db);
+    }
+
+    @Override
+    public void reluForward(Tensor x, Tensor y) {
+        RefElementwise.reluForward(x, y);
+    }
+
+    @Override
+    public void reluBackward(Tensor y, Tensor dy, Tensor dx) {
+        RefElementwise.reluBackward(y, dy, dx);
+    }
+
+    @Override
+    public void dropout2dForward(Tensor x, float p, long seed, Tensor mask, Tensor y) {
+        RefElementwise.dropout2dForward(x, p, seed, mask, y);
+    }
+
+    @Override
+    public void dropout2dBackward(Tensor mask, Tensor dy, Tensor dx) {
+        RefElementwise.dropout2dBackward(mask, dy, dx);
+    }
+
+    // ---------------------------------------------------------------- GEMM and convolution
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k,
+                     float alpha, Tensor a, Tensor b, float beta, Tensor c) {
+        RefGemm.gemm(transA, transB, m, n, k, alpha, a, b, beta, c);
+    }
+
+    @Override
+    public void conv2dForward(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y) {
+        RefConv.forward(g, x, w, bias, y);
+    }
+
+    @Override
+    public void conv2dBackwardData(ConvGeometry g, Tensor dy, Tensor w, Tensor dx) {
+        RefConv.backwardData(g, dy, w, dx);
+    }
+
+    @Override
+    public void conv2dBackwardFilter(ConvGeometry g, Tensor x, Tensor dy, Tensor dw, Tensor db) {
+        RefConv.backwardFilter(g, x, dy, dw, db);
+    }
+
+    // ---------------------------------------------------------------- batch norm
+
+    @Override
+    public void batchNormTrainForward(Tensor x, Tensor gamma, Tensor beta, float momentum, float eps,
+                                      Tensor runningMean, Tensor runningVar, Tensor saveMean,
+                                      Tensor saveInvStd, Tensor y, boolean relu) {
+        RefBatchNorm.trainForward(x, gamma, beta, momentum, eps, runningMean, runningVar,
+                saveMean, saveInvStd, y, relu);
+    }
+
+    @Override
+    public void batchNormInferenceForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                          Tensor runningVar, float eps, Tensor y, boolean relu) {
+        RefBatchNorm.inferenceForward(x, gamma, beta, runningMean, runningVar, eps, y, relu);
+    }
+
+    @Override
+    public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                  Tensor y, boolean relu, Tensor dx, Tensor dgamma, Tensor dbeta) {
+        RefBatchNorm.backward(x, dy, gamma, saveMean, saveInvStd, y, relu, dx, dgamma, dbeta);
+    }
+
+    // ---------------------------------------------------------------- pooling
+
+    @Override
+    public void maxPoolForward(PoolGeometry g, Tensor x, Tensor y) {
+        RefPooling.maxForward(g, x, y);
+    }
+
+    @Override
+    public void maxPoolBackward(PoolGeometry g, Tensor x, Tensor y, Tensor dy, Tensor dx) {
+        RefPooling.maxBackward(g, x, y, dy, dx);
+    }
+
+    @Override
+    public void globalAvgPoolForward(Tensor x, Tensor y) {
+        RefPooling.globalAvgForward(x, y);
+    }
+
+    @Override
+    public void globalAvgPoolBackward(Tensor dy, Tensor dx) {
+        RefPooling.globalAvgBackward(dy, dx);
+    }
+
+    @Override
+    public void adaptiveAvgPoolForward(Tensor x, Tensor y) {
+        RefPooling.adaptiveAvgForward(x, y);
+    }
+
+    @Override
+    public void adaptiveAvgPoolBackward(Tensor dy, Tensor dx) {
+        RefPooling.adaptiveAvgBackward(dy, dx);
+    }
+
+    // ---------------------------------------------------------------- resize
+
+    @Override
+    public void resizeBilinearForward(Tensor x, Tensor y, boolean alignCorners) {
+        RefResize.forward(x, y, alignCorners);
+    }
+
+    @Override
+    public void resizeBilinearBackward(Tensor dy, Tensor dx, boolean alignCorners) {
+        RefResize.backward(dy, dx, alignCorners);
+    }
+
+    // ---------------------------------------------------------------- losses and normalisation
+
+    @Override
+    public void softmaxCrossEntropyForward(Tensor logits, Tensor labels, int ignoreIndex,
+                                           boolean averageNonIgnored, Tensor probs, Tensor loss) {
+        RefLosses.crossEntropyForward(logits, labels, ignoreIndex, averageNonIgnored, probs, loss);
+    }
+
+    @Override
+    public void softmaxCrossEntropyBackward(Tensor probs, Tensor labels, int ignoreIndex,
+                                            boolean averageNonIgnored, float scale, Tensor dlogits) {
+        RefLosses.crossEntropyBackward(probs, labels, ignoreIndex, averageNonIgnored, scale, dlogits);
+    }
+
+    @Override
+    public void l2NormalizeForward(Tensor x, float eps, Tensor y, Tensor norms) {
+        RefLosses.l2NormalizeForward(x, eps, y, norms);
+    }
+
+    @Override
+    public void l2NormalizeBackward(Tensor y, Tensor norms, float eps, Tensor dy, Tensor dx) {
+        RefLosses.l2NormalizeBackward(y, norms, eps, dy, dx);
+    }
+
+    // ---------------------------------------------------------------- optimisation
+
+    @Override
+    public void sgdStep(Tensor param, Tensor grad, Tensor momentumBuffer, float lr, float momentum,
+                        float weightDecay) {
+        RefOptim.sgdStep(param, grad, momentumBuffer, lr, momentum, weightDecay);
+    }
+
+    @Override
+    public void emaUpdate(Tensor target, Tensor source, float m) {
+        RefOptim.emaUpdate(target, source, m);
+    }
 }
