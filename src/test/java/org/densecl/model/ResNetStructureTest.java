@@ -3,12 +3,12 @@ package org.densecl.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.densecl.backend.Backend;
 import org.densecl.backend.ref.RefBackend;
 import org.densecl.nn.Activations;
+import org.densecl.nn.FanMode;
 import org.densecl.nn.Param;
 import org.densecl.nn.Parameters;
 import org.densecl.tensor.DType;
@@ -139,21 +139,12 @@ class ResNetStructureTest {
     }
 
     @Test
-    void registryRejectsMisuse() {
-        Parameters p = new Parameters(DType.F32);
-        p.weight("a.weight", Shape.of(2, 3));
-        assertThrows(IllegalArgumentException.class, () -> p.norm("a.weight", Shape.of(2)), "duplicate name");
-        assertThrows(IllegalStateException.class, () -> p.get("a.weight").value(), "use before allocation");
-        p.allocate(be);
-        assertEquals(p.get("a.weight"), p.weight("a.weight", Shape.of(2, 3)), "binding after allocation");
-        assertThrows(IllegalStateException.class, () -> p.weight("a.weight", Shape.of(3, 2)), "shape mismatch");
-        assertThrows(IllegalStateException.class, () -> p.weight("b.weight", Shape.of(1)), "new name after allocate");
-        assertThrows(IllegalStateException.class, () -> p.buffer("a.weight", Shape.of(2, 3)).grad(), "role mismatch");
-        assertTrue(p.allocated());
+    void configRejectsBadOptions() {
         assertThrows(IllegalArgumentException.class,
-                () -> new ResNetConfig(true, List.of(1, 1, 1), 3, 64, 32, 0, false, null, 0.1f, 1e-5f),
+                () -> new ResNetConfig(true, List.of(1, 1, 1), 3, 64, 32, 0, false, FanMode.FAN_IN, 0.1f, 1e-5f),
                 "three stages");
         assertThrows(IllegalArgumentException.class, () -> ResNetConfig.resnet(50).withOutputStride(4));
         assertThrows(IllegalArgumentException.class, () -> ResNetConfig.resnet(26));
+        assertThrows(IllegalArgumentException.class, () -> ResNetConfig.resnet(50).withWidthMultiplier(0));
     }
 }
