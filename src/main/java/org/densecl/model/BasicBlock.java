@@ -1,5 +1,6 @@
 package org.densecl.model;
 
+import java.util.List;
 import org.densecl.backend.Backend;
 import org.densecl.backend.ConvGeometry;
 import org.densecl.nn.Act;
@@ -88,6 +89,11 @@ public final class BasicBlock implements ResidualBlock {
     @Override
     public boolean hasDownsample() {
         return dsConv != null;
+    }
+
+    @Override
+    public List<Conv2d> convs() {
+        return dsConv == null ? List.of(conv1, conv2) : List.of(conv1, conv2, dsConv);
     }
 
     @Override

@@ -1,5 +1,7 @@
 package org.densecl.model;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Check;
 import org.densecl.backend.ConvGeometry;
@@ -140,6 +142,18 @@ public final class ResNet {
     /** Block {@code b} of stage {@code s} (0 = layer1): "layer{s+1}.{b}". */
     public ResidualBlock block(int s, int b) {
         return layers[s][b];
+    }
+
+    /** Every convolution, stem first, in torchvision's order (FLOP counts, benchmarks, inspection). */
+    public List<Conv2d> convs() {
+        List<Conv2d> all = new ArrayList<>();
+        all.add(conv1);
+        for (ResidualBlock[] layer : layers) {
+            for (ResidualBlock block : layer) {
+                all.addAll(block.convs());
+            }
+        }
+        return all;
     }
 
     /** Output of stage {@code s} (0 = layer1 = C2, ..., 3 = layer4 = C5). */

@@ -1,6 +1,8 @@
 package org.densecl.model;
 
+import java.util.List;
 import org.densecl.nn.Act;
+import org.densecl.nn.Conv2d;
 import org.densecl.nn.FanMode;
 import org.densecl.nn.Init;
 import org.densecl.tensor.Tensor;
@@ -20,6 +22,9 @@ public sealed interface ResidualBlock permits BasicBlock, Bottleneck {
 
     /** True if the shortcut is a projection (downsample.0 conv1x1 + downsample.1 BN). */
     boolean hasDownsample();
+
+    /** The block's convolutions in torchvision's order (conv1, conv2[, conv3][, downsample.0]). */
+    List<Conv2d> convs();
 
     /** The block's output, (N, P, Q, planes * expansion). */
     Act output();

@@ -15,6 +15,8 @@ public final class Conv2d {
     private final Backend be;
     private final String name;
     private final ConvGeometry g;
+    private final Shape xShape; // (N, H, W, C), cached: a step allocates nothing, not even a Shape
+    private final Shape yShape; // (N, P, Q, K)
     private final Param weight; // (K, R, S, C)
     private final Param bias;   // (K), or null
 
@@ -22,6 +24,8 @@ public final class Conv2d {
         this.be = be;
         this.name = name;
         this.g = g;
+        this.xShape = g.xShape();
+        this.yShape = g.yShape();
         this.weight = params.weight(name + ".weight", g.wShape());
         this.bias = withBias ? params.bias(name + ".bias", Shape.of(g.k())) : null;
     }
@@ -41,8 +45,8 @@ public final class Conv2d {
 
     /** y = conv(x, w) (+ b). x (N, H, W, C), y (N, P, Q, K). */
     public void forward(Tensor x, Tensor y) {
-        Check.shape(name, "x", x, g.xShape());
-        Check.shape(name, "y", y, g.yShape());
+        Check.shape(name, "x", x, xShape);
+        Check.shape(name, "y", y, yShape);
         be.conv2dForward(g, x, weight.value(), bias == null ? null : bias.value(), y);
     }
 
@@ -51,7 +55,7 @@ public final class Conv2d {
      * such as the image). x (N, H, W, C), dy (N, P, Q, K), dx (N, H, W, C).
      */
     public void backward(Tensor x, Tensor dy, Tensor dx) {
-        Check.shape(name, "dy", dy, g.yShape());
+        Check.shape(name, "dy", dy, yShape);
         be.conv2dBackwardFilter(g, x, dy, weight.grad(), bias == null ? null : bias.grad());
         if (dx != null) {
             be.conv2dBackwardData(g, dy, weight.value(), dx);

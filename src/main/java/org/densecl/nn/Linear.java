@@ -12,14 +12,16 @@ import org.densecl.tensor.Tensor;
 public final class Linear {
     private final Backend be;
     private final String name;
-    private final int batch;
+    private final Shape xShape; // (N, I)
+    private final Shape yShape; // (N, O)
     private final Param weight; // (O, I)
     private final Param bias;   // (O), or null
 
     public Linear(Backend be, Parameters params, String name, int batch, int in, int out, boolean withBias) {
         this.be = be;
         this.name = name;
-        this.batch = batch;
+        this.xShape = Shape.of(batch, in);
+        this.yShape = Shape.of(batch, out);
         this.weight = params.weight(name + ".weight", Shape.of(out, in));
         this.bias = withBias ? params.bias(name + ".bias", Shape.of(out)) : null;
     }
@@ -33,22 +35,23 @@ public final class Linear {
     }
 
     public Shape inputShape() {
-        return Shape.of(batch, weight.shape().dim(1));
+        return xShape;
     }
 
     public Shape outputShape() {
-        return Shape.of(batch, weight.shape().dim(0));
+        return yShape;
     }
 
     /** x (N, I), y (N, O). */
     public void forward(Tensor x, Tensor y) {
-        Check.shape(name, "x", x, inputShape());
-        Check.shape(name, "y", y, outputShape());
+        Check.shape(name, "x", x, xShape);
+        Check.shape(name, "y", y, yShape);
         be.linearForward(x, weight.value(), bias == null ? null : bias.value(), y);
     }
 
     /** dW += dy^T x, db += column sums of dy, dx += dy W unless dx is null. */
     public void backward(Tensor x, Tensor dy, Tensor dx) {
+        Check.shape(name, "dy", dy, yShape);
         be.linearBackward(x, weight.value(), dy, dx, weight.grad(), bias == null ? null : bias.grad());
     }
 

@@ -6,8 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.List;
 import org.densecl.backend.Backend;
+import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.ref.RefBackend;
 import org.densecl.nn.Activations;
+import org.densecl.nn.Conv2d;
 import org.densecl.nn.FanMode;
 import org.densecl.nn.Param;
 import org.densecl.nn.Parameters;
@@ -127,6 +129,46 @@ class ResNetStructureTest {
         assertEquals(Shape.of(1, 4, 4, 2048), os16.c5().shape(), "C5 at output stride 16");
         assertEquals(2, os16.block(2, 0).stride(), "layer3 keeps its stride at output stride 16");
         assertEquals(2, os16.block(3, 1).dilation(), "layer4 dilates by 2 at output stride 16");
+    }
+
+    /**
+     * The geometry the convolutions really run with: v1.5 puts the stride on the 3x3 (conv1 of a
+     * Bottleneck has stride 1), and in R50-D8 each dilated 3x3 pads by its dilation.
+     */
+    @Test
+    void convolutionGeometries() {
+        ResNet net = declare(ResNetConfig.resnet(50).withOutputStride(8), 1, 64, 64);
+        List<Conv2d> b20 = net.block(1, 0).convs();
+        assertEquals(List.of(1, 2, 1, 2), b20.stream().map(c -> c.geometry().strideH()).toList(),
+                "layer2.0 conv1, conv2, conv3, downsample.0 strides (v1.5)");
+        List<Conv2d> b31 = net.block(2, 1).convs();
+        assertEquals(3, b31.size(), "layer3.1 has no projection");
+        ConvGeometry g = b31.get(1).geometry();
+        assertEquals(List.of(3, 1, 2, 2), List.of(g.r(), g.strideH(), g.dilationH(), g.padH()),
+                "layer3.1.conv2: 3x3, stride 1, dilation 2, pad 2");
+        ConvGeometry g40 = net.block(3, 0).convs().get(1).geometry();
+        assertEquals(List.of(1, 2, 2), List.of(g40.strideH(), g40.dilationH(), g40.padH()), "layer4.0.conv2");
+        ConvGeometry g41 = net.block(3, 1).convs().get(1).geometry();
+        assertEquals(List.of(1, 4, 4), List.of(g41.strideH(), g41.dilationH(), g41.padH()), "layer4.1.conv2");
+        assertEquals(1, net.block(3, 0).convs().get(3).geometry().strideH(), "layer4 projection has stride 1");
+
+        ResNet r18 = declare(ResNetConfig.resnet(18).withOutputStride(8), 1, 64, 64);
+        ConvGeometry c1 = r18.block(3, 1).convs().get(0).geometry(), c2 = r18.block(3, 1).convs().get(1).geometry();
+        assertEquals(List.of(4, 4, 1, 1), List.of(c1.dilationH(), c1.padH(), c2.dilationH(), c2.padH()),
+                "a dilated BasicBlock dilates conv1 only (mmsegmentation)");
+    }
+
+    /**
+     * Multiply-adds of ResNet-50 at 224x224: 4,089,184,256 with the fc (2048*1000 of them), torchvision's
+     * documented 4.09 G for v1.5. v1 (stride on the first 1x1) would give 3.858 G, so the count also pins
+     * where the stride sits.
+     */
+    @Test
+    void resnet50MultiplyAddsAt224() {
+        ResNet net = declare(ResNetConfig.resnet(50).withClassifier(1000), 1, 224, 224);
+        double macs = net.convs().stream().mapToDouble(c -> c.geometry().flops() / 2).sum() + 2048 * 1000;
+        assertEquals(53, net.convs().size(), "53 convolutions");
+        assertEquals(4_089_184_256.0, macs, 0.5, "ResNet-50 multiply-adds");
     }
 
     @Test
