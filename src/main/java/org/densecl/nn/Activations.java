@@ -109,7 +109,7 @@ public final class Activations {
         gradSlab.zero(backend);
     }
 
-    /** Bytes of the two slabs together (planned, so known before allocation). */
+    /** Bytes of all values and gradients (before 64-byte alignment padding; known before allocation). */
     public long byteSize() {
         long n = 0;
         for (Act a : acts.values()) {
