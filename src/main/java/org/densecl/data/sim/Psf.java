@@ -30,13 +30,20 @@ final class Psf {
         return radius(acq.sigmaX0() * Math.sqrt(1 + d * d));
     }
 
-    /** Energy-normalised Gaussian taps -r..r into k[0..2r]. */
+    /**
+     * Energy-normalised Gaussian taps -r..r into k[0..2r]. One exp per kernel: successive taps
+     * follow g(i+1) = g(i) q^(2i+1) with q = exp(-1 / (2 sigma^2)).
+     */
     static void gaussian(double sigma, int r, float[] k) {
-        double sum = 0;
-        for (int i = -r; i <= r; i++) {
-            double v = StrictMath.exp(-0.5 * i * i / (sigma * sigma));
-            k[i + r] = (float) v;
-            sum += v * v;
+        double q = StrictMath.exp(-0.5 / (sigma * sigma)), q2 = q * q;
+        double g = 1, ratio = q, sum = 1;
+        k[r] = 1f;
+        for (int i = 1; i <= r; i++) {
+            g *= ratio;
+            ratio *= q2;
+            k[r + i] = (float) g;
+            k[r - i] = (float) g;
+            sum += 2 * g * g;
         }
         float norm = (float) (1 / Math.sqrt(sum));
         for (int i = 0; i <= 2 * r; i++) {

@@ -12,6 +12,9 @@ import java.util.SplittableRandom;
 final class SceneBuilder {
     private final double[] tops = new double[KneeGeometry.BOUNDARIES];
     private double[] allTops = new double[0];      // (cols + 2, BOUNDARIES) boundary depths, mm
+    private int[] segment = new int[0];            // (cols) current segment while filling labels
+    private int recessPixels;                      // recess pixels in the padded grid
+    private float[] colCos = new float[0], colShift = new float[0]; // (cols) fibril anisotropy and band offset
     private float[] tendonTopRow = new float[0];   // (cols) padded row of the tendon's upper border
     private float[] tendonCos = new float[0];      // (cols) cos of the fibre angle to the probe face
 
@@ -22,14 +25,19 @@ final class SceneBuilder {
         }
         drawColumns(g, acq, s);
         var t = cfg.texture();
-        SmoothField.multiply(s, -1, t.inhomogeneityDb().sample(rng), t.inhomogeneityCellMm() / s.pxMm, rng);
-        fibrils(s, t, rng);
-        int fatSepta = (int) Math.round(t.fatSepta().sample(rng));
-        septa(g, s, Tissue.SUBCUT_FAT, fatSepta, 0, t, rng);
-        int muscleSepta = (int) Math.round(t.muscleSepta().sample(rng));
-        septa(g, s, Tissue.MUSCLE, muscleSepta, 0.15 + 0.25 * rng.nextDouble(), t, rng);
-        double debrisDb = cfg.recess().debrisDb().sample(rng);
-        SmoothField.multiply(s, Tissue.RECESS.ordinal(), debrisDb, t.debrisCellMm() / s.pxMm, rng);
+        // one independent stream per component: a component's draws (or skipping it) never shift
+        // what the others draw
+        SplittableRandom inhomogeneity = rng.split(), fibrils = rng.split(), septa = rng.split(), debris = rng.split();
+        SmoothField.multiply(s, -1, t.inhomogeneityDb().sample(inhomogeneity), t.inhomogeneityCellMm() / s.pxMm, inhomogeneity);
+        fibrils(s, t, fibrils);
+        int fatSepta = (int) Math.round(t.fatSepta().sample(septa));
+        septa(g, s, Tissue.SUBCUT_FAT, fatSepta, 0, t, septa);
+        int muscleSepta = (int) Math.round(t.muscleSepta().sample(septa));
+        septa(g, s, Tissue.MUSCLE, muscleSepta, 0.15 + 0.25 * septa.nextDouble(), t, septa);
+        double debrisDb = cfg.recess().debrisDb().sample(debris);
+        if (recessPixels > 0) {
+            SmoothField.multiply(s, Tissue.RECESS.ordinal(), debrisDb, t.debrisCellMm() / s.pxMm, debris);
+        }
     }
 
     /**
@@ -47,11 +55,11 @@ final class SceneBuilder {
             g.column((c - s.padX + 0.5) * px, tops);
             System.arraycopy(tops, 0, allTops, (c + 1) * nb, nb);
         }
+        fillLabels(s);
         double n = acq.specularExponent();
         for (int c = 0; c < s.cols; c++) {
             int here = (c + 1) * nb, left = c * nb, right = (c + 2) * nb;
             System.arraycopy(allTops, here, tops, 0, nb);
-            fillLabels(s, c);
             Tissue above = Tissue.GEL;
             for (int k = 0; k < nb; k++) {
                 boolean empty = k + 1 < nb && tops[k + 1] <= tops[k];
@@ -65,7 +73,7 @@ final class SceneBuilder {
                 }
                 double cos = 1 / Math.sqrt(1 + slope * slope);
                 Tissue below = KneeGeometry.SEGMENTS[k];
-                s.addInterface(c, (float) (depthRows + s.padZ - 0.5), (float) StrictMath.pow(cos, n), above, below);
+                s.addInterface(c, (float) (depthRows + s.padZ - 0.5), (float) pow(cos, n), above, below);
                 above = below;
             }
             tendonTopRow[c] = (float) (tops[2] / px + s.padZ - 0.5);
@@ -78,16 +86,48 @@ final class SceneBuilder {
         }
     }
 
-    /** A pixel takes the tissue at its centre depth: the last segment whose top lies above it. */
-    private void fillLabels(Scene s, int c) {
-        double px = s.pxMm;
-        int k = -1; // index of the current segment, -1 = gel
-        for (int r = 0; r < s.rows; r++) {
-            double zc = (r - s.padZ + 0.5) * px;
-            while (k + 1 < KneeGeometry.BOUNDARIES && tops[k + 1] <= zc) {
-                k++;
+    /** x^n, by multiplication when n is a small whole number (the usual case), else StrictMath.pow. */
+    static double pow(double x, double n) {
+        if (n == Math.rint(n) && n >= 0 && n <= 16) {
+            double p = 1;
+            for (int i = 0; i < (int) n; i++) {
+                p *= x;
             }
-            s.labels[r * s.cols + c] = (byte) (k < 0 ? Tissue.GEL.ordinal() : KneeGeometry.SEGMENTS[k].ordinal());
+            return p;
+        }
+        return StrictMath.pow(x, n);
+    }
+
+    /**
+     * A pixel takes the tissue at its centre depth: the last segment whose top lies above it. Filled
+     * row by row (sequential writes), each column keeping its current segment as the rows go down.
+     */
+    private void fillLabels(Scene s) {
+        int nb = KneeGeometry.BOUNDARIES;
+        if (segment.length < s.cols) {
+            segment = new int[s.cols];
+        }
+        java.util.Arrays.fill(segment, 0, s.cols, -1); // -1 = gel, above the skin
+        byte[] ordinals = new byte[nb];
+        for (int k = 0; k < nb; k++) {
+            ordinals[k] = (byte) KneeGeometry.SEGMENTS[k].ordinal();
+        }
+        byte gel = (byte) Tissue.GEL.ordinal();
+        recessPixels = 0;
+        for (int r = 0; r < s.rows; r++) {
+            double zc = (r - s.padZ + 0.5) * s.pxMm;
+            int base = r * s.cols;
+            for (int c = 0; c < s.cols; c++) {
+                int k = segment[c];
+                int t = (c + 1) * nb; // allTops row of this column
+                while (k + 1 < nb && allTops[t + k + 1] <= zc) {
+                    k++;
+                }
+                segment[c] = k;
+                byte label = k < 0 ? gel : ordinals[k];
+                s.labels[base + c] = label;
+                recessPixels += label == ordinals[5] ? 1 : 0;
+            }
         }
     }
 
@@ -107,19 +147,26 @@ final class SceneBuilder {
         double driftAmp = 0.4 * periodRows, driftK = 2 * Math.PI / (40 + 80 * rng.nextDouble()), driftPhase = 6.28 * rng.nextDouble();
         byte tendon = (byte) Tissue.TENDON.ordinal();
         double aniso = t.anisotropyExponent();
+        if (colCos.length < s.cols) {
+            colCos = new float[s.cols];
+            colShift = new float[s.cols];
+        }
         for (int c = 0; c < s.cols; c++) {
-            float cosN = (float) StrictMath.pow(tendonCos[c], aniso);
-            double drift = driftAmp * (1 + StrictMath.sin(driftK * c + driftPhase));
-            for (int r = 0; r < s.rows; r++) {
-                int i = r * s.cols + c;
-                if (s.labels[i] != tendon) {
+            colCos[c] = (float) pow(tendonCos[c], aniso);
+            colShift[c] = (float) (driftAmp * (1 + StrictMath.sin(driftK * c + driftPhase)) - tendonTopRow[c]);
+        }
+        double inv = 1 / (0.5 * periodRows);
+        for (int r = 0; r < s.rows; r++) { // row-major: sequential access to labels and texture
+            int base = r * s.cols;
+            for (int c = 0; c < s.cols; c++) {
+                if (s.labels[base + c] != tendon) {
                     continue;
                 }
-                double pos = (r - tendonTopRow[c] + drift) / (0.5 * periodRows);
+                double pos = (r + colShift[c]) * inv;
                 int k = Math.clamp((long) Math.floor(pos), 0, knots - 2);
-                double f = pos - Math.floor(pos);
+                double f = Math.clamp(pos - k, 0, 1);
                 double w = f * f * (3 - 2 * f); // smoothstep: bands without kinks
-                s.texture[i] *= (float) ((knot[k] * (1 - w) + knot[k + 1] * w) * cosN);
+                s.texture[base + c] *= (float) ((knot[k] * (1 - w) + knot[k + 1] * w) * colCos[c]);
             }
         }
     }

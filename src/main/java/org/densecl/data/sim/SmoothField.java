@@ -13,18 +13,17 @@ final class SmoothField {
 
     /**
      * Multiplies {@code scene.texture} by the field wherever the label equals {@code only}
-     * ({@code only < 0}: everywhere). A zero {@code stdDb} still consumes the same random draws,
-     * so what follows stays reproducible whatever the value.
+     * ({@code only < 0}: everywhere). Callers pass a stream of its own ({@code rng.split()}).
      */
     static void multiply(Scene s, int only, double stdDb, double cellRows, SplittableRandom rng) {
         double cell = Math.max(cellRows, 1);
         int gr = (int) Math.ceil(s.rows / cell) + 2, gc = (int) Math.ceil(s.cols / cell) + 2;
         float[] grid = new float[gr * gc]; // (gr, gc) coarse multipliers
-        for (int i = 0; i < grid.length; i++) {
-            grid[i] = (float) StrictMath.exp(stdDb * LN10_20 * Gaussians.fast(rng));
-        }
         if (stdDb == 0) {
             return;
+        }
+        for (int i = 0; i < grid.length; i++) {
+            grid[i] = (float) StrictMath.exp(stdDb * LN10_20 * Gaussians.fast(rng));
         }
         float[] row = new float[gc];
         byte label = (byte) only;
