@@ -53,14 +53,8 @@ public final class KneeSimulator {
         out.recessDepthMm = g.recessDepthMm;
     }
 
-    /** A well-mixed 64-bit seed from (seed, index): SplitMix64's finaliser over both. */
+    /** A well-mixed 64-bit seed from (seed, index) ({@link org.densecl.data.Seeds#mix}). */
     public static long mix(long seed, long index) {
-        long z = seed * 0x9E3779B97F4A7C15L + index + 0x632BE59BD9B4E019L;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        z ^= z >>> 31;
-        z += seed;
-        z = (z ^ (z >>> 33)) * 0xFF51AFD7ED558CCDL;
-        return z ^ (z >>> 33);
+        return org.densecl.data.Seeds.mix(seed, index);
     }
 }
