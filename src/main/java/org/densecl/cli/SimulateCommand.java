@@ -19,10 +19,13 @@ import picocli.CommandLine.Option;
  * data set ({@code --out}), or a contact sheet of images and masks ({@code --grid}).
  */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
-        description = {"Simulate knee ultrasound images (suprapatellar recess) as 8-bit PNGs.",
-                "Unlabeled: OUT/sim_NNNNNN.png. --labeled: mmsegmentation layout OUT/img_dir/{train,val,test},",
-                "OUT/ann_dir/{train,val,test} (0 background, 1 recess). Both write OUT/manifest.json.",
-                "Image i is reproducible from (seed, i). --grid FILE writes a sheet of images with their masks."})
+        description = {"Simulate knee ultrasound (suprapatellar recess) as 8-bit gray PNGs.",
+                "Unlabeled: OUT/sim_NNNNNN.png.",
+                "--labeled: OUT/img_dir/{train,val,test} and OUT/ann_dir/{train,val,test}",
+                "  (mmsegmentation layout; masks 0 background, 1 recess).",
+                "Both write OUT/manifest.json (arguments, effective config, one entry per image).",
+                "Image i is reproducible from (seed, i).",
+                "--grid FILE writes a sheet of images beside their masks instead."})
 public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "output folder")
     Path out;
@@ -75,6 +78,8 @@ public final class SimulateCommand implements Callable<Integer> {
         }
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         var opts = new SimulationRun.Options(out, count, size, seed, labeled, t);
+        System.err.println("simulate: config " + cfgPath + (overrides.isEmpty() ? "" : " with " + overrides)
+                + "; the effective config goes to " + out.resolve("manifest.json"));
         Progress progress = new Progress(System.err, "simulate", count);
         double s = SimulationRun.run(cfg, cfgPath.toString(), opts, progress);
         System.err.printf(Locale.ROOT, "simulate: %d images %dx%d in %.2f s on %d threads: %.0f images/min -> %s%n",

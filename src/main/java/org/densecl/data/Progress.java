@@ -16,7 +16,7 @@ public final class Progress {
     private long lastPrint;
 
     public Progress(PrintStream out, String label, long total) {
-        this(out, label, total, System.console() != null);
+        this(out, label, total, System.console() != null && System.console().isTerminal());
     }
 
     public Progress(PrintStream out, String label, long total, boolean terminal) {
