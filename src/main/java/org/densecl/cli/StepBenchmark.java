@@ -193,7 +193,7 @@ public final class StepBenchmark implements Callable<Integer> {
     }
 
     private void comparePytorch(double ours) throws Exception {
-        String script = System.getProperty("user.dir") + "/bench/pytorch/step_bench.py";
+        String script = scriptPath().toString();
         var cmd = new java.util.ArrayList<>(java.util.List.of(python, script, "--model", model,
                 "--batch", "" + batch, "--size", "" + size, "--channels", "" + channels, "--classes", "" + classes,
                 "--warmup", "" + warmup, "--steps", "" + steps, "--threads",
@@ -222,6 +222,17 @@ public final class StepBenchmark implements Callable<Integer> {
         }
         System.out.printf("  ours / pytorch = %.3f (%.3f vs %.3f images/s, same machine, same run)%n",
                 ours / theirs, ours, theirs);
+    }
+
+    /** bench/pytorch/step_bench.py of the checkout these classes were built from (target/classes/../..). */
+    private static java.nio.file.Path scriptPath() throws Exception {
+        java.nio.file.Path classes = java.nio.file.Path.of(
+                StepBenchmark.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        java.nio.file.Path p = classes.getParent().getParent().resolve("bench/pytorch/step_bench.py");
+        if (!java.nio.file.Files.isRegularFile(p)) {
+            throw new IllegalStateException("bench step: " + p + " not found (run from a source checkout)");
+        }
+        return p;
     }
 
     private static double mean(double[] v) {
