@@ -9,20 +9,25 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code ./densecl bench [JMH arguments]} runs the JMH benchmarks compiled from bench/;
  * {@code ./densecl bench gemm-summary} prints GEMM GFLOP/s per size and provider with the ratio to
- * OpenBLAS measured in the same run.
+ * OpenBLAS measured in the same run; {@code ./densecl bench step [options]} times a full ResNet training
+ * step ({@link StepBenchmark}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = false,
         description = {"Run JMH benchmarks (arguments go to JMH, e.g. 'GemmBench -p size=1024'),",
-                "or 'gemm-summary' for GFLOP/s and the ratio to OpenBLAS per size and provider.",
+                "or 'gemm-summary' for GFLOP/s and the ratio to OpenBLAS per size and provider,",
+                "or 'step [options]' to time a full ResNet training step ('step -h' lists them).",
                 "'./densecl bench -h' shows JMH's own help."})
 public final class BenchCommand implements Callable<Integer> {
-    @Parameters(arity = "0..*", description = "JMH arguments, or gemm-summary [options]")
+    @Parameters(arity = "0..*", description = "JMH arguments, or gemm-summary|step [options]")
     List<String> args = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
         if (!args.isEmpty() && args.get(0).equals("gemm-summary")) {
             return org.densecl.bench.GemmSummary.run(args.subList(1, args.size()).toArray(String[]::new));
+        }
+        if (!args.isEmpty() && args.get(0).equals("step")) {
+            return StepBenchmark.run(args.subList(1, args.size()).toArray(String[]::new));
         }
         org.openjdk.jmh.Main.main(args.toArray(String[]::new));
         return 0;

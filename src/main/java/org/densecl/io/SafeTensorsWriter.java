@@ -26,7 +26,8 @@ import org.densecl.tensor.Tensor;
  * first (stable within a size), as the reference implementation does: with the header padded to a
  * multiple of 8 every tensor then starts on a multiple of its own element size, so readers that map the
  * file can view it without copying. The file appears atomically: temp file in the same folder, fsync,
- * rename.
+ * rename. Besides tensors it writes I64 scalars (shape []), which no {@link org.densecl.tensor.DType}
+ * holds: PyTorch's BN {@code num_batches_tracked} buffers.
  */
 final class SafeTensorsWriter {
     /** Bytes handed to one channel write: a ByteBuffer view is limited to 2 GiB. */
@@ -34,12 +35,38 @@ final class SafeTensorsWriter {
 
     private SafeTensorsWriter() {}
 
-    static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
-        List<Map.Entry<String, Tensor>> order = new ArrayList<>(tensors.entrySet());
-        for (Map.Entry<String, Tensor> e : order) {
-            check(file, e.getKey(), e.getValue());
+    /** One entry of the file: a tensor, or (tensor null) an I64 scalar. */
+    private record Item(String name, Tensor tensor, long scalar) {
+        int elementBytes() {
+            return tensor == null ? 8 : tensor.dtype().bytes();
         }
-        order.sort(Comparator.comparingInt((Map.Entry<String, Tensor> e) -> -e.getValue().dtype().bytes()));
+
+        long byteSize() {
+            return tensor == null ? 8 : tensor.byteSize();
+        }
+    }
+
+    static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        write(file, tensors, Map.of(), metadata);
+    }
+
+    /** Tensors plus I64 scalars ({@code int64Scalars}, written with shape []); names must not repeat. */
+    static void write(Path file, Map<String, Tensor> tensors, Map<String, Long> int64Scalars,
+                      Map<String, String> metadata) {
+        List<Item> order = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            check(file, e.getKey(), e.getValue());
+            order.add(new Item(e.getKey(), e.getValue(), 0));
+        }
+        for (Map.Entry<String, Long> e : int64Scalars.entrySet()) {
+            if (tensors.containsKey(e.getKey())) {
+                throw new IllegalArgumentException("cannot write " + file + ": '" + e.getKey()
+                        + "' is both a tensor and an I64 scalar");
+            }
+            check(file, e.getKey(), null);
+            order.add(new Item(e.getKey(), null, e.getValue()));
+        }
+        order.sort(Comparator.comparingInt((Item e) -> -e.elementBytes()));
         byte[] header = header(file, order, metadata);
 
         Path target = file.toAbsolutePath();
@@ -50,8 +77,12 @@ final class SafeTensorsWriter {
                 ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
                 writeFully(ch, len);
                 writeFully(ch, ByteBuffer.wrap(header));
-                for (Map.Entry<String, Tensor> e : order) {
-                    MemorySegment seg = e.getValue().data(); // little-endian already (Tensor's layouts)
+                for (Item e : order) {
+                    if (e.tensor() == null) {
+                        writeFully(ch, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(e.scalar()).flip());
+                        continue;
+                    }
+                    MemorySegment seg = e.tensor().data(); // little-endian already (Tensor's layouts)
                     for (long at = 0; at < seg.byteSize(); at += CHUNK) {
                         writeFully(ch, seg.asSlice(at, Math.min(CHUNK, seg.byteSize() - at)).asByteBuffer());
                     }
@@ -74,14 +105,14 @@ final class SafeTensorsWriter {
         if (name == null || name.isEmpty() || name.equals(SafeTensors.METADATA_KEY)) {
             throw new IllegalArgumentException("cannot write " + file + ": invalid tensor name '" + name + "'");
         }
-        if (!t.isHost()) {
+        if (t != null && !t.isHost()) {
             throw new IllegalArgumentException("cannot write " + file + ": tensor '" + name + "' " + t
                     + " is device memory; download it to a host tensor first");
         }
     }
 
     /** The JSON header, padded with spaces so that 8 + its length is a multiple of 8. */
-    private static byte[] header(Path file, List<Map.Entry<String, Tensor>> order, Map<String, String> metadata) {
+    private static byte[] header(Path file, List<Item> order, Map<String, String> metadata) {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode root = mapper.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
@@ -95,16 +126,18 @@ final class SafeTensorsWriter {
             });
         }
         long offset = 0;
-        for (Map.Entry<String, Tensor> e : order) {
-            Tensor t = e.getValue();
-            ObjectNode node = root.putObject(e.getKey());
-            node.put("dtype", SafeDType.of(t.dtype()).headerName());
+        for (Item e : order) {
+            Tensor t = e.tensor();
+            ObjectNode node = root.putObject(e.name());
+            node.put("dtype", t == null ? SafeDType.I64.headerName() : SafeDType.of(t.dtype()).headerName());
             var shape = node.putArray("shape");
-            for (int d : t.shape().dims()) {
-                shape.add(d);
+            if (t != null) {
+                for (int d : t.shape().dims()) {
+                    shape.add(d);
+                }
             }
-            node.putArray("data_offsets").add(offset).add(offset + t.byteSize());
-            offset += t.byteSize();
+            node.putArray("data_offsets").add(offset).add(offset + e.byteSize());
+            offset += e.byteSize();
         }
         byte[] json;
         try {

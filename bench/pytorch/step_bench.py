@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""One ResNet training step in PyTorch, the counterpart of `./densecl bench step`.
+
+The step is the same as ours: zero the gradients, forward, softmax cross-entropy, backward (no gradient
+for the input image), SGD with momentum 0.9 and weight decay 1e-4 on every parameter. Timing starts after
+the warm-up steps; the last line is machine-readable for the Java caller:
+
+    RESULT images_per_s=<float> s_per_step=<float> threads=<int>
+
+Run with Debian's interpreter (/usr/bin/python3, torch 1.13); torchvision's resnet is used when it
+imports, otherwise the equivalent definition below (the same v1.5 Bottleneck: stride on the 3x3).
+"""
+import argparse
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, inplanes, planes, stride, downsample):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.downsample = downsample
+
+    def forward(self, x):
+        idt = x if self.downsample is None else self.downsample(x)
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        return F.relu(self.bn3(self.conv3(out)) + idt)
+
+
+class ResNet50(nn.Module):
+    """torchvision.models.resnet50's layout, for machines without torchvision."""
+
+    def __init__(self, num_classes=1000):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        inplanes, stages = 64, []
+        for i, (planes, blocks) in enumerate(zip((64, 128, 256, 512), (3, 4, 6, 3))):
+            stride = 1 if i == 0 else 2
+            down = nn.Sequential(nn.Conv2d(inplanes, planes * 4, 1, stride, bias=False),
+                                 nn.BatchNorm2d(planes * 4))
+            layers = [Bottleneck(inplanes, planes, stride, down)]
+            inplanes = planes * 4
+            layers += [Bottleneck(inplanes, planes, 1, None) for _ in range(blocks - 1)]
+            stages.append(nn.Sequential(*layers))
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.fc = nn.Linear(2048, num_classes)
+
+    def forward(self, x):
+        x = self.maxpool(F.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def build(model, channels, classes):
+    try:
+        import torchvision
+        net = getattr(torchvision.models, model)(num_classes=classes)
+        source = "torchvision " + torchvision.__version__
+    except ImportError:
+        if model != "resnet50":
+            raise SystemExit("step_bench.py: without torchvision only resnet50 is defined here")
+        net = ResNet50(classes)
+        source = "local ResNet50 definition (no torchvision)"
+    if channels != 3:  # a grayscale stem, as our --channels 1
+        net.conv1 = nn.Conv2d(channels, net.conv1.out_channels, 7, 2, 3, bias=False)
+    return net, source
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="resnet50")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--channels", type=int, default=3)
+    ap.add_argument("--classes", type=int, default=1000)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads; 0 = all cores")
+    ap.add_argument("--channels-last", action="store_true", help="NHWC memory format (as our activations)")
+    a = ap.parse_args()
+
+    import os
+    torch.set_num_threads(a.threads if a.threads > 0 else os.cpu_count())
+    torch.manual_seed(0)
+    net, source = build(a.model, a.channels, a.classes)
+    net.train()
+    x = torch.randn(a.batch, a.channels, a.size, a.size)
+    y = torch.randint(0, a.classes, (a.batch,))
+    if a.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+
+    def step():
+        opt.zero_grad(set_to_none=False)
+        loss = F.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for _ in range(a.warmup):
+        step()
+    times = []
+    for _ in range(a.steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    mean = sum(times) / len(times)
+    print(f"pytorch {torch.__version__}, {source}, {a.model} batch {a.batch} {a.channels}x{a.size}x{a.size}"
+          f"{' channels_last' if a.channels_last else ''}, {torch.get_num_threads()} threads:"
+          f" {a.batch / mean:.3f} images/s, {mean:.4f} s/step (min {min(times):.4f})")
+    print(f"RESULT images_per_s={a.batch / mean:.6f} s_per_step={mean:.6f} threads={torch.get_num_threads()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+package org.densecl.cli;
+
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import org.densecl.backend.Backend;
+import org.densecl.backend.Backends;
+import org.densecl.model.ResNet;
+import org.densecl.model.ResNetConfig;
+import org.densecl.nn.Conv2d;
+import org.densecl.nn.Param;
+import org.densecl.nn.Sgd;
+import org.densecl.tensor.DType;
+import org.densecl.tensor.Shape;
+import org.densecl.tensor.Tensor;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ./densecl bench step}: one full ResNet training step (zero gradients, forward, softmax
+ * cross-entropy, backward, SGD with momentum 0.9 and weight decay 1e-4), timed after warm-up. Prints
+ * images/s, s/step and GFLOP/s (a training step counts 3x the forward conv + fc FLOPs: the forward, the
+ * data gradient and the filter gradient each cost one forward), and the memory the step needs: the sum of
+ * weights, gradients, optimiser state and activations planned by the model against what the process
+ * really holds. With native memory tracking on ({@code DENSECL_JAVA_OPTS=-XX:NativeMemoryTracking=summary})
+ * that is NMT's "Other" category, where every Arena segment (slabs, conv workspaces) is counted; without
+ * it (the launcher's default) that figure is not available and only the peak resident set (JVM included)
+ * is printed. With {@code --compare-pytorch} it then runs
+ * bench/pytorch/step_bench.py on the same machine with the same shape and prints the ratio.
+ */
+@Command(name = "step", mixinStandardHelpOptions = true,
+        description = "Time one full ResNet training step (forward, backward, SGD) and report memory.")
+public final class StepBenchmark implements Callable<Integer> {
+    @Option(names = "--model", description = "resnet18|34|50|101|152 (default ${DEFAULT-VALUE})")
+    String model = "resnet50";
+    @Option(names = "--batch", description = "images per step (default ${DEFAULT-VALUE})")
+    int batch = 8;
+    @Option(names = "--size", description = "input height = width (default ${DEFAULT-VALUE})")
+    int size = 224;
+    @Option(names = "--channels", description = "input channels (default ${DEFAULT-VALUE})")
+    int channels = 3;
+    @Option(names = "--classes", description = "fc outputs (default ${DEFAULT-VALUE}, torchvision's)")
+    int classes = 1000;
+    @Option(names = "--backend", description = "ref or cpu (default ${DEFAULT-VALUE})")
+    String backend = "cpu";
+    @Option(names = "--threads", description = "cpu backend threads, 0 = all cores (default ${DEFAULT-VALUE})")
+    int threads = 0;
+    @Option(names = "--gemm", description = "vector or openblas (default ${DEFAULT-VALUE})")
+    String gemm = "vector";
+    @Option(names = "--warmup", description = "untimed steps first (default ${DEFAULT-VALUE})")
+    int warmup = 2;
+    @Option(names = "--steps", description = "timed steps (default ${DEFAULT-VALUE})")
+    int steps = 5;
+    @Option(names = "--compare-pytorch", description = "also run bench/pytorch/step_bench.py and print the ratio")
+    boolean comparePytorch;
+    @Option(names = "--pytorch-channels-last", description = "run the PyTorch step in channels_last")
+    boolean channelsLast;
+    @Option(names = "--python", description = "interpreter with torch (default ${DEFAULT-VALUE})")
+    String python = "/usr/bin/python3";
+
+    /** Entry point from {@code BenchCommand}: parses {@code args} and runs. */
+    public static int run(String[] args) {
+        CommandLine cli = new CommandLine(new StepBenchmark());
+        cli.setExecutionExceptionHandler((ex, line, parsed) -> {
+            if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException) {
+                line.getErr().println("densecl: " + ex.getMessage()); // a user error: one line
+                return 1;
+            }
+            throw ex;
+        });
+        return cli.execute(args);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (batch < 1 || size < 32 || channels < 1 || classes < 1 || steps < 1 || warmup < 0) {
+            throw new IllegalArgumentException("bench step: need batch >= 1, size >= 32, channels >= 1,"
+                    + " classes >= 1, steps >= 1, warmup >= 0");
+        }
+        if (!model.matches("resnet(18|34|50|101|152)")) {
+            throw new IllegalArgumentException("bench step: --model must be resnet18, 34, 50, 101 or 152, not "
+                    + model);
+        }
+        int depth = Integer.parseInt(model.substring("resnet".length()));
+        ResNetConfig cfg = ResNetConfig.resnet(depth).withInChannels(channels).withClassifier(classes);
+        int usedThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        double[] times = new double[steps];
+        try (Backend be = Backends.open(backend, threads, gemm)) {
+            ResNet net = ResNet.create(be, cfg, DType.F32, batch, size, size);
+            net.initialize(1);
+            Sgd sgd = new Sgd(be, net.parameters(), 0.9f, 1e-4f, true);
+            Tensor x = be.allocate(DType.F32, net.inputShape());   // (N, H, W, C)
+            Tensor labels = be.allocate(DType.I32, Shape.of(batch)); // (N)
+            Tensor probs = be.allocate(DType.F32, Shape.of(batch, classes)); // (N, classes)
+            Tensor loss = be.allocate(DType.F32, Shape.of(1));
+            fillInputs(be, x, labels);
+
+            for (int i = 0; i < warmup + steps; i++) {
+                long t0 = System.nanoTime();
+                net.parameters().zeroGrads();
+                net.activations().zeroGrads();
+                net.forward(x, true);
+                be.softmaxCrossEntropyForward(net.logits().value(), labels, -1, false, probs, loss);
+                be.softmaxCrossEntropyBackward(probs, labels, -1, false, 1f, net.logits().grad());
+                net.backward(null);
+                sgd.step(0.01f);
+                long t1 = System.nanoTime();
+                if (i >= warmup) {
+                    times[i - warmup] = (t1 - t0) * 1e-9;
+                }
+            }
+            float lastLoss = (float) loss.get(0);
+            report(net, cfg, times, usedThreads, lastLoss);
+        }
+        if (comparePytorch) {
+            comparePytorch(batch / mean(times));
+        }
+        return 0;
+    }
+
+    private void fillInputs(Backend be, Tensor x, Tensor labels) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(0);
+        float[] v = new float[(int) x.numel()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (r.nextDouble() * 2 - 1);
+        }
+        be.upload(v, x);
+        int[] l = new int[batch];
+        for (int i = 0; i < batch; i++) {
+            l[i] = r.nextInt(classes);
+        }
+        be.upload(l, labels);
+    }
+
+    private void report(ResNet net, ResNetConfig cfg, double[] times, int usedThreads, float lastLoss) {
+        double forwardFlops = 0;
+        for (Conv2d c : net.convs()) {
+            forwardFlops += c.geometry().flops();
+        }
+        forwardFlops += 2.0 * batch * cfg.stageChannels(3) * classes; // fc
+        double stepFlops = 3 * forwardFlops;
+        double mean = mean(times);
+        double[] sorted = times.clone();
+        Arrays.sort(sorted);
+        System.out.printf("%s batch %d %dx%dx%d, backend %s (%s, %d threads), %d warm-up + %d timed steps,"
+                        + " last loss %.4f%n", model, batch, channels, size, size, backend,
+                backend.equals("cpu") ? gemm : "scalar", backend.equals("cpu") ? usedThreads : 1, warmup, steps,
+                lastLoss);
+        System.out.printf("  %.3f images/s, %.4f s/step (min %.4f, median %.4f, max %.4f)%n",
+                batch / mean, mean, sorted[0], sorted[sorted.length / 2], sorted[sorted.length - 1]);
+        System.out.printf("  %.2f GFLOP/s (step = 3 x forward = %.3f GFLOP; forward convs + fc %.3f GFLOP)%n",
+                stepFlops / mean * 1e-9, stepFlops * 1e-9, forwardFlops * 1e-9);
+
+        long bytes = DType.F32.bytes();
+        long weights = 0, grads = 0;
+        for (Param p : net.parameters().all()) {
+            weights += p.numel() * bytes;
+            grads += p.trainable() ? p.numel() * bytes : 0;
+        }
+        long optimizer = grads; // one momentum buffer per trainable tensor
+        long acts = net.activations().byteSize();
+        long io = net.inputShape().numel() * bytes + (long) batch * classes * bytes + batch * 4L + 4;
+        long planned = weights + grads + optimizer + acts + io;
+        System.out.printf("  memory planned: weights+buffers %s, gradients %s, SGD momentum %s,"
+                        + " activations (values + gradients) %s, input/labels/probs %s = %s%n",
+                mib(weights), mib(grads), mib(optimizer), mib(acts), mib(io), mib(planned));
+        System.gc(); // initialisation leaves host arrays behind; the heap figure should be what stays
+        var mem = java.lang.management.ManagementFactory.getMemoryMXBean();
+        long heapUsed = mem.getHeapMemoryUsage().getUsed();
+        long nmtOther = nmtOtherBytes();
+        String nativeLine = nmtOther < 0
+                ? "n/a (native memory tracking is off: run with DENSECL_JAVA_OPTS=-XX:NativeMemoryTracking=summary)"
+                : String.format("%s = %.2fx planned (NMT 'Other': every Arena segment)", mib(nmtOther),
+                        nmtOther / (double) planned);
+        System.out.printf("  memory allocated: native %s; process peak RSS %s, Java heap in use %s%n",
+                nativeLine, mib(procStatusBytes("VmHWM")), mib(heapUsed));
+    }
+
+    /** NMT's committed "Other" bytes (Unsafe/Arena allocations), or -1 when tracking is off. */
+    private static long nmtOtherBytes() {
+        try {
+            var server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+            var name = new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand");
+            String out = (String) server.invoke(name, "vmNativeMemory", new Object[] {new String[] {"summary"}},
+                    new String[] {String[].class.getName()});
+            // "-  Other (reserved=123KB, committed=123KB)"
+            var m = java.util.regex.Pattern.compile("-\\s+Other \\(reserved=\\d+KB, committed=(\\d+)KB\\)")
+                    .matcher(out);
+            return m.find() ? Long.parseLong(m.group(1)) * 1024 : -1;
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    private void comparePytorch(double ours) throws Exception {
+        String script = scriptPath().toString();
+        var cmd = new java.util.ArrayList<>(java.util.List.of(python, script, "--model", model,
+                "--batch", "" + batch, "--size", "" + size, "--channels", "" + channels, "--classes", "" + classes,
+                "--warmup", "" + warmup, "--steps", "" + steps, "--threads",
+                "" + (threads > 0 ? threads : Runtime.getRuntime().availableProcessors())));
+        if (channelsLast) {
+            cmd.add("--channels-last");
+        }
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        double theirs = Double.NaN;
+        try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
+            for (String line; (line = in.readLine()) != null; ) {
+                if (line.startsWith("RESULT ")) {
+                    for (String kv : line.substring(7).split(" ")) {
+                        if (kv.startsWith("images_per_s=")) {
+                            theirs = Double.parseDouble(kv.substring(13));
+                        }
+                    }
+                } else {
+                    System.out.println("  " + line);
+                }
+            }
+        }
+        int rc = p.waitFor();
+        if (rc != 0 || Double.isNaN(theirs)) {
+            throw new IllegalStateException("bench step: " + String.join(" ", cmd) + " failed (exit " + rc + ")");
+        }
+        System.out.printf("  ours / pytorch = %.3f (%.3f vs %.3f images/s, same machine, same run)%n",
+                ours / theirs, ours, theirs);
+    }
+
+    /** bench/pytorch/step_bench.py of the checkout these classes were built from (target/classes/../..). */
+    private static java.nio.file.Path scriptPath() throws Exception {
+        java.nio.file.Path classes = java.nio.file.Path.of(
+                StepBenchmark.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        java.nio.file.Path p = classes.getParent().getParent().resolve("bench/pytorch/step_bench.py");
+        if (!java.nio.file.Files.isRegularFile(p)) {
+            throw new IllegalStateException("bench step: " + p + " not found (run from a source checkout)");
+        }
+        return p;
+    }
+
+    private static double mean(double[] v) {
+        return Arrays.stream(v).average().orElse(Double.NaN);
+    }
+
+    /** A /proc/self/status size such as "VmHWM: 123 kB" in bytes, or -1 off Linux. */
+    private static long procStatusBytes(String key) {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith(key + ":")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            // not Linux: reported as negative
+        }
+        return -1;
+    }
+
+    private static String mib(long bytes) {
+        return String.format("%.1f MiB", bytes / 1048576.0);
+    }
+}

@@ -1,0 +1,228 @@
+package org.densecl.io;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.densecl.backend.Backend;
+import org.densecl.nn.BatchCounter;
+import org.densecl.nn.Param;
+import org.densecl.nn.Parameters;
+import org.densecl.tensor.DType;
+import org.densecl.tensor.Shape;
+import org.densecl.tensor.Tensor;
+
+/**
+ * Checkpoints as PyTorch state dicts in safetensors files: the keys are the registry's (torchvision's
+ * names), conv weights are written OIHW (PyTorch's layout; KRSC in memory, transposed here both ways),
+ * and each BN {@code num_batches_tracked} is an I64 scalar, so torchvision's
+ * {@code resnet50().load_state_dict(file_tensors, strict=True)} accepts a file written here.
+ *
+ * <p>Loading maps keys and checks everything before it writes anything: a key is matched after removing
+ * any chain of known wrapper prefixes ({@link #PREFIXES}: DataParallel's "module.", mmcv's "backbone.",
+ * DenseCL/MoCo's query encoder "encoder_q.0."), so a DenseCL checkpoint's backbone loads into a plain
+ * ResNet and the key encoder's entries show up as unexpected. Shape mismatches always fail; missing and
+ * unexpected keys fail only in strict mode. All problems are reported in one message.
+ */
+public final class StateDict {
+    /** Wrapper prefixes removed from file keys, repeatedly, in any order. */
+    public static final List<String> PREFIXES = List.of("module.", "backbone.", "encoder_q.0.");
+
+    private StateDict() {}
+
+    /** Writes every parameter, buffer and counter of {@code params} (allocated on {@code be}) to {@code file}. */
+    public static void save(Path file, Parameters params, Backend be, Map<String, String> metadata) {
+        if (!params.allocated()) {
+            throw new IllegalStateException("StateDict.save: the Parameters registry is not allocated");
+        }
+        be.synchronize();
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            for (Param p : params.all()) {
+                double[] v = read(be, p.value());
+                Shape shape = TorchLayout.torchShape(p.shape());
+                if (p.shape().rank() == 4) {
+                    v = TorchLayout.krscToOihw(v, p.shape());
+                }
+                DType dt = params.dtype();
+                Tensor host = Tensor.wrap(dt, shape, arena.allocate(shape.numel() * dt.bytes(), 64));
+                for (int i = 0; i < v.length; i++) {
+                    host.set(i, v[i]);
+                }
+                tensors.put(p.name(), host);
+            }
+            Map<String, Long> counters = new LinkedHashMap<>();
+            for (BatchCounter c : params.counters()) {
+                counters.put(c.name(), c.get());
+            }
+            SafeTensorsWriter.write(file, tensors, counters, metadata);
+        }
+    }
+
+    /** {@link #load(Path, Parameters, Backend, boolean, List, boolean)} with {@link #PREFIXES} and stem summing. */
+    public static LoadReport load(Path file, Parameters params, Backend be, boolean strict) {
+        return load(file, params, be, strict, PREFIXES, true);
+    }
+
+    /**
+     * Loads {@code file} into {@code params}. Throws IllegalArgumentException naming every problem, before
+     * changing anything, on a shape or type mismatch, on two file keys that strip to the same name, and
+     * (strict only) on missing or unexpected keys.
+     *
+     * @param prefixes wrapper prefixes to strip from file keys
+     * @param sumStem  load a stem conv1.weight with several input channels into a 1-channel stem by
+     *                 summing over the input channels (RGB-pretrained weights for grayscale input)
+     */
+    public static LoadReport load(Path file, Parameters params, Backend be, boolean strict, List<String> prefixes,
+                                  boolean sumStem) {
+        if (!params.allocated()) {
+            throw new IllegalStateException("StateDict.load: the Parameters registry is not allocated");
+        }
+        try (SafeTensors sf = SafeTensors.open(file)) {
+            List<String> problems = new ArrayList<>();
+            Map<String, String> byKey = new LinkedHashMap<>(); // stripped key -> file key
+            List<String> unexpected = new ArrayList<>();
+            Set<String> modelKeys = Set.copyOf(params.keys());
+            for (String name : sf.names()) {
+                String key = strip(name, prefixes);
+                String other = byKey.putIfAbsent(key, name);
+                if (other != null) {
+                    problems.add("file keys '" + other + "' and '" + name + "' both map to '" + key + "'");
+                } else if (!modelKeys.contains(key)) {
+                    unexpected.add(name);
+                    byKey.remove(key);
+                }
+            }
+            unexpected.sort(null); // file order is by element size: sorted names read better
+            Map<String, BatchCounter> counters = params.counters().stream()
+                    .collect(Collectors.toMap(BatchCounter::name, c -> c));
+            List<String> missing = new ArrayList<>(), loaded = new ArrayList<>(), summed = new ArrayList<>();
+            List<String> mismatched = new ArrayList<>();
+            for (String key : params.keys()) {
+                String name = byKey.get(key);
+                if (name == null) {
+                    missing.add(key);
+                    continue;
+                }
+                SafeTensorEntry e = sf.entry(name);
+                if (counters.containsKey(key)) {
+                    if (e.dtype().isFloating() || e.numel() != 1) {
+                        mismatched.add(key + ": file " + e.dtype() + " " + e.shape() + ", model an integer scalar");
+                    }
+                } else {
+                    Shape want = TorchLayout.torchShape(params.get(key).shape());
+                    if (!e.dtype().isFloating()) {
+                        mismatched.add(key + ": file " + e.dtype() + " " + e.shape() + ", model floating " + want);
+                    } else if (sumStem && isStem(key) && stemFolds(e.shape(), want)) {
+                        summed.add(key);
+                    } else if (!e.shape().equals(want)) {
+                        mismatched.add(key + ": file " + e.shape() + ", model " + want + " (PyTorch layout)");
+                    }
+                }
+                loaded.add(key);
+            }
+            if (!mismatched.isEmpty()) {
+                problems.add(mismatched.size() + " shape/type mismatch" + (mismatched.size() == 1 ? "" : "es")
+                        + " " + preview(mismatched));
+            }
+            if (strict && !missing.isEmpty()) {
+                problems.add(missing.size() + " missing key" + (missing.size() == 1 ? "" : "s") + " "
+                        + preview(missing));
+            }
+            if (strict && !unexpected.isEmpty()) {
+                problems.add(unexpected.size() + " unexpected key" + (unexpected.size() == 1 ? "" : "s") + " "
+                        + preview(unexpected));
+            }
+            if (!problems.isEmpty()) {
+                throw new IllegalArgumentException("cannot load " + file + (strict ? " (strict)" : "") + ": "
+                        + String.join("; ", problems));
+            }
+            for (String key : loaded) {
+                String name = byKey.get(key);
+                BatchCounter c = counters.get(key);
+                if (c != null) {
+                    c.set(sf.ints(name)[0]);
+                    continue;
+                }
+                Param p = params.get(key);
+                double[] v = sf.doubles(name);
+                if (summed.contains(key)) {
+                    v = TorchLayout.sumInputChannels(v, sf.shape(name));
+                }
+                if (p.shape().rank() == 4) {
+                    v = TorchLayout.oihwToKrsc(v, p.shape());
+                }
+                write(be, v, p.value());
+            }
+            return new LoadReport(loaded, missing, unexpected, summed);
+        }
+    }
+
+    /** {@code key} without any chain of {@code prefixes} at its start. */
+    static String strip(String key, List<String> prefixes) {
+        boolean again = true;
+        while (again) {
+            again = false;
+            for (String p : prefixes) {
+                if (key.startsWith(p) && key.length() > p.length()) {
+                    key = key.substring(p.length());
+                    again = true;
+                }
+            }
+        }
+        return key;
+    }
+
+    /** The stem conv ("conv1.weight", possibly under a model prefix), not a block's conv1. */
+    private static boolean isStem(String key) {
+        return (key.equals("conv1.weight") || key.endsWith(".conv1.weight")) && !key.contains("layer");
+    }
+
+    /** A (O, I > 1, H, W) filter that sums onto (O, 1, H, W). */
+    private static boolean stemFolds(Shape file, Shape want) {
+        return file.rank() == 4 && want.rank() == 4 && want.dim(1) == 1 && file.dim(1) > 1
+                && file.dim(0) == want.dim(0) && file.dim(2) == want.dim(2) && file.dim(3) == want.dim(3);
+    }
+
+    /** Up to 8 names, then how many more: keeps a message about a 320-key mismatch readable. */
+    static String preview(List<String> names) {
+        if (names.size() <= 8) {
+            return names.toString();
+        }
+        return names.subList(0, 8).toString().replace("]", ", ... " + (names.size() - 8) + " more]");
+    }
+
+    private static double[] read(Backend be, Tensor t) {
+        double[] v = new double[(int) t.numel()];
+        if (t.isHost()) {
+            for (int i = 0; i < v.length; i++) {
+                v[i] = t.get(i);
+            }
+        } else {
+            float[] f = new float[v.length];
+            be.download(t, f);
+            for (int i = 0; i < v.length; i++) {
+                v[i] = f[i];
+            }
+        }
+        return v;
+    }
+
+    private static void write(Backend be, double[] v, Tensor t) {
+        if (t.isHost()) {
+            for (int i = 0; i < v.length; i++) {
+                t.set(i, v[i]);
+            }
+        } else {
+            float[] f = new float[v.length];
+            for (int i = 0; i < v.length; i++) {
+                f[i] = (float) v[i];
+            }
+            be.upload(f, t);
+        }
+    }
+}
