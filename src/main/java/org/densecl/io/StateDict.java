@@ -36,6 +36,16 @@ public final class StateDict {
 
     /** Writes every parameter, buffer and counter of {@code params} (allocated on {@code be}) to {@code file}. */
     public static void save(Path file, Parameters params, Backend be, Map<String, String> metadata) {
+        save(file, params, be, Map.of(), metadata);
+    }
+
+    /**
+     * {@link #save(Path, Parameters, Backend, Map)} plus {@code extra} tensors (on {@code be}, our layout,
+     * the registry's dtype) under their own names, converted like parameters (rank 4 KRSC to OIHW): a
+     * training checkpoint's optimiser state. Names must not repeat registry keys.
+     */
+    public static void save(Path file, Parameters params, Backend be, Map<String, Tensor> extra,
+                            Map<String, String> metadata) {
         if (!params.allocated()) {
             throw new IllegalStateException("StateDict.save: the Parameters registry is not allocated");
         }
@@ -43,17 +53,14 @@ public final class StateDict {
         try (Arena arena = Arena.ofConfined()) {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             for (Param p : params.all()) {
-                double[] v = read(be, p.value());
-                Shape shape = TorchLayout.torchShape(p.shape());
-                if (p.shape().rank() == 4) {
-                    v = TorchLayout.krscToOihw(v, p.shape());
+                tensors.put(p.name(), torchCopy(be, p.value(), params.dtype(), arena));
+            }
+            for (Map.Entry<String, Tensor> e : extra.entrySet()) {
+                if (tensors.containsKey(e.getKey())) {
+                    throw new IllegalArgumentException("StateDict.save: extra tensor '" + e.getKey()
+                            + "' repeats a registry key");
                 }
-                DType dt = params.dtype();
-                Tensor host = Tensor.wrap(dt, shape, arena.allocate(shape.numel() * dt.bytes(), 64));
-                for (int i = 0; i < v.length; i++) {
-                    host.set(i, v[i]);
-                }
-                tensors.put(p.name(), host);
+                tensors.put(e.getKey(), torchCopy(be, e.getValue(), params.dtype(), arena));
             }
             Map<String, Long> counters = new LinkedHashMap<>();
             for (BatchCounter c : params.counters()) {
@@ -160,6 +167,42 @@ public final class StateDict {
             }
             return new LoadReport(loaded, missing, unexpected, summed);
         }
+    }
+
+    /** A host copy of {@code t} in PyTorch's layout (rank 4 KRSC becomes OIHW), in {@code dt}. */
+    private static Tensor torchCopy(Backend be, Tensor t, DType dt, Arena arena) {
+        double[] v = read(be, t);
+        Shape shape = TorchLayout.torchShape(t.shape());
+        if (t.shape().rank() == 4) {
+            v = TorchLayout.krscToOihw(v, t.shape());
+        }
+        Tensor host = Tensor.wrap(dt, shape, arena.allocate(shape.numel() * dt.bytes(), 64));
+        for (int i = 0; i < v.length; i++) {
+            host.set(i, v[i]);
+        }
+        return host;
+    }
+
+    /**
+     * Reads entry {@code name} of an open file (PyTorch layout) into {@code dst} (on {@code be}, our
+     * layout): the counterpart of the {@code extra} tensors of {@link #save(Path, Parameters, Backend, Map,
+     * Map)}. Throws IllegalArgumentException if the entry is absent, not floating or of another shape.
+     */
+    public static void readInto(SafeTensors sf, String name, Tensor dst, Backend be) {
+        if (!sf.contains(name)) {
+            throw new IllegalArgumentException(sf.file() + " has no tensor '" + name + "'");
+        }
+        SafeTensorEntry e = sf.entry(name);
+        Shape want = TorchLayout.torchShape(dst.shape());
+        if (!e.dtype().isFloating() || !e.shape().equals(want)) {
+            throw new IllegalArgumentException(sf.file() + ": '" + name + "' is " + e.dtype() + " " + e.shape()
+                    + " but a floating " + want + " (PyTorch layout) is needed");
+        }
+        double[] v = sf.doubles(name);
+        if (dst.shape().rank() == 4) {
+            v = TorchLayout.oihwToKrsc(v, dst.shape());
+        }
+        write(be, v, dst);
     }
 
     /** {@code key} without any chain of {@code prefixes} at its start. */

@@ -59,6 +59,11 @@ public final class Sgd {
         return p.role() == Param.Role.WEIGHT || decayNormAndBias ? weightDecay : 0f;
     }
 
+    /** The momentum factor; 0 means plain SGD, without momentum buffers. */
+    public float momentum() {
+        return momentum;
+    }
+
     /** The momentum buffer of parameter {@code name} (a checkpoint saves and restores these). */
     public Tensor momentumBuffer(String name) {
         if (buffers == null) {
