@@ -83,6 +83,13 @@ public interface Backend extends AutoCloseable {
     /** y = a + b, elementwise (the residual join). {@code y} may alias {@code a} or {@code b}. */
     void add(Tensor a, Tensor b, Tensor y);
 
+    /**
+     * The number of NaN and infinite elements of x (F32; F64 too on ref), any shape. A reduction that
+     * returns to the host (so it synchronises a device backend): the trainer's divergence check calls it
+     * once per gradient tensor per step, and on the loss. 0 means every element is finite.
+     */
+    long countNonFinite(Tensor x);
+
     // ------------------------------------------------------------------ GEMM
 
     /**

@@ -27,6 +27,7 @@ public final class CpuBackend extends HostBackend {
     private final CpuResize resize;
     private final CpuLosses losses;
     private final CpuOptim optim;
+    private final CpuFinite finite;
 
     /**
      * @param threads      worker threads (>= 1), the calling thread included
@@ -44,6 +45,7 @@ public final class CpuBackend extends HostBackend {
         this.resize = new CpuResize(parallel, scratch);
         this.losses = new CpuLosses(parallel, scratch);
         this.optim = new CpuOptim(parallel);
+        this.finite = new CpuFinite(parallel);
     }
 
     @Override
@@ -81,6 +83,11 @@ public final class CpuBackend extends HostBackend {
     @Override
     public void axpy(float alpha, Tensor x, Tensor y) {
         elementwise.axpy(alpha, x, y);
+    }
+
+    @Override
+    public long countNonFinite(Tensor x) {
+        return finite.countNonFinite(x);
     }
 
     @Override

@@ -41,6 +41,16 @@ public final class RefBackend extends HostBackend {
     }
 
     @Override
+    public long countNonFinite(Tensor x) {
+        RefArgs.floats("countNonFinite", "x", x);
+        long n = 0;
+        for (long i = 0; i < x.numel(); i++) {
+            n += Double.isFinite(x.get(i)) ? 0 : 1;
+        }
+        return n;
+    }
+
+    @Override
     public void add(Tensor a, Tensor b, Tensor y) {
         RefElementwise.add(a, b, y);
     }
