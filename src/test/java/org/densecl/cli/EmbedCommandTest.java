@@ -165,4 +165,33 @@ class EmbedCommandTest {
         assertTrue(e.getMessage().contains("does not fit --arch resnet50"), e.getMessage());
         assertTrue(!Files.exists(out), "no output after an error");
     }
+
+    /** Colour PNGs keep their channels for a 3-channel model; gray PNGs are replicated. Exact: v / 255. */
+    @Test
+    void rgbAndGrayPlanesForThreeChannels() throws Exception {
+        BufferedImage img = new BufferedImage(5, 3, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 3; y++) {
+            for (int x = 0; x < 5; x++) {
+                img.setRGB(x, y, (10 * x + y) << 16 | (200 - x) << 8 | (7 * y));
+            }
+        }
+        Path rgb = dir.resolve("rgb.png");
+        ImageIO.write(img, "png", rgb.toFile());
+        var planes = EmbedCommand.planes(rgb, 3);
+        for (int y = 0; y < 3; y++) {
+            for (int x = 0; x < 5; x++) {
+                assertEquals((10 * x + y) / 255f, planes[0].get(y, x), "red at " + y + "," + x);
+                assertEquals((200 - x) / 255f, planes[1].get(y, x), "green at " + y + "," + x);
+                assertEquals(7 * y / 255f, planes[2].get(y, x), "blue at " + y + "," + x);
+            }
+        }
+        var gray = EmbedCommand.planes(images.resolve("a.png"), 3);
+        assertEquals(pixel(0, 2, 3) / 255f, gray[2].get(2, 3), "gray replicated to blue");
+        assertEquals(gray[0], gray[1]);
+    }
+
+    @Test
+    void registeredInMain() {
+        assertTrue(new CommandLine(new Main()).getSubcommands().containsKey("embed"));
+    }
 }
