@@ -49,11 +49,11 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "embed", mixinStandardHelpOptions = true,
         description = {"Write globally pooled C5 features of a ResNet backbone, one row per image.",
-                "CSV: header file,f0,f1,...; safetensors: 'features' (N, C) F32 and the file names as a JSON",
-                "list in metadata 'names'. Rows follow the sorted file list; names are relative to --images.",
-                "Defaults: 3-channel input uses ImageNet mean 0.485,0.456,0.406 and std 0.229,0.224,0.225;",
-                "1-channel input uses their averages, mean 0.449 and std 0.226 (what an RGB-pretrained stem",
-                "summed over its input channels expects of a gray image)."})
+                "CSV: header file,f0,f1,... . Safetensors: 'features' (N, C) F32, file names in metadata 'names' (JSON list).",
+                "Rows follow the sorted file list; names are relative to --images.",
+                "Default normalisation: 3 channels, ImageNet mean 0.485,0.456,0.406 and std 0.229,0.224,0.225; "
+                        + "1 channel, their averages 0.449 and 0.226 (what an RGB-pretrained stem summed over its "
+                        + "inputs expects of a gray image)."})
 public final class EmbedCommand implements Callable<Integer> {
     static final float[] IMAGENET_MEAN = {0.485f, 0.456f, 0.406f};
     static final float[] IMAGENET_STD = {0.229f, 0.224f, 0.225f};
