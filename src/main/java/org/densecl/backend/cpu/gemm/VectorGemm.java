@@ -112,6 +112,11 @@ public final class VectorGemm {
 
     private void runSharedB(int threads) {
         parts = threads;
+        bBuffer(0); // allocated here, before the packing threads race to it
+        for (int t = 0; t < threads; t++) {
+            aBuffer(t);
+            tile(t);
+        }
         for (jc = 0; jc < n; jc += NC) {
             nc = Math.min(NC, n - jc);
             for (pc = 0; pc < k; pc += KC) {
