@@ -1,7 +1,10 @@
 package org.densecl.backend.cpu.gemm;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.ConvGeometry;
 
 /**
@@ -17,6 +20,7 @@ import org.densecl.backend.ConvGeometry;
  * {@link #set}, but the gathers may run on several threads at once.
  */
 public final class Im2col {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
     private MemorySegment x;
     private int h, w, c, p, q, s, sh, sw, ph, pw, dh, dw, sc, cols;
     private int spanH, spanW;    // dilation * (R - 1): how far the receptive field reaches past its corner
@@ -156,14 +160,19 @@ public final class Im2col {
         }
     }
 
-    // Short runs (a few channels) are cheaper as a scalar loop than as a bulk copy call.
+    // Runs up to 64 floats go through vector registers: a bulk-copy call costs more than the copy itself
+    // at that length, and a B panel row (16 floats) is the commonest run of all.
     private void copy(long src, float[] dst, int d, int len) {
-        if (len >= 16) {
+        if (len > 64) {
             MemorySegment.copy(x, MatrixPanels.F32, 4 * src, dst, d, len);
-        } else {
-            for (int e = 0; e < len; e++) {
-                dst[d + e] = x.getAtIndex(MatrixPanels.F32, src + e);
-            }
+            return;
+        }
+        int e = 0;
+        for (; e + S.length() <= len; e += S.length()) {
+            FloatVector.fromMemorySegment(S, x, 4 * (src + e), ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + e);
+        }
+        for (; e < len; e++) {
+            dst[d + e] = x.getAtIndex(MatrixPanels.F32, src + e);
         }
     }
 }

@@ -15,6 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
 public final class MatrixPanels implements ASource, BSource {
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128; // one MR = 4 group
     private static final int MR = MicroKernel.MR;
     private static final int NR = MicroKernel.NR;
 
@@ -55,18 +56,36 @@ public final class MatrixPanels implements ASource, BSource {
                     MemorySegment.copy(seg, F32, 4 * ((long) (i + t) * ld + p0), dst, base + t * kc, kc);
                 }
             } else {
-                // A(i, p) at p*ld + i: MR neighbours per p, scattered to MR rows.
+                // A(i, p) at p*ld + i: the MR neighbours of each p are contiguous, and so are they in the
+                // interleaved layout.
+                if (w == MR) {
+                    for (int p = 0; p < kc; p++) {
+                        long off = 4 * ((long) (p0 + p) * ld + i);
+                        FloatVector.fromMemorySegment(S4, seg, off, ByteOrder.LITTLE_ENDIAN).intoArray(dst, base + p * MR);
+                    }
+                    continue;
+                }
                 for (int p = 0; p < kc; p++) {
                     long off = (long) (p0 + p) * ld + i;
+                    int d = base + p * MR;
                     for (int t = 0; t < w; t++) {
-                        dst[base + t * kc + p] = seg.getAtIndex(F32, off + t);
+                        dst[d + t] = seg.getAtIndex(F32, off + t);
+                    }
+                    for (int t = w; t < MR; t++) {
+                        dst[d + t] = 0f;
                     }
                 }
+                continue;
             }
             for (int t = w; t < MR; t++) {
                 java.util.Arrays.fill(dst, base + t * kc, base + (t + 1) * kc, 0f);
             }
         }
+    }
+
+    @Override
+    public boolean interleaved() {
+        return transposed;
     }
 
     @Override

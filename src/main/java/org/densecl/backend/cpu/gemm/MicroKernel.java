@@ -66,6 +66,40 @@ final class MicroKernel {
         c31.intoArray(tile, 56);
     }
 
+    /** {@link #multiply} for an A panel in the interleaved layout: the MR values of each k step adjacent. */
+    static void multiplyInterleaved(int kc, float[] a, int ai, float[] b, int bi, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + 8);
+            FloatVector v0 = FloatVector.broadcast(S, a[ai]);
+            FloatVector v1 = FloatVector.broadcast(S, a[ai + 1]);
+            FloatVector v2 = FloatVector.broadcast(S, a[ai + 2]);
+            FloatVector v3 = FloatVector.broadcast(S, a[ai + 3]);
+            c00 = v0.fma(b0, c00);
+            c01 = v0.fma(b1, c01);
+            c10 = v1.fma(b0, c10);
+            c11 = v1.fma(b1, c11);
+            c20 = v2.fma(b0, c20);
+            c21 = v2.fma(b1, c21);
+            c30 = v3.fma(b0, c30);
+            c31 = v3.fma(b1, c31);
+            ai += MR;
+            bi += NR;
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, 8);
+        c10.intoArray(tile, 16);
+        c11.intoArray(tile, 24);
+        c20.intoArray(tile, 32);
+        c21.intoArray(tile, 40);
+        c30.intoArray(tile, 48);
+        c31.intoArray(tile, 56);
+    }
+
     /**
      * C[0..mr, 0..nr] = alpha * tile + beta * C (beta = 0: C is not read, so NaN there is harmless).
      * C's element (r, j) is at byte {@code cOff + r * ldcBytes + 4 * j}.

@@ -191,6 +191,7 @@ public final class VectorGemm {
     private void macroKernel(float[] ap, float[] bp, float[] tile, int ic, int mc, int jc, int nc, int kc,
                              float betaBlock) {
         long ldcBytes = 4L * ldc;
+        boolean interleaved = a.interleaved();
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr);
             int bi = jr * kc; // panel jr/NR starts at (jr/NR)*NR*kc
@@ -198,7 +199,11 @@ public final class VectorGemm {
             for (int ir = 0; ir < mc; ir += MR) {
                 int mr = Math.min(MR, mc - ir);
                 long tileOff = rowOff + ir * ldcBytes;
-                MicroKernel.multiply(kc, ap, ir * kc, bp, bi, tile);
+                if (interleaved) {
+                    MicroKernel.multiplyInterleaved(kc, ap, ir * kc, bp, bi, tile);
+                } else {
+                    MicroKernel.multiply(kc, ap, ir * kc, bp, bi, tile);
+                }
                 MicroKernel.update(tile, alpha, betaBlock, c, tileOff, ldcBytes, mr, nr);
             }
         }
