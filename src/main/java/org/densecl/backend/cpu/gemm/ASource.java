@@ -4,9 +4,11 @@ package org.densecl.backend.cpu.gemm;
  * The left operand A (m, k) of a blocked GEMM, as the driver asks for it: blocks of rows packed into
  * {@code MR}-row panels, in one of two layouts, whichever the source can write with straight copies:
  * <pre>
- *   rows (default):  dst[dstOff + q*MR*kc + t*kc + (p - p0)] = A(i0 + q*MR + t, p)
+ *   rows (default):  dst[dstOff + q*MR*KC + t*KC + (p - p0)] = A(i0 + q*MR + t, p)
  *   interleaved:     dst[dstOff + q*MR*kc + (p - p0)*MR + t] = A(i0 + q*MR + t, p)
  * </pre>
+ * (KC = {@link VectorGemm#KC}, a constant row stride even when kc < KC, so that the micro-kernel
+ * addresses the four rows with constant displacements instead of four index registers.)
  * for p in [p0, p0 + kc) and t in [0, MR). Rows past {@code i0 + rows} are zero-filled, so edge
  * panels need no special kernel.
  *

@@ -3,6 +3,7 @@ package org.densecl.backend.cpu.gemm;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -18,6 +19,7 @@ public final class MatrixPanels implements ASource, BSource {
     private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128; // one MR = 4 group
     private static final int MR = MicroKernel.MR;
     private static final int NR = MicroKernel.NR;
+    private static final int KC = VectorGemm.KC;
 
     private MemorySegment seg;
     private int ld;              // stored row length
@@ -47,38 +49,34 @@ public final class MatrixPanels implements ASource, BSource {
     @Override
     public void packA(float[] dst, int dstOff, int i0, int rows, int p0, int kc) {
         for (int q = 0; q * MR < rows; q++) {
-            int base = dstOff + q * MR * kc;
             int i = i0 + q * MR;
             int w = Math.min(MR, rows - q * MR);
             if (!transposed) {
-                // A(i, p) at i*ld + p: each panel row is one bulk copy.
+                // A(i, p) at i*ld + p: each panel row is one bulk copy, rows KC apart.
+                int base = dstOff + q * MR * KC;
                 for (int t = 0; t < w; t++) {
-                    MemorySegment.copy(seg, F32, 4 * ((long) (i + t) * ld + p0), dst, base + t * kc, kc);
+                    MemorySegment.copy(seg, F32, 4 * ((long) (i + t) * ld + p0), dst, base + t * KC, kc);
+                }
+                for (int t = w; t < MR; t++) {
+                    Arrays.fill(dst, base + t * KC, base + t * KC + kc, 0f);
+                }
+            } else if (w == MR) {
+                // A(i, p) at p*ld + i: the MR neighbours of each p are contiguous, as in the interleaved
+                // layout, so each k step is one 4-float copy.
+                int base = dstOff + q * MR * kc;
+                for (int p = 0; p < kc; p++) {
+                    long off = 4 * ((long) (p0 + p) * ld + i);
+                    FloatVector.fromMemorySegment(S4, seg, off, ByteOrder.LITTLE_ENDIAN).intoArray(dst, base + p * MR);
                 }
             } else {
-                // A(i, p) at p*ld + i: the MR neighbours of each p are contiguous, and so are they in the
-                // interleaved layout.
-                if (w == MR) {
-                    for (int p = 0; p < kc; p++) {
-                        long off = 4 * ((long) (p0 + p) * ld + i);
-                        FloatVector.fromMemorySegment(S4, seg, off, ByteOrder.LITTLE_ENDIAN).intoArray(dst, base + p * MR);
-                    }
-                    continue;
-                }
+                int base = dstOff + q * MR * kc;
                 for (int p = 0; p < kc; p++) {
                     long off = (long) (p0 + p) * ld + i;
                     int d = base + p * MR;
-                    for (int t = 0; t < w; t++) {
-                        dst[d + t] = seg.getAtIndex(F32, off + t);
-                    }
-                    for (int t = w; t < MR; t++) {
-                        dst[d + t] = 0f;
+                    for (int t = 0; t < MR; t++) {
+                        dst[d + t] = t < w ? seg.getAtIndex(F32, off + t) : 0f;
                     }
                 }
-                continue;
-            }
-            for (int t = w; t < MR; t++) {
-                java.util.Arrays.fill(dst, base + t * kc, base + (t + 1) * kc, 0f);
             }
         }
     }
