@@ -88,41 +88,41 @@ public final class MatrixPanels implements ASource, BSource {
 
     @Override
     public void packB(float[] dst, int dstOff, int j0, int cols, int p0, int kc) {
+        if (!transposed) {
+            // B(p, j) at p*ld + j: walk B row by row (a sequential read the prefetcher follows) and deal
+            // each row's 16-float runs out to the panels.
+            int full = cols / NR;
+            for (int p = 0; p < kc; p++) {
+                long row = (long) (p0 + p) * ld + j0;
+                int d = dstOff + p * NR;
+                for (int q = 0; q < full; q++, d += NR * kc) {
+                    long off = 4 * (row + q * NR);
+                    FloatVector.fromMemorySegment(S, seg, off, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d);
+                    FloatVector.fromMemorySegment(S, seg, off + 32, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + 8);
+                }
+                int w = cols - full * NR;
+                if (w > 0) {
+                    for (int t = 0; t < NR; t++) {
+                        dst[d + t] = t < w ? seg.getAtIndex(F32, row + full * NR + t) : 0f;
+                    }
+                }
+            }
+            return;
+        }
         for (int q = 0; q * NR < cols; q++) {
             int base = dstOff + q * NR * kc;
             int j = j0 + q * NR;
             int w = Math.min(NR, cols - q * NR);
-            if (!transposed && w == NR) {
-                // B(p, j) at p*ld + j: two vector copies per k step.
+            // B(p, j) at j*ld + p: each column is contiguous along p, written with stride NR.
+            for (int t = 0; t < w; t++) {
+                long off = (long) (j + t) * ld + p0;
                 for (int p = 0; p < kc; p++) {
-                    long off = 4 * ((long) (p0 + p) * ld + j);
-                    int d = base + p * NR;
-                    FloatVector.fromMemorySegment(S, seg, off, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d);
-                    FloatVector.fromMemorySegment(S, seg, off + 32, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + 8);
+                    dst[base + p * NR + t] = seg.getAtIndex(F32, off + p);
                 }
-            } else if (!transposed) {
+            }
+            for (int t = w; t < NR; t++) {
                 for (int p = 0; p < kc; p++) {
-                    long off = (long) (p0 + p) * ld + j;
-                    int d = base + p * NR;
-                    for (int t = 0; t < w; t++) {
-                        dst[d + t] = seg.getAtIndex(F32, off + t);
-                    }
-                    for (int t = w; t < NR; t++) {
-                        dst[d + t] = 0f;
-                    }
-                }
-            } else {
-                // B(p, j) at j*ld + p: each column is contiguous along p, written with stride NR.
-                for (int t = 0; t < w; t++) {
-                    long off = (long) (j + t) * ld + p0;
-                    for (int p = 0; p < kc; p++) {
-                        dst[base + p * NR + t] = seg.getAtIndex(F32, off + p);
-                    }
-                }
-                for (int t = w; t < NR; t++) {
-                    for (int p = 0; p < kc; p++) {
-                        dst[base + p * NR + t] = 0f;
-                    }
+                    dst[base + p * NR + t] = 0f;
                 }
             }
         }
