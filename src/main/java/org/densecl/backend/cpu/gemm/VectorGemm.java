@@ -42,6 +42,10 @@ public final class VectorGemm {
     /** Columns of the B block kept in L2 while the A panels pass over them: 256 x 192 floats = 192 KB. */
     static final int NL2 = 192;
 
+    // Unused floats after each per-thread buffer (two cache lines), so that no line holds the live end
+    // of one thread's buffer and the start of another's, whoever allocated them next to each other.
+    private static final int PAD = 32;
+
     private final Parallel parallel;
     private final float[][] aBuffers;   // per thread slot: (MC/MR panels, KC, MR)
     private final float[][] bBuffers;   // per thread slot: (NC/NR panels, KC, NR); slot 0 is the shared one
@@ -121,10 +125,6 @@ public final class VectorGemm {
         int blocks = threads * ceilDiv(m, threads * MC);
         rowBlock = ceilDiv(ceilDiv(m, blocks), MR) * MR;
         bBuffer(0); // allocated here, before the packing threads race to it
-        for (int t = 0; t < threads; t++) {
-            aBuffer(t);
-            tile(t);
-        }
         for (jc = 0; jc < n; jc += NC) {
             nc = Math.min(NC, n - jc);
             for (pc = 0; pc < k; pc += KC) {
@@ -226,7 +226,7 @@ public final class VectorGemm {
     private float[] aBuffer(int slot) {
         float[] buf = aBuffers[slot];
         if (buf == null) {
-            buf = new float[MC * KC];
+            buf = new float[MC * KC + PAD];
             aBuffers[slot] = buf;
         }
         return buf;
@@ -235,7 +235,7 @@ public final class VectorGemm {
     private float[] bBuffer(int slot) {
         float[] buf = bBuffers[slot];
         if (buf == null) {
-            buf = new float[NC * KC];
+            buf = new float[NC * KC + PAD];
             bBuffers[slot] = buf;
         }
         return buf;
@@ -244,7 +244,7 @@ public final class VectorGemm {
     private float[] tile(int slot) {
         float[] buf = tiles[slot];
         if (buf == null) {
-            buf = new float[MR * NR];
+            buf = new float[MR * NR + PAD];
             tiles[slot] = buf;
         }
         return buf;
