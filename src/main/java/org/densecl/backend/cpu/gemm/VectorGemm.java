@@ -7,7 +7,8 @@ import org.densecl.backend.cpu.Parallel;
 
 /**
  * The pure-Java GEMM driver, GotoBLAS/BLIS structure: C (m, n) = alpha * A (m, k) * B (k, n) + beta * C,
- * with A and B given as {@link ASource} and {@link BSource} (a plain matrix, or an im2col view of an NHWC tensor).
+ * with A and B given as {@link ASource} and {@link BSource} (a plain matrix, or an im2col view of an NHWC
+ * tensor).
  *
  * <pre>
  * for jc in n step NC                B block (KC x NC) packed into 16-wide panels: lives in L3
@@ -137,7 +138,7 @@ public final class VectorGemm {
         }
     }
 
-    // Part `part` packs B panels part, part + parts, ... of the current block into the shared buffer.
+    // Part `part` packs its contiguous share of the current block's B panels into the shared buffer.
     private void packSharedB(int part) {
         float[] bp = bBuffer(0);
         int panels = ceilDiv(nc, NR);
@@ -147,7 +148,7 @@ public final class VectorGemm {
         b.packB(bp, j0 * kc, jc + j0, j1 - j0, pc, kc);
     }
 
-    // Takes MC row blocks from the shared counter until none are left.
+    // Takes row blocks from the shared counter until none are left.
     private void runRowBlocks(int part) {
         float[] ap = aBuffer(part), bp = bBuffer(0), tile = tile(part);
         int blocks = ceilDiv(m, rowBlock);
@@ -195,7 +196,6 @@ public final class VectorGemm {
 
     // ------------------------------------------------------------------ shared
 
-    // C[ic..ic+mc, jc..jc+nc] (+)= packed A block * packed B block: the jr and ir loops.
     // C[ic..ic+mc, jc..jc+nc] (+)= packed A block * packed B block. The B block is walked in L2-sized
     // slices of NL2 columns; within a slice each A panel (4 KB, L1) meets every B panel (from L2), so C
     // is written along its rows, 64 bytes after 64 bytes, a stream the hardware prefetcher follows. (The
