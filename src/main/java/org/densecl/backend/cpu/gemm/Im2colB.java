@@ -1,18 +1,22 @@
 package org.densecl.backend.cpu.gemm;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * The im2col matrix of a convolution's input as the B operand (NPQ, RSC), pixels along k: the filter
  * gradient dW (K, RSC) += dY^T (K, NPQ) * X_col (NPQ, RSC) packs its B panels straight from x.
  */
 public final class Im2colB implements BSource {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
     private final Im2col view;
+    // One X_col row segment per thread (grown once): packB runs on several threads at once in the
+    // shared-B mode.
+    private final ThreadLocal<float[]> staging = ThreadLocal.withInitial(() -> new float[0]);
 
     public Im2colB(Im2col view) {
         this.view = view;
     }
-
-    // One X_col row segment per thread: packB runs on several threads at once in the shared-B mode.
-    private final ThreadLocal<float[]> staging = ThreadLocal.withInitial(() -> new float[0]);
 
     @Override
     public void packB(float[] dst, int dstOff, int j0, int cols, int p0, int kc) {
@@ -30,7 +34,8 @@ public final class Im2colB implements BSource {
             view.gatherRow(p0 + t, j0, cols, row, 0);
             int d = dstOff + t * nr;
             for (int j = 0; j < padded; j += nr, d += nr * kc) {
-                System.arraycopy(row, j, dst, d, nr);
+                FloatVector.fromArray(S, row, j).intoArray(dst, d);
+                FloatVector.fromArray(S, row, j + 8).intoArray(dst, d + 8);
             }
         }
     }
