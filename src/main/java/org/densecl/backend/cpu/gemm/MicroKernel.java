@@ -10,10 +10,10 @@ import jdk.incubator.vector.VectorSpecies;
  * accumulated in 8 AVX2 registers (4 rows x 2 vectors of 8 floats). Per step it loads two B vectors,
  * broadcasts four A values and issues 8 FMAs.
  *
- * <p>Why 4x16 and not BLIS's 6x16: C2's scheduler hoists every broadcast of a k step to the top of the
- * loop, so all MR broadcasts are live at once. 6x16 then needs 12 + 6 + 2 = 20 of the 16 ymm registers
- * and spills an accumulator through the stack on every step (measured: 40 GFLOP/s per core); 4x16 needs
- * 8 + 4 + 2 = 14 and runs at the FMA ports' limit (about 90 GFLOP/s per core on Zen 3, as OpenBLAS).
+ * <p>Why 4x16 and not BLIS's 6x16: C2's scheduler hoists the broadcasts of a k step ahead of their FMAs,
+ * so several are live at once. 6x16 (12 accumulators + 2 B vectors) then runs out of the 16 ymm
+ * registers and spills an accumulator through the stack on every step (measured: 40 GFLOP/s per core),
+ * and so did 5x16, 4x24 and 3x32; 4x16 needs at most 8 + 2 + 4 = 14 registers.
  *
  * <p>Both panels are packed float[] (see {@link ASource}, {@link BSource}): C2 removes the array bounds
  * checks from the k loop (its disassembly shows 2 loads, 4 broadcasts, 8 FMAs and the loop counter),
