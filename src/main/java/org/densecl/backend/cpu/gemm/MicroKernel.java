@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Why 4x16 and not BLIS's 6x16: C2's scheduler hoists the broadcasts of a k step ahead of their FMAs,
  * so several are live at once. 6x16 (12 accumulators + 2 B vectors) then runs out of the 16 ymm
  * registers and spills an accumulator through the stack on every step (measured: 40 GFLOP/s per core),
- * and so did 5x16, 4x24 and 3x32; 4x16 needs at most 8 + 2 + 4 = 14 registers.
+ * and 5x16, 4x24 and 3x32 were as slow; 4x16 needs at most 8 + 2 + 4 = 14 registers.
  *
  * <p>Both panels are packed float[] (see {@link ASource}, {@link BSource}): C2 removes the array bounds
  * checks from the k loop (its disassembly shows 2 loads, 4 broadcasts, 8 FMAs and the loop counter),
