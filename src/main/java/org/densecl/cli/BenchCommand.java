@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Unmatched;
 
 /**
  * {@code ./densecl bench [JMH arguments]} runs the JMH benchmarks compiled from bench/;
@@ -18,7 +18,9 @@ import picocli.CommandLine.Parameters;
                 "or 'step [options]' to time a full ResNet training step ('step -h' lists them).",
                 "'./densecl bench -h' shows JMH's own help."})
 public final class BenchCommand implements Callable<Integer> {
-    @Parameters(arity = "0..*", description = "JMH arguments, or gemm-summary|step [options]")
+    // @Unmatched, not @Parameters: JMH's and gemm-summary's own options (-p, -f, --quick ...) must pass
+    // through untouched and in order, instead of being rejected as unknown options of this command.
+    @Unmatched
     List<String> args = new ArrayList<>();
 
     @Override

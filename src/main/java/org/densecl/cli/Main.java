@@ -23,8 +23,6 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         CommandLine cli = new CommandLine(new Main());
-        // `bench` hands its arguments to JMH, whose options (-wi, -p, -f ...) picocli must not parse.
-        cli.getSubcommands().get("bench").setUnmatchedOptionsArePositionalParams(true);
         // A user error (IllegalArgumentException and friends) prints one line, not a stack trace.
         cli.setExecutionExceptionHandler((ex, line, parsed) -> {
             if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException

@@ -85,14 +85,27 @@ public final class OpenBlas {
         return b;
     }
 
-    /** True if {@link #load()} succeeds (tests use it to skip with a reason). */
-    public static boolean available() {
+    /** Why {@link #load()} fails, or null when it succeeds (tests skip with this as the reason). */
+    public static String unavailableReason() {
         try {
             load();
-            return true;
+            return null;
         } catch (IllegalStateException e) {
-            return false;
+            return e.getMessage();
         }
+    }
+
+    /**
+     * A binding of the library at exactly {@code path}, bypassing the search (and the process-wide
+     * instance). Throws with the loader's message when the file is missing or is not OpenBLAS.
+     */
+    public static OpenBlas loadFrom(Path path) {
+        List<String> tried = new ArrayList<>();
+        OpenBlas b = tryPath(path, tried);
+        if (b == null) {
+            throw new IllegalStateException("OpenBLAS could not be loaded from " + path + ": " + String.join("; ", tried));
+        }
+        return b;
     }
 
     /** Where the library came from: a file path or a soname resolved by the dynamic loader. */

@@ -1,7 +1,10 @@
 package org.densecl.backend.cpu.gemm;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.ConvGeometry;
 
 /**
@@ -10,17 +13,16 @@ import org.densecl.backend.ConvGeometry;
  * <pre>  X_col(i, j) = x[n, p*strideH - padH + r*dilationH, q*strideW - padW + s*dilationW, c]</pre>
  * or 0 where that position falls in the padding. Convolution forward is then Y = X_col * W^T, the filter
  * gradient dW = dY^T * X_col, the data gradient col2im(dY * W). This class copies pieces of it out:
- * {@link #gatherRow} a run of one row (contiguous along C in x), {@link #gatherPanel} a 16-column
- * piece of one row.
+ * {@link #gatherRow} copies a piece of one row, run by run (a run is contiguous in x: S*C floats of
+ * one kernel row when dilationW is 1, else C).
  *
- * <p>Set up per call with {@link #set}; the column table is grown once and reused. Not thread-safe to
- * {@link #set}, but the gathers may run on several threads at once.
+ * <p>Set up per call with {@link #set}; not thread-safe to {@link #set}, but gathers may run on several
+ * threads at once.
  */
 public final class Im2col {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
     private MemorySegment x;
     private int h, w, c, p, q, s, sh, sw, ph, pw, dh, dw, sc, cols;
-    private int spanH, spanW;    // dilation * (R - 1): how far the receptive field reaches past its corner
-    private int[] colOffset = new int[0]; // (R*S*C): element offset of tap j from the pixel's corner (n, ih0, iw0)
 
     /** Points this view at {@code x} (N, H, W, C) with geometry {@code g}. */
     public Im2col set(MemorySegment x, ConvGeometry g) {
@@ -49,15 +51,6 @@ public final class Im2col {
         dw = dilationW;
         sc = s * c;
         cols = r * sc;
-        spanH = dh * (r - 1);
-        spanW = dw * (s - 1);
-        if (colOffset.length < cols) {
-            colOffset = new int[cols];
-        }
-        for (int j = 0; j < cols; j++) {
-            int rr = j / sc, u = j - rr * sc, si = u / c, ci = u - si * c;
-            colOffset[j] = (rr * dh * w + si * dw) * c + ci;
-        }
         return this;
     }
 
@@ -114,56 +107,19 @@ public final class Im2col {
         }
     }
 
-    /**
-     * Packs X_col(rows [p0, p0 + kc), cols [j, j + width)) as a B panel: for each row, {@code width} values
-     * at dst[d + (row - p0) * NR], zero-padded to NR. Rows are walked pixel by pixel without divisions; a
-     * pixel whose receptive field is inside the image (most of them) takes a table-driven gather, or two
-     * vector copies when the 16 taps are contiguous in x.
-     */
-    void gatherPanel(long p0, int kc, int j, int width, float[] dst, int d) {
-        final int nr = MicroKernel.NR;
-        boolean contiguous = width == nr && colOffset[j + nr - 1] - colOffset[j] == nr - 1;
-        int pq = p * q;
-        int n = (int) (p0 / pq), rem = (int) (p0 - (long) n * pq);
-        int op = rem / q, oq = rem - op * q;
-        for (int t = 0; t < kc; t++, d += nr) {
-            int ih0 = op * sh - ph, iw0 = oq * sw - pw;
-            long corner = (((long) n * h + ih0) * w + iw0) * c;
-            boolean inside = ih0 >= 0 && iw0 >= 0 && ih0 + spanH < h && iw0 + spanW < w;
-            if (inside && contiguous) {
-                copy(corner + colOffset[j], dst, d, nr);
-            } else if (inside) {
-                for (int e = 0; e < width; e++) {
-                    dst[d + e] = x.getAtIndex(MatrixPanels.F32, corner + colOffset[j + e]);
-                }
-                Arrays.fill(dst, d + width, d + nr, 0f);
-            } else {
-                for (int e = 0; e < width; e++) {
-                    int jj = j + e, r = jj / sc, u = jj - r * sc, si = u / c;
-                    int ih = ih0 + r * dh, iw = iw0 + si * dw;
-                    boolean valid = ih >= 0 && ih < h && iw >= 0 && iw < w;
-                    dst[d + e] = valid ? x.getAtIndex(MatrixPanels.F32, corner + colOffset[jj]) : 0f;
-                }
-                Arrays.fill(dst, d + width, d + nr, 0f);
-            }
-            if (++oq == q) {
-                oq = 0;
-                if (++op == p) {
-                    op = 0;
-                    n++;
-                }
-            }
-        }
-    }
-
-    // Short runs (a few channels) are cheaper as a scalar loop than as a bulk copy call.
+    // Runs up to 64 floats go through vector registers: a bulk-copy call costs more than the copy itself
+    // at that length, and a B panel row (16 floats) is the commonest run of all.
     private void copy(long src, float[] dst, int d, int len) {
-        if (len >= 16) {
+        if (len > 64) {
             MemorySegment.copy(x, MatrixPanels.F32, 4 * src, dst, d, len);
-        } else {
-            for (int e = 0; e < len; e++) {
-                dst[d + e] = x.getAtIndex(MatrixPanels.F32, src + e);
-            }
+            return;
+        }
+        int e = 0;
+        for (; e + S.length() <= len; e += S.length()) {
+            FloatVector.fromMemorySegment(S, x, 4 * (src + e), ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + e);
+        }
+        for (; e < len; e++) {
+            dst[d + e] = x.getAtIndex(MatrixPanels.F32, src + e);
         }
     }
 }

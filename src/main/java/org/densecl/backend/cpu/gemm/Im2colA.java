@@ -18,13 +18,13 @@ public final class Im2colA implements ASource {
     public void packA(float[] dst, int dstOff, int i0, int rows, int p0, int kc) {
         final int mr = MicroKernel.MR;
         for (int qd = 0; qd * mr < rows; qd++) {
-            int base = dstOff + qd * mr * kc;
+            int base = dstOff + qd * mr * VectorGemm.KC;
             for (int t = 0; t < mr; t++) {
                 int row = qd * mr + t;
                 if (row < rows) {
-                    view.gatherRow(i0 + row, p0, kc, dst, base + t * kc);
+                    view.gatherRow(i0 + row, p0, kc, dst, base + t * VectorGemm.KC);
                 } else {
-                    Arrays.fill(dst, base + t * kc, base + (t + 1) * kc, 0f);
+                    Arrays.fill(dst, base + t * VectorGemm.KC, base + t * VectorGemm.KC + kc, 0f);
                 }
             }
         }

@@ -3,6 +3,7 @@ package org.densecl.backend.cpu.gemm;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -15,8 +16,10 @@ import jdk.incubator.vector.VectorSpecies;
 public final class MatrixPanels implements ASource, BSource {
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128; // one MR = 4 group
     private static final int MR = MicroKernel.MR;
     private static final int NR = MicroKernel.NR;
+    private static final int KC = VectorGemm.KC;
 
     private MemorySegment seg;
     private int ld;              // stored row length
@@ -46,66 +49,80 @@ public final class MatrixPanels implements ASource, BSource {
     @Override
     public void packA(float[] dst, int dstOff, int i0, int rows, int p0, int kc) {
         for (int q = 0; q * MR < rows; q++) {
-            int base = dstOff + q * MR * kc;
             int i = i0 + q * MR;
             int w = Math.min(MR, rows - q * MR);
             if (!transposed) {
-                // A(i, p) at i*ld + p: each panel row is one bulk copy.
+                // A(i, p) at i*ld + p: each panel row is one bulk copy, rows KC apart.
+                int base = dstOff + q * MR * KC;
                 for (int t = 0; t < w; t++) {
-                    MemorySegment.copy(seg, F32, 4 * ((long) (i + t) * ld + p0), dst, base + t * kc, kc);
+                    MemorySegment.copy(seg, F32, 4 * ((long) (i + t) * ld + p0), dst, base + t * KC, kc);
+                }
+                for (int t = w; t < MR; t++) {
+                    Arrays.fill(dst, base + t * KC, base + t * KC + kc, 0f);
+                }
+            } else if (w == MR) {
+                // A(i, p) at p*ld + i: the MR neighbours of each p are contiguous, as in the interleaved
+                // layout, so each k step is one 4-float copy.
+                int base = dstOff + q * MR * kc;
+                for (int p = 0; p < kc; p++) {
+                    long off = 4 * ((long) (p0 + p) * ld + i);
+                    FloatVector.fromMemorySegment(S4, seg, off, ByteOrder.LITTLE_ENDIAN).intoArray(dst, base + p * MR);
                 }
             } else {
-                // A(i, p) at p*ld + i: MR neighbours per p, scattered to MR rows.
+                int base = dstOff + q * MR * kc;
                 for (int p = 0; p < kc; p++) {
                     long off = (long) (p0 + p) * ld + i;
-                    for (int t = 0; t < w; t++) {
-                        dst[base + t * kc + p] = seg.getAtIndex(F32, off + t);
+                    int d = base + p * MR;
+                    for (int t = 0; t < MR; t++) {
+                        dst[d + t] = t < w ? seg.getAtIndex(F32, off + t) : 0f;
                     }
                 }
-            }
-            for (int t = w; t < MR; t++) {
-                java.util.Arrays.fill(dst, base + t * kc, base + (t + 1) * kc, 0f);
             }
         }
     }
 
     @Override
+    public boolean interleaved() {
+        return transposed;
+    }
+
+    @Override
     public void packB(float[] dst, int dstOff, int j0, int cols, int p0, int kc) {
+        if (!transposed) {
+            // B(p, j) at p*ld + j: walk B row by row (a sequential read the prefetcher follows) and deal
+            // each row's 16-float runs out to the panels.
+            int full = cols / NR;
+            for (int p = 0; p < kc; p++) {
+                long row = (long) (p0 + p) * ld + j0;
+                int d = dstOff + p * NR;
+                for (int q = 0; q < full; q++, d += NR * kc) {
+                    long off = 4 * (row + q * NR);
+                    FloatVector.fromMemorySegment(S, seg, off, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d);
+                    FloatVector.fromMemorySegment(S, seg, off + 32, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + 8);
+                }
+                int w = cols - full * NR;
+                if (w > 0) {
+                    for (int t = 0; t < NR; t++) {
+                        dst[d + t] = t < w ? seg.getAtIndex(F32, row + full * NR + t) : 0f;
+                    }
+                }
+            }
+            return;
+        }
         for (int q = 0; q * NR < cols; q++) {
             int base = dstOff + q * NR * kc;
             int j = j0 + q * NR;
             int w = Math.min(NR, cols - q * NR);
-            if (!transposed && w == NR) {
-                // B(p, j) at p*ld + j: two vector copies per k step.
+            // B(p, j) at j*ld + p: each column is contiguous along p, written with stride NR.
+            for (int t = 0; t < w; t++) {
+                long off = (long) (j + t) * ld + p0;
                 for (int p = 0; p < kc; p++) {
-                    long off = 4 * ((long) (p0 + p) * ld + j);
-                    int d = base + p * NR;
-                    FloatVector.fromMemorySegment(S, seg, off, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d);
-                    FloatVector.fromMemorySegment(S, seg, off + 32, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + 8);
+                    dst[base + p * NR + t] = seg.getAtIndex(F32, off + p);
                 }
-            } else if (!transposed) {
+            }
+            for (int t = w; t < NR; t++) {
                 for (int p = 0; p < kc; p++) {
-                    long off = (long) (p0 + p) * ld + j;
-                    int d = base + p * NR;
-                    for (int t = 0; t < w; t++) {
-                        dst[d + t] = seg.getAtIndex(F32, off + t);
-                    }
-                    for (int t = w; t < NR; t++) {
-                        dst[d + t] = 0f;
-                    }
-                }
-            } else {
-                // B(p, j) at j*ld + p: each column is contiguous along p, written with stride NR.
-                for (int t = 0; t < w; t++) {
-                    long off = (long) (j + t) * ld + p0;
-                    for (int p = 0; p < kc; p++) {
-                        dst[base + p * NR + t] = seg.getAtIndex(F32, off + p);
-                    }
-                }
-                for (int t = w; t < NR; t++) {
-                    for (int p = 0; p < kc; p++) {
-                        dst[base + p * NR + t] = 0f;
-                    }
+                    dst[base + p * NR + t] = 0f;
                 }
             }
         }
