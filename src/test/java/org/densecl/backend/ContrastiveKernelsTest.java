@@ -158,6 +158,24 @@ class ContrastiveKernelsTest {
         assertTrue(e.getMessage().contains("indices[1, 2] = 4"), e.getMessage());
     }
 
+    /** Shape mismatches throw and name the op and the argument. */
+    @ParameterizedTest
+    @ValueSource(strings = {"ref", "cpu"})
+    void shapeMismatchesNameOpAndArgument(String name) {
+        Backend b = backend(name);
+        Tensor u = b.allocate(Shape.of(5, 8)), queue = b.allocate(Shape.of(7, 9)), loss = b.allocate(Shape.of(1));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> b.infoNceLoss(u, u, queue, 0.2f, 1f, loss, null));
+        assertTrue(e.getMessage().startsWith("infoNceLoss: queue"), e.getMessage());
+        Tensor qb = b.allocate(Shape.of(2, 9, 4)), kb = b.allocate(Shape.of(2, 4, 9));
+        Tensor idx = b.allocate(DType.I32, Shape.of(2, 9));
+        e = assertThrows(IllegalArgumentException.class, () -> b.denseMatch(qb, kb, idx));
+        assertTrue(e.getMessage().startsWith("denseMatch: kb"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> b.infoNceLoss(u, u, b.allocate(Shape.of(7, 8)), 0f,
+                1f, loss, null));
+        assertTrue(e.getMessage().contains("temperature"), e.getMessage());
+    }
+
     /**
      * cpu vs ref InfoNCE: loss and accumulated dAnchors (onto a random prior), and the loss-only call.
      * R = 300 spans two 256-row blocks with a ragged last block; 147 = 3 x 49 dense rows; 3 global rows.
