@@ -260,6 +260,52 @@ public interface Backend extends AutoCloseable {
      */
     void l2NormalizeBackward(Tensor y, Tensor norms, float eps, Tensor dy, Tensor dx);
 
+    // ------------------------------------------------------------------ DenseCL contrastive kernels
+
+    /**
+     * DenseCL's dense correspondence, step 1 (match): for every image n and query location i,
+     * {@code indices[n, i] = argmax_j qb[n, i, :] . kb[n, j, :]}, i.e. the argmax over key locations of
+     * the per-image similarity Sim[n] = qb[n] kb[n]^T (S2 x S2). Ties go to the FIRST (smallest) key index;
+     * NaN similarities never win (a row of NaN gives 0).
+     *
+     * <p>qb, kb (N, S2, C): the L2-normalised backbone (C5) features of the query and key views, NHWC
+     * flattened (S2 = S * S locations in row-major grid order, C = 2048 channels), so Sim is cosine
+     * similarity. indices I32 (N, S2), overwritten. The similarity matrices are a backend-held scratch
+     * (grown once to the largest N * S2 * S2 seen), never returned: only the indices cross the
+     * interface, so no host read of tensor data is needed. No gradient flows through this op.
+     */
+    void denseMatch(Tensor qb, Tensor kb, Tensor indices);
+
+    /**
+     * DenseCL's dense correspondence, step 2 (gather): {@code out[n, i, :] = grid[n, indices[n, i], :]},
+     * the matched key vector of every query location (the dense positives, spec 2.1 step 10). grid
+     * (N, S2, D) (the projected, normalised key grid), indices I32 (N, S2) with values in [0, S2) (from
+     * {@link #denseMatch}), out (N, S2, D), overwritten; out may not alias grid. An index out of range
+     * throws, naming it. A constant for the loss, so there is no backward.
+     */
+    void denseGather(Tensor grid, Tensor indices, Tensor out);
+
+    /**
+     * The InfoNCE (MoCo / DenseCL contrastive head) loss and its gradient w.r.t. the anchors, in one
+     * call. Row r has logits z = [u_r . pos_r, u_r . queue_0, ..., u_r . queue_{K-1}] / tau and
+     * contributes w * CE(z, target 0) = w * (logsumexp(z) - z_0); {@code loss[0]} is OVERWRITTEN with
+     * the sum over rows (w = 1/R gives the mean of nn.CrossEntropyLoss; spec 2.2 uses (1-lambda)/N and
+     * lambda/(N*S2)). With p = softmax(z), the anchor gradient (spec 2.3) is ACCUMULATED:
+     * {@code dAnchors[r] += w / tau * ((p_0 - 1) * pos_r + sum_j p_{j+1} * queue_j)}. Positives and the
+     * queue are constants (no gradient).
+     *
+     * <p>anchors u (R, D) (L2-normalised query vectors: q, or the dense qgrid rows n * S2 + i),
+     * positives (R, D), queue (K, D): the K negative keys stored as K ROWS of D floats (row-major keys,
+     * i.e. the transpose of the reference code's D x K column queue, so enqueueing a key is one
+     * contiguous row write), loss (1), dAnchors (R, D) or null to compute the loss only.
+     *
+     * <p>The rows are processed in blocks (a backend-chosen block of rows, a grow-once scratch), so the
+     * R x (K + 1) logits are never held whole; this is exact. Logits are shifted by their row maximum
+     * before exponentiation, so nothing overflows for any tau.
+     */
+    void infoNceLoss(Tensor anchors, Tensor positives, Tensor queue, float temperature, float weight,
+                     Tensor loss, Tensor dAnchors);
+
     // ------------------------------------------------------------------ optimisation
 
     /**

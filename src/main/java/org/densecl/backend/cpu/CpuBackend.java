@@ -13,8 +13,8 @@ import org.densecl.tensor.Tensor;
  *
  * <p>This class only routes: GEMM and convolution go to {@link CpuGemm} and {@link CpuConv}, every
  * other op to a small package-private class per family (CpuElementwise, CpuChannelwise, CpuBatchNorm,
- * CpuPooling, CpuResize, CpuLosses, CpuOptim). Those share the species and helpers in CpuVec and the
- * per-caller scratch arrays in Scratch, so a steady-state training step allocates no buffers here.
+ * CpuPooling, CpuResize, CpuLosses, CpuOptim, CpuContrastive). Those share the species and helpers in CpuVec
+ * and the per-caller scratch arrays in Scratch, so a steady-state training step allocates no buffers here.
  */
 public final class CpuBackend extends HostBackend {
     private final Parallel parallel;
@@ -28,6 +28,7 @@ public final class CpuBackend extends HostBackend {
     private final CpuLosses losses;
     private final CpuOptim optim;
     private final CpuFinite finite;
+    private final CpuContrastive contrastive;
 
     /**
      * @param threads      worker threads (>= 1), the calling thread included
@@ -46,6 +47,7 @@ public final class CpuBackend extends HostBackend {
         this.losses = new CpuLosses(parallel, scratch);
         this.optim = new CpuOptim(parallel);
         this.finite = new CpuFinite(parallel);
+        this.contrastive = new CpuContrastive(parallel, gemm, scratch);
     }
 
     @Override
@@ -256,6 +258,24 @@ public final class CpuBackend extends HostBackend {
     }
 
     /** Stops the worker threads, then frees every allocation (tensors of this backend become invalid). */
+    // ------------------------------------------------------------------ DenseCL contrastive kernels
+
+    @Override
+    public void denseMatch(Tensor qb, Tensor kb, Tensor indices) {
+        contrastive.denseMatch(qb, kb, indices);
+    }
+
+    @Override
+    public void denseGather(Tensor grid, Tensor indices, Tensor out) {
+        contrastive.denseGather(grid, indices, out);
+    }
+
+    @Override
+    public void infoNceLoss(Tensor anchors, Tensor positives, Tensor queue, float temperature, float weight,
+                            Tensor loss, Tensor dAnchors) {
+        contrastive.infoNce(anchors, positives, queue, temperature, weight, loss, dAnchors);
+    }
+
     @Override
     public void close() {
         parallel.close();

@@ -13,8 +13,8 @@ import org.densecl.tensor.Tensor;
  *
  * <p>This class only delegates; the loops live in package-private files, one per op family:
  * {@link RefGemm}, {@link RefConv}, {@link RefElementwise}, {@link RefBatchNorm}, {@link RefPooling},
- * {@link RefResize}, {@link RefLosses}, {@link RefOptim}. Memory, upload/download, zero and copy come
- * from {@link HostBackend}. The semantics of each op are the javadoc of {@link org.densecl.backend.Backend}.
+ * {@link RefResize}, {@link RefLosses}, {@link RefOptim}, {@link RefContrastive}. Memory,
+ * upload/download, zero and copy come from {@link HostBackend}. The semantics of each op are the javadoc of {@link org.densecl.backend.Backend}.
  */
 public final class RefBackend extends HostBackend {
 
@@ -196,6 +196,24 @@ public final class RefBackend extends HostBackend {
     @Override
     public void l2NormalizeBackward(Tensor y, Tensor norms, float eps, Tensor dy, Tensor dx) {
         RefLosses.l2NormalizeBackward(y, norms, eps, dy, dx);
+    }
+
+    // ---------------------------------------------------------------- DenseCL contrastive kernels
+
+    @Override
+    public void denseMatch(Tensor qb, Tensor kb, Tensor indices) {
+        RefContrastive.denseMatch(qb, kb, indices);
+    }
+
+    @Override
+    public void denseGather(Tensor grid, Tensor indices, Tensor out) {
+        RefContrastive.denseGather(grid, indices, out);
+    }
+
+    @Override
+    public void infoNceLoss(Tensor anchors, Tensor positives, Tensor queue, float temperature, float weight,
+                            Tensor loss, Tensor dAnchors) {
+        RefContrastive.infoNce(anchors, positives, queue, temperature, weight, loss, dAnchors);
     }
 
     // ---------------------------------------------------------------- optimisation
