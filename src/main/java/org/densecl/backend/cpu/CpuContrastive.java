@@ -13,6 +13,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import org.densecl.backend.Check;
+import org.densecl.backend.ContrastiveChecks;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
@@ -54,10 +55,8 @@ final class CpuContrastive {
         CpuVec.f32(op, "qb", qb);
         CpuVec.f32(op, "kb", kb);
         Check.dtype(op, "indices", indices, DType.I32);
-        Check.rank(op, "qb", qb, 3, "(N, S2, C)");
-        Check.same(op, "kb", kb, "qb", qb);
+        ContrastiveChecks.denseMatch(qb, kb, indices);
         int n = qb.shape().dim(0), s2 = qb.shape().dim(1), c = qb.shape().dim(2);
-        Check.shape(op, "indices", indices, Shape.of(n, s2));
         long simFloats = (long) n * s2 * s2;
         sim = grow(sim, simFloats);
         MemorySegment q = qb.data(), k = kb.data(), s = sim, idx = indices.data();
@@ -91,10 +90,8 @@ final class CpuContrastive {
         CpuVec.f32(op, "grid", grid);
         CpuVec.f32(op, "out", out);
         Check.dtype(op, "indices", indices, DType.I32);
-        Check.rank(op, "grid", grid, 3, "(N, S2, D)");
+        ContrastiveChecks.denseGather(grid, indices, out);
         int n = grid.shape().dim(0), s2 = grid.shape().dim(1), d = grid.shape().dim(2);
-        Check.shape(op, "indices", indices, Shape.of(n, s2));
-        Check.same(op, "out", out, "grid", grid);
         MemorySegment g = grid.data(), o = out.data(), idx = indices.data();
         // Parallel over output rows (n, i): one contiguous D-float copy each.
         CpuVec.range(par, (long) n * s2, d, (lo, hi) -> {
@@ -120,16 +117,10 @@ final class CpuContrastive {
         CpuVec.f32(op, "positives", positives);
         CpuVec.f32(op, "queue", queue);
         CpuVec.f32(op, "loss", loss);
-        Check.rank(op, "anchors", anchors, 2, "(R, D)");
-        Check.same(op, "positives", positives, "anchors", anchors);
-        Check.rank(op, "queue", queue, 2, "(K, D)");
+        ContrastiveChecks.infoNce(anchors, positives, queue, tau, loss, dAnchors);
         int r = anchors.shape().dim(0), d = anchors.shape().dim(1), k = queue.shape().dim(0);
-        Check.shape(op, "queue", queue, Shape.of(k, d));
-        Check.numel(op, "loss", loss, 1);
-        Check.that(tau > 0, op, "temperature must be positive, got " + tau);
         if (dAnchors != null) {
             CpuVec.f32(op, "dAnchors", dAnchors);
-            Check.same(op, "dAnchors", dAnchors, "anchors", anchors);
         }
         int block = Math.max(1, Math.min(r, BLOCK_ROWS));
         logits = grow(logits, (long) block * k);

@@ -1,6 +1,7 @@
 package org.densecl.backend.ref;
 
 import org.densecl.backend.Check;
+import org.densecl.backend.ContrastiveChecks;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 
@@ -22,10 +23,8 @@ final class RefContrastive {
         RefArgs.floats(op, "qb", qb);
         RefArgs.floats(op, "kb", kb);
         RefArgs.ints(op, "indices", indices);
-        Check.rank(op, "qb", qb, 3, "(N, S2, C)");
-        Check.same(op, "kb", kb, "qb", qb);
+        ContrastiveChecks.denseMatch(qb, kb, indices);
         int n = qb.shape().dim(0), s2 = qb.shape().dim(1), c = qb.shape().dim(2);
-        Check.shape(op, "indices", indices, Shape.of(n, s2));
         for (int img = 0; img < n; img++) {
             for (int i = 0; i < s2; i++) {
                 long qRow = ((long) img * s2 + i) * c;
@@ -54,10 +53,8 @@ final class RefContrastive {
         RefArgs.floats(op, "grid", grid);
         RefArgs.ints(op, "indices", indices);
         RefArgs.floats(op, "out", out);
-        Check.rank(op, "grid", grid, 3, "(N, S2, D)");
+        ContrastiveChecks.denseGather(grid, indices, out);
         int n = grid.shape().dim(0), s2 = grid.shape().dim(1), d = grid.shape().dim(2);
-        Check.shape(op, "indices", indices, Shape.of(n, s2));
-        Check.same(op, "out", out, "grid", grid);
         for (int img = 0; img < n; img++) {
             for (int i = 0; i < s2; i++) {
                 int j = indices.getInt((long) img * s2 + i);
@@ -82,16 +79,10 @@ final class RefContrastive {
         RefArgs.floats(op, "positives", positives);
         RefArgs.floats(op, "queue", queue);
         RefArgs.floats(op, "loss", loss);
-        Check.rank(op, "anchors", anchors, 2, "(R, D)");
-        Check.same(op, "positives", positives, "anchors", anchors);
-        Check.rank(op, "queue", queue, 2, "(K, D)");
+        ContrastiveChecks.infoNce(anchors, positives, queue, tau, loss, dAnchors);
         int r = anchors.shape().dim(0), d = anchors.shape().dim(1), k = queue.shape().dim(0);
-        Check.shape(op, "queue", queue, Shape.of(k, d));
-        Check.numel(op, "loss", loss, 1);
-        Check.that(tau > 0, op, "temperature must be positive, got " + tau);
         if (dAnchors != null) {
             RefArgs.floats(op, "dAnchors", dAnchors);
-            Check.same(op, "dAnchors", dAnchors, "anchors", anchors);
         }
         double[] z = new double[k + 1]; // (K + 1) logits of one row
         double[] g = new double[d];     // (D) this row's anchor gradient
