@@ -3,6 +3,7 @@ package org.densecl.backend.cpu;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.Check;
@@ -16,6 +17,7 @@ import org.densecl.backend.cpu.gemm.Im2colB;
 import org.densecl.backend.cpu.gemm.MatrixPanels;
 import org.densecl.backend.cpu.gemm.VectorGemm;
 import org.densecl.tensor.DType;
+import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 
 /**
@@ -74,6 +76,9 @@ public final class CpuConv {
         check(op, "x", x, g, g.xShape());
         check(op, "w", w, g, g.wShape());
         check(op, "y", y, g, g.yShape());
+        if (bias != null) {
+            check(op, "bias", bias, g, Shape.of(g.k()));
+        }
         int m = pixels(op, g), k = g.k(), rsc = g.r() * g.s() * g.c();
         if (g.isPointwise()) {
             gemm.gemm(false, true, m, k, g.c(), 1f, x.data(), w.data(), 0f, y.data(), 0L);
@@ -100,7 +105,6 @@ public final class CpuConv {
             }
         }
         if (bias != null) {
-            check(op, "bias", bias, g, org.densecl.tensor.Shape.of(k));
             addBias(y.data(), bias.data(), m, k);
         }
     }
@@ -150,6 +154,9 @@ public final class CpuConv {
         check(op, "x", x, g, g.xShape());
         check(op, "dy", dy, g, g.yShape());
         check(op, "dw", dw, g, g.wShape());
+        if (db != null) {
+            check(op, "db", db, g, Shape.of(g.k()));
+        }
         int m = pixels(op, g), k = g.k(), rsc = g.r() * g.s() * g.c();
         if (g.isPointwise()) {
             // dw (K, C) += dy^T (K, NHW) * x (NHW, C)
@@ -176,7 +183,6 @@ public final class CpuConv {
             }
         }
         if (db != null) {
-            check(op, "db", db, g, org.densecl.tensor.Shape.of(k));
             addColumnSums(dy.data(), db.data(), m, k);
         }
     }
@@ -228,7 +234,7 @@ public final class CpuConv {
             if (partialSums[t] == null || partialSums[t].length < k) {
                 partialSums[t] = new float[k];
             }
-            java.util.Arrays.fill(partialSums[t], 0, k, 0f);
+            Arrays.fill(partialSums[t], 0, k, 0f);
         }
         parallel.forEach(parts, part -> {
             float[] acc = partialSums[part];
@@ -285,7 +291,7 @@ public final class CpuConv {
         return (int) m;
     }
 
-    private static void check(String op, String arg, Tensor t, ConvGeometry g, org.densecl.tensor.Shape want) {
+    private static void check(String op, String arg, Tensor t, ConvGeometry g, Shape want) {
         Check.dtype(op, arg, t, DType.F32);
         if (!t.shape().equals(want)) {
             throw new IllegalArgumentException(op + ": " + arg + " has shape " + t.shape() + " but " + want

@@ -122,6 +122,41 @@ class CpuConvTest {
     }
 
     @Test
+    void otherThreadCountsGiveTheSameResults() {
+        // Every split (row blocks, column slabs, col2im channel slices, db partial sums) with 1 and 3
+        // threads; 3 threads on a 2-core machine also exercises uneven shares.
+        List<ConvGeometry> gs = List.of(geometries().get(1), geometries().get(7), geometries().get(8));
+        for (int threads : new int[] {1, 3}) {
+            try (Parallel p = new Parallel(threads)) {
+                CpuConv conv = new CpuConv(p, new CpuGemm(p, "vector"));
+                for (ConvGeometry g : gs) {
+                    String what = "[vector, " + threads + " threads] " + g;
+                    Tensor x = random(g.xShape(), 11), w = random(g.wShape(), 12), dy = random(g.yShape(), 13);
+                    Tensor expected = ref.allocate(g.yShape()), y = ref.allocate(g.yShape());
+                    ref.conv2dForward(g, x, w, null, expected);
+                    conv.forward(g, x, w, null, y);
+                    TensorAssert.close("conv2dForward" + what, expected, y,
+                            GemmTesting.atol((long) g.r() * g.s() * g.c()), GemmTesting.RTOL);
+                    Tensor dxRef = random(g.xShape(), 14), dx = random(g.xShape(), 14);
+                    ref.conv2dBackwardData(g, dy, w, dxRef);
+                    conv.backwardData(g, dy, w, dx);
+                    TensorAssert.close("conv2dBackwardData" + what, dxRef, dx,
+                            GemmTesting.atol((long) g.r() * g.s() * g.k() + 1), GemmTesting.RTOL);
+                    Tensor dwRef = random(g.wShape(), 15), dw = random(g.wShape(), 15);
+                    Tensor dbRef = random(Shape.of(g.k()), 16), db = random(Shape.of(g.k()), 16);
+                    ref.conv2dBackwardFilter(g, x, dy, dwRef, dbRef);
+                    conv.backwardFilter(g, x, dy, dw, db);
+                    long terms = (long) g.n() * g.p() * g.q() + 1;
+                    TensorAssert.close("conv2dBackwardFilter dw" + what, dwRef, dw, GemmTesting.atol(terms),
+                            GemmTesting.RTOL);
+                    TensorAssert.close("conv2dBackwardFilter db" + what, dbRef, db, GemmTesting.atol(terms),
+                            GemmTesting.RTOL);
+                }
+            }
+        }
+    }
+
+    @Test
     void rejectsWrongShapes() {
         CpuConv conv = new CpuConv(two, new CpuGemm(two, "vector"));
         ConvGeometry g = ConvGeometry.of(1, 5, 5, 3, 4, 3, 1, 1, 1);

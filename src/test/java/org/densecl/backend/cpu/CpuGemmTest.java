@@ -83,6 +83,33 @@ class CpuGemmTest {
     }
 
     @Test
+    void concurrentCallersShareOneGemmSafely() throws Exception {
+        // The packing buffers belong to the CpuGemm; two callers at once must not corrupt each other.
+        CpuGemm gemm = new CpuGemm(two, "vector");
+        Thread[] callers = new Thread[2];
+        Throwable[] failure = new Throwable[2];
+        for (int t = 0; t < callers.length; t++) {
+            final int id = t;
+            callers[t] = new Thread(() -> {
+                try {
+                    for (int rep = 0; rep < 3; rep++) {
+                        check(gemm, 450 + 7 * id, 40 + id, 300, id == 1, false, 1f, 0f);
+                    }
+                } catch (Throwable e) {
+                    failure[id] = e;
+                }
+            });
+            callers[t].start();
+        }
+        for (int t = 0; t < callers.length; t++) {
+            callers[t].join();
+            if (failure[t] != null) {
+                throw new AssertionError("caller " + t + " failed", failure[t]);
+            }
+        }
+    }
+
+    @Test
     void emptyAndZeroAlphaFollowBlas() {
         CpuGemm gemm = new CpuGemm(two, "vector");
         // k = 0 and alpha = 0: C = beta * C without reading A or B; beta = 0 clears NaN.
