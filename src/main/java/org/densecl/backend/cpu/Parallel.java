@@ -1,30 +1,52 @@
 package org.densecl.backend.cpu;
 
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /**
- * The CPU backend's only source of parallelism: a fixed set of worker threads and a blocking
- * "run this for every part" call. Kernels split their outermost independent axis into parts and say
- * which axis in their first comment. The calling thread runs part 0 itself, so one thread means no
- * hand-off at all.
+ * The CPU backend's only source of parallelism: persistent worker threads and a blocking "run this for
+ * every part" call. Kernels split their outermost independent axis into parts and say which axis in
+ * their first comment; a part may index per-part scratch, since each part runs exactly once.
+ *
+ * <p>Why not an ExecutorService: a training step makes hundreds of short calls (a BN, a ReLU, a small
+ * GEMM), and a pool worker that parks between them takes tens to hundreds of microseconds to wake
+ * (measured under load by the GEMM benchmarks), while OpenBLAS's threads spin. Here workers spin for
+ * a short while after each call before they park, parts are handed out through one atomic counter (so
+ * an uneven part does not stall the rest), and a call allocates nothing of its own.
+ *
+ * <p>Calls from several threads are serialised. A call made from inside a part (nested) runs inline on
+ * that thread, so nesting cannot deadlock.
  */
 public final class Parallel implements AutoCloseable {
+    /** Spin iterations (Thread.onSpinWait) before a waiting thread parks: some tens of microseconds. */
+    private static final int SPINS = 1 << 11;
+
     private final int threads;
-    private final ExecutorService pool;
+    private final Thread[] workers;                  // threads - 1 helpers; the caller is the last one
+    private final Object callLock = new Object();
+    private final AtomicInteger nextPart = new AtomicInteger();
+    private final AtomicInteger running = new AtomicInteger();   // workers still inside the current call
+    private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
+    private final ThreadLocal<Boolean> insidePart = ThreadLocal.withInitial(() -> false);
+    private volatile long generation;                // bumped once per call; workers wait for a change
+    private volatile IntConsumer body;
+    private volatile int parts;
+    private volatile Thread caller;
+    private volatile boolean closed;
 
     public Parallel(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("Parallel: threads must be >= 1, got " + threads);
         }
         this.threads = threads;
-        this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
-            Thread t = new Thread(r, "densecl-cpu");
-            t.setDaemon(true);
-            return t;
-        });
+        this.workers = new Thread[threads - 1];
+        for (int i = 0; i < workers.length; i++) {
+            workers[i] = new Thread(this::workerLoop, "densecl-cpu-" + (i + 1));
+            workers[i].setDaemon(true);
+            workers[i].start();
+        }
     }
 
     public int threads() {
@@ -36,44 +58,39 @@ public final class Parallel implements AutoCloseable {
         if (parts <= 0) {
             return;
         }
-        if (parts == 1 || pool == null) {
+        if (parts == 1 || workers.length == 0 || insidePart.get()) {
             for (int p = 0; p < parts; p++) {
                 body.accept(p);
             }
             return;
         }
-        // Each worker takes parts part, part + workers, ...: static interleaving keeps it allocation-light.
-        int workers = Math.min(threads, parts);
-        @SuppressWarnings("unchecked")
-        Future<?>[] futures = new Future<?>[workers - 1];
-        for (int t = 1; t < workers; t++) {
-            final int first = t;
-            futures[t - 1] = pool.submit(() -> {
-                for (int p = first; p < parts; p += workers) {
-                    body.accept(p);
-                }
-            });
-        }
-        RuntimeException failure = null;
-        try {
-            for (int p = 0; p < parts; p += workers) {
-                body.accept(p);
+        synchronized (callLock) {
+            if (closed) {
+                throw new IllegalStateException("Parallel: used after close()");
             }
-        } catch (RuntimeException e) {
-            failure = e;
-        }
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (Exception e) {
-                Throwable cause = e.getCause() != null ? e.getCause() : e;
-                if (failure == null) {
-                    failure = cause instanceof RuntimeException re ? re : new RuntimeException(cause);
+            this.body = body;
+            this.parts = parts;
+            this.caller = Thread.currentThread();
+            failure.set(null);
+            nextPart.set(0);
+            running.set(workers.length);
+            generation++;                            // volatile write: publishes everything above
+            for (Thread w : workers) {
+                LockSupport.unpark(w);               // cheap when the worker is still spinning
+            }
+            runParts();
+            for (int spin = 0; running.get() > 0; spin++) {
+                if (spin < SPINS) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.park(this);
                 }
             }
-        }
-        if (failure != null) {
-            throw failure;
+            this.body = null;
+            RuntimeException e = failure.get();
+            if (e != null) {
+                throw e;
+            }
         }
     }
 
@@ -92,10 +109,51 @@ public final class Parallel implements AutoCloseable {
         void run(long start, long end);
     }
 
+    /** Takes parts from the shared counter until none is left; the first failure is kept. */
+    private void runParts() {
+        IntConsumer b = body;
+        int n = parts;
+        insidePart.set(true);
+        try {
+            for (int p = nextPart.getAndIncrement(); p < n; p = nextPart.getAndIncrement()) {
+                try {
+                    b.accept(p);
+                } catch (RuntimeException | Error e) {
+                    failure.compareAndSet(null, e instanceof RuntimeException re ? re : new RuntimeException(e));
+                    nextPart.set(n);                 // stop handing out parts
+                }
+            }
+        } finally {
+            insidePart.set(false);
+        }
+    }
+
+    private void workerLoop() {
+        long seen = 0;
+        while (true) {
+            for (int spin = 0; generation == seen && !closed; spin++) {
+                if (spin < SPINS) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.park(this);
+                }
+            }
+            if (closed) {
+                return;
+            }
+            seen = generation;
+            runParts();
+            if (running.decrementAndGet() == 0) {
+                LockSupport.unpark(caller);
+            }
+        }
+    }
+
     @Override
     public void close() {
-        if (pool != null) {
-            pool.shutdownNow();
+        closed = true;
+        for (Thread w : workers) {
+            LockSupport.unpark(w);
         }
     }
 }
