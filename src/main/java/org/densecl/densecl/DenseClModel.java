@@ -1,0 +1,262 @@
+package org.densecl.densecl;
+
+import org.densecl.backend.Backend;
+import org.densecl.model.ResNet;
+import org.densecl.model.ResNetConfig;
+import org.densecl.nn.Activations;
+import org.densecl.nn.Init;
+import org.densecl.nn.Parameters;
+import org.densecl.nn.Sgd;
+import org.densecl.tensor.DType;
+import org.densecl.tensor.Shape;
+import org.densecl.tensor.Tensor;
+
+/**
+ * DenseCL pretraining (spec 2.1): query encoder (ResNet backbone + {@link DenseClNeck}) trained by SGD,
+ * key encoder its momentum average, two {@link FeatureQueue}s. One {@link #step} is, explicitly:
+ * <ol>
+ *   <li>momentum update of the key encoder (before the key forward);</li>
+ *   <li>query forward; key forward (no gradient; BN in train mode on the key batch's own statistics);</li>
+ *   <li>L2 norms: q, qgrid, qb (query C5) and k, kgrid, kb (key C5), k2 (pooled key grid);</li>
+ *   <li>global InfoNCE of q against k and queue, weight (1 - lambda) / N; dense InfoNCE of every qgrid row
+ *       against the kgrid row matched by {@code denseMatch(qb, kb)} and queue2, weight lambda / (N * S2);</li>
+ *   <li>backward: l2NormalizeBackward of q and qgrid, the neck (both heads summed into C5), the backbone;</li>
+ *   <li>SGD; enqueue k into queue and k2 into queue2.</li>
+ * </ol>
+ * lambda = 0 skips the dense loss: MoCo v2. Not emulated: shuffle-BN (spec 2.7). The key encoder normalises
+ * with the statistics of the whole key batch, a single-device run of the reference code.
+ *
+ * <p>Registries: the query backbone has its own {@link Parameters} with plain torchvision names (so it
+ * exports as-is), the query neck another; the key side mirrors both. Everything is planned in the
+ * constructor; a step allocates nothing.
+ */
+public final class DenseClModel {
+    /** F.normalize's eps. */
+    static final float NORM_EPS = 1e-12f;
+
+    private final Backend be;
+    private final DenseClOptions opt;
+    private final int n;
+    private final int s2;            // C5 locations per image
+    private final int c;             // C5 channels
+    private final ResNet backboneQ;
+    private final ResNet backboneK;
+    private final Parameters neckParamsQ;
+    private final Parameters neckParamsK;
+    private final Activations neckActsQ;
+    private final DenseClNeck neckQ;
+    private final DenseClNeck neckK;
+    private final MomentumEncoder emaBackbone;
+    private final MomentumEncoder emaNeck;
+    private final Sgd sgdBackbone;
+    private final Sgd sgdNeck;
+    private final FeatureQueue queue;   // global keys
+    private final FeatureQueue queue2;  // pooled dense keys
+    private final Tensor q, qNorms;         // (N, D), (N)
+    private final Tensor dq;                // (N, D)      gradient of the normalised q
+    private final Tensor qgrid, qgridNorms; // (N*S2, D), (N*S2)
+    private final Tensor dqgrid;            // (N*S2, D)
+    private final Tensor qb, qbNorms;       // (N*S2, C), (N*S2)  matching only, no gradient
+    private final Tensor k, kNorms;         // (N, D), (N)
+    private final Tensor kgrid, kgridNorms; // (N*S2, D), (N*S2)
+    private final Tensor kb, kbNorms;       // (N*S2, C), (N*S2)
+    private final Tensor k2, k2Norms;       // (N, D), (N)
+    private final Tensor matches;           // (N, S2) I32: key location of every query location
+    private final Tensor kpos;              // (N, S2, D) matched normalised key grid rows
+    private final Tensor lossGlobal;        // (1)  (1 - lambda) * L_global
+    private final Tensor lossDense;         // (1)  lambda * L_dense
+    private final float[] host = new float[1];
+
+    /** Loss terms of one step: total = global + dense, each already weighted ((1 - lambda), lambda). */
+    public record Losses(double total, double global, double dense) {}
+
+    public DenseClModel(Backend be, ResNetConfig cfg, DType dtype, int batch, int height, int width,
+                        DenseClOptions opt) {
+        if (cfg.numClasses() != 0) {
+            throw new IllegalArgumentException("DenseClModel: the backbone must have no classifier");
+        }
+        if (opt.queueSize() % batch != 0) {
+            throw new IllegalArgumentException("DenseClModel: queue size " + opt.queueSize()
+                    + " must be a multiple of the batch " + batch);
+        }
+        this.be = be;
+        this.opt = opt;
+        this.n = batch;
+        Parameters bpQ = new Parameters(dtype), bpK = new Parameters(dtype);
+        Activations baQ = new Activations(dtype), baK = new Activations(dtype, true);
+        backboneQ = new ResNet(be, cfg, bpQ, baQ, "", batch, height, width);
+        backboneK = new ResNet(be, cfg, bpK, baK, "", batch, height, width);
+        Shape c5 = backboneQ.c5().shape(); // (N, S, S, C)
+        s2 = c5.dim(1) * c5.dim(2);
+        c = c5.last();
+        neckParamsQ = new Parameters(dtype);
+        neckParamsK = new Parameters(dtype);
+        neckActsQ = new Activations(dtype);
+        Activations neckActsK = new Activations(dtype, true);
+        neckQ = new DenseClNeck(be, neckParamsQ, neckActsQ, "", c5, opt.hidden(), opt.dim());
+        neckK = new DenseClNeck(be, neckParamsK, neckActsK, "", c5, opt.hidden(), opt.dim());
+        for (Parameters p : new Parameters[] {bpQ, bpK, neckParamsQ, neckParamsK}) {
+            p.allocate(be);
+        }
+        for (Activations a : new Activations[] {baQ, baK, neckActsQ, neckActsK}) {
+            a.allocate(be);
+        }
+        emaBackbone = new MomentumEncoder(be, bpQ, bpK);
+        emaNeck = new MomentumEncoder(be, neckParamsQ, neckParamsK);
+        sgdBackbone = new Sgd(be, bpQ, opt.sgdMomentum(), opt.weightDecay(), true);
+        sgdNeck = new Sgd(be, neckParamsQ, opt.sgdMomentum(), opt.weightDecay(), true);
+        queue = new FeatureQueue(be, "queue", dtype, opt.queueSize(), opt.dim());
+        queue2 = new FeatureQueue(be, "queue2", dtype, opt.queueSize(), opt.dim());
+
+        int d = opt.dim(), rows = batch * s2;
+        q = be.allocate(dtype, Shape.of(batch, d));
+        qNorms = be.allocate(dtype, Shape.of(batch));
+        dq = be.allocate(dtype, Shape.of(batch, d));
+        qgrid = be.allocate(dtype, Shape.of(rows, d));
+        qgridNorms = be.allocate(dtype, Shape.of(rows));
+        dqgrid = be.allocate(dtype, Shape.of(rows, d));
+        qb = be.allocate(dtype, Shape.of(rows, c));
+        qbNorms = be.allocate(dtype, Shape.of(rows));
+        k = be.allocate(dtype, Shape.of(batch, d));
+        kNorms = be.allocate(dtype, Shape.of(batch));
+        kgrid = be.allocate(dtype, Shape.of(rows, d));
+        kgridNorms = be.allocate(dtype, Shape.of(rows));
+        kb = be.allocate(dtype, Shape.of(rows, c));
+        kbNorms = be.allocate(dtype, Shape.of(rows));
+        k2 = be.allocate(dtype, Shape.of(batch, d));
+        k2Norms = be.allocate(dtype, Shape.of(batch));
+        matches = be.allocate(DType.I32, Shape.of(batch, s2));
+        kpos = be.allocate(dtype, Shape.of(batch, s2, d));
+        lossGlobal = be.allocate(dtype, Shape.of(1));
+        lossDense = be.allocate(dtype, Shape.of(1));
+    }
+
+    /** Initialises the query encoder from {@code seed}, copies it into the key encoder, fills both queues. */
+    public void initialize(long seed) {
+        Init init = new Init(be, seed);
+        backboneQ.initialize(init);
+        neckQ.initialize(new Init(be, seed ^ 0x6e65636bL)); // "neck": its own stream
+        emaBackbone.copyQueryToKey();
+        emaNeck.copyQueryToKey();
+        queue.initialize(seed ^ 0x71756575L);
+        queue2.initialize(seed ^ 0x71756532L);
+    }
+
+    /**
+     * One training step on views imQ, imK (N, H, W, Cin) with learning rate lr; returns the loss terms of
+     * this step (computed before the update). Does not check for non-finite values: the caller does.
+     */
+    public Losses step(Tensor imQ, Tensor imK, float lr) {
+        emaBackbone.update(opt.momentum());
+        emaNeck.update(opt.momentum());
+        Losses l = lossAndGradients(imQ, imK);
+        sgdBackbone.step(lr);
+        sgdNeck.step(lr);
+        queue.enqueue(k);
+        queue2.enqueue(k2);
+        return l;
+    }
+
+    /**
+     * Forward of both encoders, the losses, and the query encoder's gradients (zeroed first), with no
+     * update of anything but BN running statistics: steps 2-5 of {@link #step}. Public for gradient checks.
+     */
+    public Losses lossAndGradients(Tensor imQ, Tensor imK) {
+        backboneQ.parameters().zeroGrads();
+        backboneQ.activations().zeroGrads();
+        neckParamsQ.zeroGrads();
+        neckActsQ.zeroGrads();
+        be.zero(dq);
+        be.zero(dqgrid);
+
+        Tensor c5q = backboneQ.c5().value();
+        backboneQ.forward(imQ, true);
+        neckQ.forward(c5q);
+        Tensor c5k = backboneK.c5().value();
+        backboneK.forward(imK, true);
+        neckK.forward(c5k);
+
+        int d = opt.dim(), rows = n * s2;
+        be.l2NormalizeForward(neckQ.z().value(), NORM_EPS, q, qNorms);
+        be.l2NormalizeForward(neckK.z().value(), NORM_EPS, k, kNorms);
+        be.l2NormalizeForward(neckK.pooled().value(), NORM_EPS, k2, k2Norms);
+        float tau = opt.temperature(), lambda = opt.lambda();
+        be.infoNceLoss(q, k, queue.keys(), tau, (1 - lambda) / n, lossGlobal, dq);
+        be.l2NormalizeBackward(q, qNorms, NORM_EPS, dq, neckQ.z().grad());
+        double dense = 0;
+        if (lambda > 0) {
+            be.l2NormalizeForward(neckQ.grid().value().view(rows, d), NORM_EPS, qgrid, qgridNorms);
+            be.l2NormalizeForward(neckK.grid().value().view(rows, d), NORM_EPS, kgrid, kgridNorms);
+            be.l2NormalizeForward(c5q.view(rows, c), NORM_EPS, qb, qbNorms);
+            be.l2NormalizeForward(c5k.view(rows, c), NORM_EPS, kb, kbNorms);
+            be.denseMatch(qb.view(n, s2, c), kb.view(n, s2, c), matches);
+            be.denseGather(kgrid.view(n, s2, d), matches, kpos);
+            be.infoNceLoss(qgrid, kpos.view(rows, d), queue2.keys(), tau, lambda / rows, lossDense, dqgrid);
+            be.l2NormalizeBackward(qgrid, qgridNorms, NORM_EPS, dqgrid, neckQ.grid().grad().view(rows, d));
+            dense = read(lossDense);
+        }
+        neckQ.backward(c5q, backboneQ.c5().grad());
+        backboneQ.backward(null);
+        double global = read(lossGlobal);
+        return new Losses(global + dense, global, dense);
+    }
+
+    private double read(Tensor scalar) {
+        if (be.isHost()) {
+            return scalar.get(0); // exact in F64 (gradient checks)
+        }
+        be.download(scalar, host);
+        return host[0];
+    }
+
+    public ResNet backboneQuery() {
+        return backboneQ;
+    }
+
+    public ResNet backboneKey() {
+        return backboneK;
+    }
+
+    public Parameters neckQueryParameters() {
+        return neckParamsQ;
+    }
+
+    public Parameters neckKeyParameters() {
+        return neckParamsK;
+    }
+
+    public Sgd sgdBackbone() {
+        return sgdBackbone;
+    }
+
+    public Sgd sgdNeck() {
+        return sgdNeck;
+    }
+
+    public FeatureQueue queue() {
+        return queue;
+    }
+
+    public FeatureQueue queue2() {
+        return queue2;
+    }
+
+    public DenseClOptions options() {
+        return opt;
+    }
+
+    /** C5 locations per image (S2). */
+    public int locations() {
+        return s2;
+    }
+
+    /** The normalised global keys of the last step (N, D): what was enqueued into {@link #queue()}. */
+    public Tensor lastKeys() {
+        return k;
+    }
+
+    /** The normalised pooled dense keys of the last step (N, D): what was enqueued into {@link #queue2()}. */
+    public Tensor lastDenseKeys() {
+        return k2;
+    }
+}

@@ -1,0 +1,32 @@
+package org.densecl.densecl;
+
+/**
+ * DenseCL's hyper-parameters besides the backbone (spec 1.2-1.5, 3.2).
+ *
+ * @param hidden      neck hidden width H (2048 in the paper)
+ * @param dim         embedding width D (128)
+ * @param queueSize   K negatives per queue (65536); a multiple of the batch
+ * @param temperature tau (0.2)
+ * @param lambda      weight of the dense loss (0.5); 0 is MoCo v2
+ * @param momentum    key-encoder EMA m (0.999)
+ * @param sgdMomentum SGD momentum (0.9)
+ * @param weightDecay SGD weight decay on every parameter (1e-4)
+ */
+public record DenseClOptions(int hidden, int dim, int queueSize, float temperature, float lambda, float momentum,
+                             float sgdMomentum, float weightDecay) {
+    public DenseClOptions {
+        if (hidden <= 0 || dim <= 0 || queueSize <= 0) {
+            throw new IllegalArgumentException("DenseClOptions: hidden " + hidden + ", dim " + dim + " and queue "
+                    + queueSize + " must be > 0");
+        }
+        if (!(temperature > 0) || !(lambda >= 0 && lambda <= 1) || !(momentum >= 0 && momentum <= 1)) {
+            throw new IllegalArgumentException("DenseClOptions: need temperature > 0 (" + temperature
+                    + "), lambda in [0, 1] (" + lambda + "), momentum in [0, 1] (" + momentum + ")");
+        }
+    }
+
+    /** The paper's values (spec 3.2). */
+    public static DenseClOptions paper() {
+        return new DenseClOptions(2048, 128, 65536, 0.2f, 0.5f, 0.999f, 0.9f, 1e-4f);
+    }
+}
