@@ -213,6 +213,10 @@ public final class DenseClModel {
         return backboneQ;
     }
 
+    DenseClNeck neckQ() {
+        return neckQ;
+    }
+
     public ResNet backboneKey() {
         return backboneK;
     }
