@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -63,6 +64,10 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue from DIR/checkpoint.safetensors")
     boolean resume;
 
+    @Option(names = "--stop-at", paramLabel = "STEP", description = "stop after this step (a checkpoint is written), as if"
+            + " interrupted; --resume continues the same schedule")
+    Long stopAt;
+
     @Override
     public Integer call() throws IOException {
         PretrainConfig cfg = PretrainConfig.load(config, overrides);
@@ -115,7 +120,8 @@ public final class PretrainCommand implements Callable<Integer> {
             int inWindow = 0;
             try (BufferedWriter w = Files.newBufferedWriter(log, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND)) {
-                while (step < total) {
+                long end = stopAt == null ? total : Math.min(total, stopAt);
+                while (step < end) {
                     PretrainBatch b = loader.take().batch();
                     be.upload(b.view1, imQ);
                     be.upload(b.view2, imK);
@@ -133,7 +139,7 @@ public final class PretrainCommand implements Callable<Integer> {
                     sumG += l.global();
                     sumD += l.dense();
                     inWindow++;
-                    if (step % cfg.run().logEvery() == 0 || step == total) {
+                    if (step % cfg.run().logEvery() == 0 || step == end) {
                         w.flush();
                         double sec = (System.nanoTime() - start) / 1e9, done = step - startStep;
                         double ips = done * n / sec, eta = (total - step) * sec / done;
@@ -143,14 +149,21 @@ public final class PretrainCommand implements Callable<Integer> {
                         sumT = sumG = sumD = 0;
                         inWindow = 0;
                     }
-                    if (step % cfg.run().checkpointEvery() == 0 || step == total) {
+                    if (step % cfg.run().checkpointEvery() == 0 || step == end) {
                         DenseClCheckpoint.save(ckpt, model, be, new DenseClCheckpoint.State(step, seed, configJson));
                     }
                 }
             }
+            if (step < total) {
+                System.err.println("pretrain: stopped at step " + step + " of " + total + " (--stop-at); continue with --resume");
+                return 0;
+            }
             Path backbone = output.resolve("backbone.safetensors");
-            StateDict.save(backbone, model.backboneQuery().parameters(), be,
-                    Map.of("source", "densecl-j pretrain", "step", Long.toString(step), "config", configJson));
+            Map<String, String> meta = new LinkedHashMap<>(); // ordered: same run, same bytes
+            meta.put("source", "densecl-j pretrain");
+            meta.put("step", Long.toString(step));
+            meta.put("config", configJson);
+            StateDict.save(backbone, model.backboneQuery().parameters(), be, meta);
             System.err.printf(Locale.ROOT, "pretrain: %d steps done in %s; backbone -> %s, log -> %s%n", step,
                     duration((System.nanoTime() - start) / 1e9), backbone, log);
         }
