@@ -126,7 +126,8 @@ public final class PretrainCommand implements Callable<Integer> {
                     be.upload(b.view1, imQ);
                     be.upload(b.view2, imK);
                     float lr = (float) schedule.lr(step);
-                    DenseClModel.Losses l = model.step(imQ, imK, lr);
+                    model.setDenseWeight(step < cfg.densecl().lambdaWarmupSteps() ? 0f : (float) cfg.densecl().lambda());
+                    DenseClModel.Losses l = model.step(imQ, imK, lr, step);
                     if (!Double.isFinite(l.total())) {
                         throw new IllegalStateException("pretrain: loss is " + l.total() + " at step " + step
                                 + " (global " + l.global() + ", dense " + l.dense() + "); lower optim.lr or resume"

@@ -10,6 +10,7 @@ import org.densecl.nn.Sgd;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
+import org.densecl.train.NonFiniteCheck;
 
 /**
  * DenseCL pretraining (spec 2.1): query encoder (ResNet backbone + {@link DenseClNeck}) trained by SGD,
@@ -66,6 +67,7 @@ public final class DenseClModel {
     private final Tensor lossGlobal;        // (1)  (1 - lambda) * L_global
     private final Tensor lossDense;         // (1)  lambda * L_dense
     private final float[] host = new float[1];
+    private float lambda;                   // dense weight now: opt.lambda(), or 0 during a warm-up (spec 2.4)
 
     /** Loss terms of one step: total = global + dense, each already weighted ((1 - lambda), lambda). */
     public record Losses(double total, double global, double dense) {}
@@ -82,6 +84,7 @@ public final class DenseClModel {
         this.be = be;
         this.opt = opt;
         this.n = batch;
+        this.lambda = opt.lambda();
         Parameters bpQ = new Parameters(dtype), bpK = new Parameters(dtype);
         Activations baQ = new Activations(dtype), baK = new Activations(dtype, true);
         backboneQ = new ResNet(be, cfg, bpQ, baQ, "", batch, height, width);
@@ -147,9 +150,22 @@ public final class DenseClModel {
      * this step (computed before the update). Does not check for non-finite values: the caller does.
      */
     public Losses step(Tensor imQ, Tensor imK, float lr) {
+        return step(imQ, imK, lr, -1);
+    }
+
+    /**
+     * {@link #step(Tensor, Tensor, float)}, also scanning the loss and every query gradient for NaN/Inf
+     * before the update ({@link NonFiniteCheck}: throws naming {@code stepIndex} and the tensor, nothing
+     * updated) unless {@code stepIndex} is negative.
+     */
+    public Losses step(Tensor imQ, Tensor imK, float lr, long stepIndex) {
         emaBackbone.update(opt.momentum());
         emaNeck.update(opt.momentum());
         Losses l = lossAndGradients(imQ, imK);
+        if (stepIndex >= 0) {
+            NonFiniteCheck.afterBackward(be, stepIndex, lossGlobal, neckParamsQ);
+            NonFiniteCheck.afterBackward(be, stepIndex, lambda > 0 ? lossDense : null, backboneQ.parameters());
+        }
         sgdBackbone.step(lr);
         sgdNeck.step(lr);
         queue.enqueue(k);
@@ -180,7 +196,7 @@ public final class DenseClModel {
         be.l2NormalizeForward(neckQ.z().value(), NORM_EPS, q, qNorms);
         be.l2NormalizeForward(neckK.z().value(), NORM_EPS, k, kNorms);
         be.l2NormalizeForward(neckK.pooled().value(), NORM_EPS, k2, k2Norms);
-        float tau = opt.temperature(), lambda = opt.lambda();
+        float tau = opt.temperature();
         be.infoNceLoss(q, k, queue.keys(), tau, (1 - lambda) / n, lossGlobal, dq);
         be.l2NormalizeBackward(q, qNorms, NORM_EPS, dq, neckQ.z().grad());
         double dense = 0;
@@ -207,6 +223,18 @@ public final class DenseClModel {
         }
         be.download(scalar, host);
         return host[0];
+    }
+
+    /** The dense loss weight from now on: 0 for a MoCo-v2 warm-up (spec 2.4), then opt.lambda(). */
+    public void setDenseWeight(float lambda) {
+        if (!(lambda >= 0 && lambda <= 1)) {
+            throw new IllegalArgumentException("DenseClModel: dense weight " + lambda + " must be in [0, 1]");
+        }
+        this.lambda = lambda;
+    }
+
+    public float denseWeight() {
+        return lambda;
     }
 
     public ResNet backboneQuery() {

@@ -26,7 +26,12 @@ public record PretrainConfig(Model model, DenseCl densecl, Optim optim, Data dat
     }
 
     /** Queues, temperature, loss weight, key-encoder momentum. */
-    public record DenseCl(int queueSize, double temperature, double lambda, double momentum) {}
+    /** ... and lambdaWarmupSteps: steps of pure MoCo v2 (lambda 0) before the dense loss starts (spec 2.4). */
+    public record DenseCl(int queueSize, double temperature, double lambda, double momentum, long lambdaWarmupSteps) {
+        public DenseCl {
+            require(lambdaWarmupSteps >= 0, "densecl.lambdaWarmupSteps must be >= 0");
+        }
+    }
 
     /** SGD and the per-epoch cosine schedule (spec 3.2). */
     public record Optim(double lr, double sgdMomentum, double weightDecay, int epochs) {
