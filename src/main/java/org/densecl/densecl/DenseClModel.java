@@ -24,8 +24,13 @@ import org.densecl.train.NonFiniteCheck;
  *   <li>backward: l2NormalizeBackward of q and qgrid, the neck (both heads summed into C5), the backbone;</li>
  *   <li>SGD; enqueue k into queue and k2 into queue2.</li>
  * </ol>
- * lambda = 0 skips the dense loss: MoCo v2. Not emulated: shuffle-BN (spec 2.7). The key encoder normalises
- * with the statistics of the whole key batch, a single-device run of the reference code.
+ * lambda = 0 skips the dense loss: MoCo v2.
+ *
+ * <p>Shuffle-BN (spec 2.7), KEY side only: with {@code opt.keyGroups() = G > 1} the key images are
+ * permuted by a random permutation (seeded by (seed, step), so a resumed run draws the same) and the key
+ * backbone runs on G groups of N / G, each with its own train-mode BN statistics; the C5 rows are put back
+ * in the original order before the neck (which has no BN). The query still normalises over the whole
+ * batch (one group); per-group query BN would need G query activation sets and is not done.
  *
  * <p>Registries: the query backbone has its own {@link Parameters} with plain torchvision names (so it
  * exports as-is), the query neck another; the key side mirrors both. Everything is planned in the
@@ -67,6 +72,13 @@ public final class DenseClModel {
     private final Tensor lossGlobal;        // (1)  (1 - lambda) * L_global
     private final Tensor lossDense;         // (1)  lambda * L_dense
     private final float[] host = new float[1];
+    private final int keyGroup;             // images per key BN group: N / keyGroups
+    private final Tensor keyIn;             // (N/G, H, W, Cin)  one permuted key group (G > 1 only)
+    private final Tensor c5kFull;           // (N, S, S, C)      key C5 back in batch order (G > 1 only)
+    private final int[] perm;               // (N) key permutation of this step
+    private long shuffleSeed;
+    private long stepsTaken;                // steps run by this instance (permutation index of 3-argument steps)
+    private long permutationStep;
     private float lambda;                   // dense weight now: opt.lambda(), or 0 during a warm-up (spec 2.4)
 
     /** Loss terms of one step: total = global + dense, each already weighted ((1 - lambda), lambda). */
@@ -88,7 +100,12 @@ public final class DenseClModel {
         Parameters bpQ = new Parameters(dtype), bpK = new Parameters(dtype);
         Activations baQ = new Activations(dtype), baK = new Activations(dtype, true);
         backboneQ = new ResNet(be, cfg, bpQ, baQ, "", batch, height, width);
-        backboneK = new ResNet(be, cfg, bpK, baK, "", batch, height, width);
+        if (batch % opt.keyGroups() != 0) {
+            throw new IllegalArgumentException("DenseClModel: the batch " + batch + " must split into keyGroups "
+                    + opt.keyGroups() + " equal groups");
+        }
+        keyGroup = batch / opt.keyGroups();
+        backboneK = new ResNet(be, cfg, bpK, baK, "", keyGroup, height, width);
         Shape c5 = backboneQ.c5().shape(); // (N, S, S, C)
         s2 = c5.dim(1) * c5.dim(2);
         c = c5.last();
@@ -132,6 +149,9 @@ public final class DenseClModel {
         kpos = be.allocate(dtype, Shape.of(batch, s2, d));
         lossGlobal = be.allocate(dtype, Shape.of(1));
         lossDense = be.allocate(dtype, Shape.of(1));
+        perm = new int[batch];
+        keyIn = opt.keyGroups() > 1 ? be.allocate(dtype, backboneK.inputShape()) : null;
+        c5kFull = opt.keyGroups() > 1 ? be.allocate(dtype, c5) : null;
     }
 
     /** Initialises the query encoder from {@code seed}, copies it into the key encoder, fills both queues. */
@@ -143,6 +163,7 @@ public final class DenseClModel {
         emaNeck.copyQueryToKey();
         queue.initialize(seed ^ 0x71756575L);
         queue2.initialize(seed ^ 0x71756532L);
+        shuffleSeed = seed ^ 0x73687566L;
     }
 
     /**
@@ -159,6 +180,8 @@ public final class DenseClModel {
      * updated) unless {@code stepIndex} is negative.
      */
     public Losses step(Tensor imQ, Tensor imK, float lr, long stepIndex) {
+        permutationStep = stepIndex >= 0 ? stepIndex : stepsTaken;
+        stepsTaken++;
         emaBackbone.update(opt.momentum());
         emaNeck.update(opt.momentum());
         Losses l = lossAndGradients(imQ, imK);
@@ -188,8 +211,7 @@ public final class DenseClModel {
         Tensor c5q = backboneQ.c5().value();
         backboneQ.forward(imQ, true);
         neckQ.forward(c5q);
-        Tensor c5k = backboneK.c5().value();
-        backboneK.forward(imK, true);
+        Tensor c5k = keyForward(imK);
         neckK.forward(c5k);
 
         int d = opt.dim(), rows = n * s2;
@@ -215,6 +237,44 @@ public final class DenseClModel {
         backboneQ.backward(null);
         double global = read(lossGlobal);
         return new Losses(global + dense, global, dense);
+    }
+
+    /** The key backbone's C5 (N, S, S, C) in batch order, with shuffle-BN groups when keyGroups > 1. */
+    private Tensor keyForward(Tensor imK) {
+        if (opt.keyGroups() == 1) {
+            backboneK.forward(imK, true);
+            return backboneK.c5().value();
+        }
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(
+                org.densecl.data.Seeds.mix(shuffleSeed, permutationStep));
+        for (int i = 0; i < n; i++) { // Fisher-Yates
+            int j = rng.nextInt(i + 1);
+            perm[i] = perm[j];
+            perm[j] = i;
+        }
+        Shape one = oneImage(keyIn.shape());    // (1, H, W, Cin)
+        Shape c5one = oneImage(c5kFull.shape()); // (1, S, S, C)
+        long per = one.numel(), c5per = c5one.numel();
+        Tensor c5g = backboneK.c5().value(); // (N/G, S, S, C)
+        for (int g = 0; g < opt.keyGroups(); g++) {
+            for (int j = 0; j < keyGroup; j++) {
+                be.copy(imK.slice(perm[g * keyGroup + j] * per, one), keyIn.slice(j * per, one));
+            }
+            backboneK.forward(keyIn, true);
+            for (int j = 0; j < keyGroup; j++) {
+                be.copy(c5g.slice(j * c5per, c5one), c5kFull.slice(perm[g * keyGroup + j] * c5per, c5one));
+            }
+        }
+        return c5kFull;
+    }
+
+    /** The key permutation of the last step (batch row of each shuffled position); tests. */
+    int[] keyPermutation() {
+        return perm.clone();
+    }
+
+    private static Shape oneImage(Shape nhwc) {
+        return Shape.of(1, nhwc.dim(1), nhwc.dim(2), nhwc.dim(3));
     }
 
     private double read(Tensor scalar) {

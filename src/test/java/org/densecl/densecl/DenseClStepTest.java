@@ -87,6 +87,54 @@ class DenseClStepTest {
     }
 
     /**
+     * Shuffle-BN emulation (keyGroups 2, N 4): every key equals the key a batch-2 model computes from
+     * exactly the images of its permuted group (BN statistics of that group only), in the original row
+     * order; the permutation is a permutation and changes between steps. F64, ref, tolerance 1e-10: the
+     * same ops on the same numbers, only the BN sums see a different batch layout (none: same 2 images).
+     */
+    @Test
+    void keyShuffleNormalisesPermutedGroups() {
+        try (Backend be = new RefBackend()) {
+            int n = 4, size = 64, d = 8, per = size * size;
+            DenseClOptions grouped = new DenseClOptions(16, d, 8, 0.2f, 0.5f, 0.99f, 0.9f, 1e-4f, 2);
+            DenseClModel a = new DenseClModel(be, DenseClGradCheckTest.tinyConfig(), DType.F64, n, size, size, grouped);
+            DenseClModel b = new DenseClModel(be, DenseClGradCheckTest.tinyConfig(), DType.F64, 2, size, size,
+                    new DenseClOptions(16, d, 8, 0.2f, 0.5f, 1f, 0.9f, 1e-4f));
+            a.initialize(4);
+            b.initialize(4);
+            Tensor imQ = image(be, DType.F64, n, size, 1), imK = image(be, DType.F64, n, size, 2);
+            a.step(imQ, imK, 0.1f); // step 1: the EMA of equal encoders changes nothing, keys from the init
+            int[] perm = a.keyPermutation();
+            assertEquals(List.of(0, 1, 2, 3), java.util.Arrays.stream(perm).sorted().boxed().toList(), "key permutation");
+            double[] keys = copy(a.lastKeys());
+            Tensor subQ = be.allocate(DType.F64, Shape.of(2, size, size, 1));
+            Tensor subK = be.allocate(DType.F64, Shape.of(2, size, size, 1));
+            for (int g = 0; g < 2; g++) {
+                for (int j = 0; j < 2; j++) {
+                    int row = perm[2 * g + j];
+                    for (int i = 0; i < per; i++) {
+                        subK.set(j * per + i, imK.get((long) row * per + i));
+                        subQ.set(j * per + i, imQ.get((long) row * per + i));
+                    }
+                }
+                b.lossAndGradients(subQ, subK);
+                for (int j = 0; j < 2; j++) {
+                    for (int c = 0; c < d; c++) {
+                        assertEquals(b.lastKeys().get(j * d + c), keys[perm[2 * g + j] * d + c], 1e-10,
+                                "shuffle-BN key of image " + perm[2 * g + j] + " (group " + g + ")");
+                    }
+                }
+            }
+            boolean changed = false;
+            for (int s = 0; s < 4 && !changed; s++) {
+                a.step(imQ, imK, 0.1f);
+                changed = !java.util.Arrays.equals(perm, a.keyPermutation());
+            }
+            assertTrue(changed, "the key permutation never changes between steps");
+        }
+    }
+
+    /**
      * One F32 step on cpu and ref from the same init and images: losses, updated parameters and the
      * enqueued keys agree. Tolerance atol 1e-4, rtol 1e-3: the backends sum in different orders (blocked
      * GEMMs, threads), ~1e-6 relative per op, grown through ~20 layers and BN's 1/std over N * 4 values.
