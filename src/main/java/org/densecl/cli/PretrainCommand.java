@@ -44,7 +44,7 @@ import picocli.CommandLine.Option;
  * the output folder: config.yaml (the effective config), log.jsonl (one record per step), an atomic
  * checkpoint.safetensors every run.checkpointEvery steps and at the end, and backbone.safetensors (the
  * query backbone under torchvision names, for fine-tuning). {@code --resume} continues from the checkpoint
- * exactly: parameters, momentum buffers, key encoder, queues; the loader replays the skipped batches.
+ * exactly: parameters, momentum buffers, key encoder, queues, and the loader starts at the next batch.
  */
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
         description = {"DenseCL pretraining of a ResNet backbone on an image folder.",
@@ -84,10 +84,12 @@ public final class PretrainCommand implements Callable<Integer> {
                 base.blurSigma(), base.flipProbability(), base.mean(), base.std(), cfg.model().inChannels()));
         int n = cfg.data().batch(), size = cfg.data().size(), epochs = cfg.optim().epochs();
         long seed = cfg.run().seed();
-        try (Backend be = Backends.open(cfg.run().backend(), cfg.run().threads(), "vector");
-             PrefetchLoader<PretrainBatch> loader = new PrefetchLoader<>(PretrainBatch.filler(folder::load, views, seed),
-                     folder.size(), new PrefetchLoader.Options(n, seed, true, true, cfg.data().workers(), 3))) {
-            long perEpoch = loader.batchesPerEpoch(), total = epochs * perEpoch;
+        long perEpoch = folder.size() / n, total = epochs * perEpoch; // drop_last, as the reference
+        if (perEpoch == 0) {
+            throw new IllegalArgumentException("pretrain: " + folder.size() + " images in " + folder.root()
+                    + " make no full batch of " + n);
+        }
+        try (Backend be = Backends.open(cfg.run().backend(), cfg.run().threads(), "vector")) {
             LrSchedule schedule = LrSchedule.perEpoch(LrSchedule.cosine(cfg.optim().lr(), 0, epochs), perEpoch);
             DenseClModel model = new DenseClModel(be, cfg.model().resnet(), DType.F32, n, size, size, cfg.options());
             model.initialize(seed);
@@ -106,10 +108,7 @@ public final class PretrainCommand implements Callable<Integer> {
                 }
                 step = s.step();
                 truncateLog(log, step);
-                System.err.println("pretrain: resumed at step " + step + " from " + ckpt + "; replaying the loader to it");
-                for (long i = 0; i < step; i++) {
-                    loader.take();
-                }
+                System.err.println("pretrain: resumed at step " + step + " from " + ckpt);
             } else {
                 Files.deleteIfExists(log);
             }
@@ -118,8 +117,10 @@ public final class PretrainCommand implements Callable<Integer> {
             long start = System.nanoTime(), startStep = step;
             double sumT = 0, sumG = 0, sumD = 0;
             int inWindow = 0;
-            try (BufferedWriter w = Files.newBufferedWriter(log, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                    StandardOpenOption.APPEND)) {
+            try (PrefetchLoader<PretrainBatch> loader = new PrefetchLoader<>(PretrainBatch.filler(folder::load, views, seed),
+                    folder.size(), new PrefetchLoader.Options(n, seed, true, true, cfg.data().workers(), 3), step);
+                 BufferedWriter w = Files.newBufferedWriter(log, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                         StandardOpenOption.APPEND)) {
                 long end = stopAt == null ? total : Math.min(total, stopAt);
                 while (step < end) {
                     PretrainBatch b = loader.take().batch();
