@@ -45,6 +45,10 @@ import picocli.CommandLine.Option;
  * checkpoint.safetensors every run.checkpointEvery steps and at the end, and backbone.safetensors (the
  * query backbone under torchvision names, for fine-tuning). {@code --resume} continues from the checkpoint
  * exactly: parameters, momentum buffers, key encoder, queues, and the loader starts at the next batch.
+ * {@code --stop-at STEP} ends a run early with a checkpoint, as an interruption would.
+ *
+ * <p>Log fields: loss = loss_global + loss_dense, each already weighted by (1 - lambda) and lambda, as the
+ * reference's {@code loss_contra_single} and {@code loss_contra_dense}; lr is the rate used for that step.
  */
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
         description = {"DenseCL pretraining of a ResNet backbone on an image folder.",
