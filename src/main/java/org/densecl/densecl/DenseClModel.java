@@ -26,11 +26,13 @@ import org.densecl.train.NonFiniteCheck;
  * </ol>
  * lambda = 0 skips the dense loss: MoCo v2.
  *
- * <p>Shuffle-BN (spec 2.7), KEY side only: with {@code opt.keyGroups() = G > 1} the key images are
- * permuted by a random permutation (seeded by (seed, step), so a resumed run draws the same) and the key
- * backbone runs on G groups of N / G, each with its own train-mode BN statistics; the C5 rows are put back
- * in the original order before the neck (which has no BN). The query still normalises over the whole
- * batch (one group); per-group query BN would need G query activation sets and is not done.
+ * <p>Shuffle-BN emulation (spec 2.7) with {@code opt.bnGroups() = G > 1}: the QUERY backbone normalises
+ * each contiguous group of N / G images on its own (G ResNet instances bound to one weight registry, one
+ * activation plan each; their gradients add up in the shared gradient tensors), and the KEY images are
+ * permuted by a random permutation (seeded by (seed, step), so a resumed run draws the same) and run in G
+ * groups, each with its own train-mode BN statistics. C5 rows are put back in batch order before the necks
+ * (which have no BN). One difference from G GPUs: the shared BN running statistics and num_batches_tracked
+ * are updated G times per step (the reference keeps G copies and saves GPU 0's).
  *
  * <p>Registries: the query backbone has its own {@link Parameters} with plain torchvision names (so it
  * exports as-is), the query neck another; the key side mirrors both. Everything is planned in the
@@ -45,7 +47,10 @@ public final class DenseClModel {
     private final int n;
     private final int s2;            // C5 locations per image
     private final int c;             // C5 channels
-    private final ResNet backboneQ;
+    private final ResNet backboneQ;         // query group 0 (owns the registry); all of it when G = 1
+    private final ResNet[] queryGroups;     // G query instances sharing backboneQ's weights
+    private final Tensor c5qFull;           // (N, S, S, C) query C5 in batch order (G > 1: a copy of the groups')
+    private final Tensor dc5qFull;          // (N, S, S, C) its gradient (G > 1: copied out to the groups)
     private final ResNet backboneK;
     private final Parameters neckParamsQ;
     private final Parameters neckParamsK;
@@ -72,7 +77,7 @@ public final class DenseClModel {
     private final Tensor lossGlobal;        // (1)  (1 - lambda) * L_global
     private final Tensor lossDense;         // (1)  lambda * L_dense
     private final float[] host = new float[1];
-    private final int keyGroup;             // images per key BN group: N / keyGroups
+    private final int groupSize;             // images per BN group: N / bnGroups
     private final Tensor keyIn;             // (N/G, H, W, Cin)  one permuted key group (G > 1 only)
     private final Tensor c5kFull;           // (N, S, S, C)      key C5 back in batch order (G > 1 only)
     private final int[] perm;               // (N) key permutation of this step
@@ -99,14 +104,15 @@ public final class DenseClModel {
         this.lambda = opt.lambda();
         Parameters bpQ = new Parameters(dtype), bpK = new Parameters(dtype);
         Activations baQ = new Activations(dtype), baK = new Activations(dtype, true);
-        backboneQ = new ResNet(be, cfg, bpQ, baQ, "", batch, height, width);
-        if (batch % opt.keyGroups() != 0) {
-            throw new IllegalArgumentException("DenseClModel: the batch " + batch + " must split into keyGroups "
-                    + opt.keyGroups() + " equal groups");
+        if (batch % opt.bnGroups() != 0) {
+            throw new IllegalArgumentException("DenseClModel: the batch " + batch + " must split into bnGroups "
+                    + opt.bnGroups() + " equal groups");
         }
-        keyGroup = batch / opt.keyGroups();
-        backboneK = new ResNet(be, cfg, bpK, baK, "", keyGroup, height, width);
-        Shape c5 = backboneQ.c5().shape(); // (N, S, S, C)
+        groupSize = batch / opt.bnGroups();
+        backboneQ = new ResNet(be, cfg, bpQ, baQ, "", groupSize, height, width);
+        backboneK = new ResNet(be, cfg, bpK, baK, "", groupSize, height, width);
+        Shape cg = backboneQ.c5().shape(); // (N/G, S, S, C)
+        Shape c5 = Shape.of(batch, cg.dim(1), cg.dim(2), cg.dim(3)); // (N, S, S, C)
         s2 = c5.dim(1) * c5.dim(2);
         c = c5.last();
         neckParamsQ = new Parameters(dtype);
@@ -120,6 +126,13 @@ public final class DenseClModel {
         }
         for (Activations a : new Activations[] {baQ, baK, neckActsQ, neckActsK}) {
             a.allocate(be);
+        }
+        queryGroups = new ResNet[opt.bnGroups()];
+        queryGroups[0] = backboneQ;
+        for (int g = 1; g < queryGroups.length; g++) { // declared after allocation: binds to bpQ's tensors
+            Activations acts = new Activations(dtype);
+            queryGroups[g] = new ResNet(be, cfg, bpQ, acts, "", groupSize, height, width);
+            acts.allocate(be);
         }
         emaBackbone = new MomentumEncoder(be, bpQ, bpK);
         emaNeck = new MomentumEncoder(be, neckParamsQ, neckParamsK);
@@ -150,8 +163,10 @@ public final class DenseClModel {
         lossGlobal = be.allocate(dtype, Shape.of(1));
         lossDense = be.allocate(dtype, Shape.of(1));
         perm = new int[batch];
-        keyIn = opt.keyGroups() > 1 ? be.allocate(dtype, backboneK.inputShape()) : null;
-        c5kFull = opt.keyGroups() > 1 ? be.allocate(dtype, c5) : null;
+        keyIn = opt.bnGroups() > 1 ? be.allocate(dtype, backboneK.inputShape()) : null;
+        c5kFull = opt.bnGroups() > 1 ? be.allocate(dtype, c5) : null;
+        c5qFull = opt.bnGroups() > 1 ? be.allocate(dtype, c5) : backboneQ.c5().value();
+        dc5qFull = opt.bnGroups() > 1 ? be.allocate(dtype, c5) : backboneQ.c5().grad();
     }
 
     /** Initialises the query encoder from {@code seed}, copies it into the key encoder, fills both queues. */
@@ -202,14 +217,18 @@ public final class DenseClModel {
      */
     public Losses lossAndGradients(Tensor imQ, Tensor imK) {
         backboneQ.parameters().zeroGrads();
-        backboneQ.activations().zeroGrads();
+        for (ResNet r : queryGroups) {
+            r.activations().zeroGrads();
+        }
+        if (queryGroups.length > 1) {
+            be.zero(dc5qFull);
+        }
         neckParamsQ.zeroGrads();
         neckActsQ.zeroGrads();
         be.zero(dq);
         be.zero(dqgrid);
 
-        Tensor c5q = backboneQ.c5().value();
-        backboneQ.forward(imQ, true);
+        Tensor c5q = queryForward(imQ);
         neckQ.forward(c5q);
         Tensor c5k = keyForward(imK);
         neckK.forward(c5k);
@@ -233,15 +252,40 @@ public final class DenseClModel {
             be.l2NormalizeBackward(qgrid, qgridNorms, NORM_EPS, dqgrid, neckQ.grid().grad().view(rows, d));
             dense = read(lossDense);
         }
-        neckQ.backward(c5q, backboneQ.c5().grad());
-        backboneQ.backward(null);
+        neckQ.backward(c5q, dc5qFull);
+        queryBackward();
         double global = read(lossGlobal);
         return new Losses(global + dense, global, dense);
     }
 
-    /** The key backbone's C5 (N, S, S, C) in batch order, with shuffle-BN groups when keyGroups > 1. */
+    /** The query C5 (N, S, S, C): one forward, or one per contiguous group of N / G images. */
+    private Tensor queryForward(Tensor imQ) {
+        if (queryGroups.length == 1) {
+            backboneQ.forward(imQ, true);
+            return c5qFull;
+        }
+        Shape in = backboneQ.inputShape(), out = backboneQ.c5().shape();
+        for (int g = 0; g < queryGroups.length; g++) {
+            queryGroups[g].forward(imQ.slice(g * in.numel(), in), true);
+            be.copy(queryGroups[g].c5().value(), c5qFull.slice(g * out.numel(), out));
+        }
+        return c5qFull;
+    }
+
+    /** Hands each group its rows of dC5 and runs its backward; parameter gradients add up. */
+    private void queryBackward() {
+        Shape out = backboneQ.c5().shape();
+        for (int g = queryGroups.length - 1; g >= 0; g--) {
+            if (queryGroups.length > 1) {
+                be.copy(dc5qFull.slice(g * out.numel(), out), queryGroups[g].c5().grad());
+            }
+            queryGroups[g].backward(null);
+        }
+    }
+
+    /** The key backbone's C5 (N, S, S, C) in batch order, with shuffle-BN groups when bnGroups > 1. */
     private Tensor keyForward(Tensor imK) {
-        if (opt.keyGroups() == 1) {
+        if (opt.bnGroups() == 1) {
             backboneK.forward(imK, true);
             return backboneK.c5().value();
         }
@@ -256,16 +300,21 @@ public final class DenseClModel {
         Shape c5one = oneImage(c5kFull.shape()); // (1, S, S, C)
         long per = one.numel(), c5per = c5one.numel();
         Tensor c5g = backboneK.c5().value(); // (N/G, S, S, C)
-        for (int g = 0; g < opt.keyGroups(); g++) {
-            for (int j = 0; j < keyGroup; j++) {
-                be.copy(imK.slice(perm[g * keyGroup + j] * per, one), keyIn.slice(j * per, one));
+        for (int g = 0; g < opt.bnGroups(); g++) {
+            for (int j = 0; j < groupSize; j++) {
+                be.copy(imK.slice(perm[g * groupSize + j] * per, one), keyIn.slice(j * per, one));
             }
             backboneK.forward(keyIn, true);
-            for (int j = 0; j < keyGroup; j++) {
-                be.copy(c5g.slice(j * c5per, c5one), c5kFull.slice(perm[g * keyGroup + j] * c5per, c5one));
+            for (int j = 0; j < groupSize; j++) {
+                be.copy(c5g.slice(j * c5per, c5one), c5kFull.slice(perm[g * groupSize + j] * c5per, c5one));
             }
         }
         return c5kFull;
+    }
+
+    /** The normalised global queries of the last forward (N, D); tests. */
+    Tensor lastQueries() {
+        return q;
     }
 
     /** The key permutation of the last step (batch row of each shuffled position); tests. */

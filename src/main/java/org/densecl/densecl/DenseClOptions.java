@@ -11,20 +11,21 @@ package org.densecl.densecl;
  * @param momentum    key-encoder EMA m (0.999)
  * @param sgdMomentum SGD momentum (0.9)
  * @param weightDecay SGD weight decay on every parameter (1e-4)
- * @param keyGroups   shuffle-BN emulation for the key encoder (spec 2.7): the key batch is randomly permuted
- *                    and normalised in this many groups of N / keyGroups; 1 = off (one BN over the batch)
+ * @param bnGroups    shuffle-BN emulation (spec 2.7): the query batch is normalised in this many contiguous
+ *                    groups of N / bnGroups, the key batch in as many groups of a random permutation;
+ *                    1 = off (one BN over the batch for both encoders)
  */
 public record DenseClOptions(int hidden, int dim, int queueSize, float temperature, float lambda, float momentum,
-                             float sgdMomentum, float weightDecay, int keyGroups) {
-    /** Without shuffle-BN emulation (keyGroups 1). */
+                             float sgdMomentum, float weightDecay, int bnGroups) {
+    /** Without shuffle-BN emulation (bnGroups 1). */
     public DenseClOptions(int hidden, int dim, int queueSize, float temperature, float lambda, float momentum,
                           float sgdMomentum, float weightDecay) {
         this(hidden, dim, queueSize, temperature, lambda, momentum, sgdMomentum, weightDecay, 1);
     }
 
     public DenseClOptions {
-        if (keyGroups < 1) {
-            throw new IllegalArgumentException("DenseClOptions: keyGroups " + keyGroups + " must be >= 1");
+        if (bnGroups < 1) {
+            throw new IllegalArgumentException("DenseClOptions: bnGroups " + bnGroups + " must be >= 1");
         }
         if (hidden <= 0 || dim <= 0 || queueSize <= 0) {
             throw new IllegalArgumentException("DenseClOptions: hidden " + hidden + ", dim " + dim + " and queue "

@@ -28,13 +28,14 @@ public record PretrainConfig(Model model, DenseCl densecl, Optim optim, Data dat
     /** Queues, temperature, loss weight, key-encoder momentum. */
     /**
      * ... lambdaWarmupSteps: steps of pure MoCo v2 (lambda 0) before the dense loss starts (spec 2.4);
-     * keyGroups: shuffle-BN emulation groups of the key encoder (spec 2.7, 1 = off).
+     * bnGroups: shuffle-BN emulation groups (spec 2.7, 1 = off): query BN per contiguous group, key BN per
+     * group of a random permutation.
      */
     public record DenseCl(int queueSize, double temperature, double lambda, double momentum, long lambdaWarmupSteps,
-                          int keyGroups) {
+                          int bnGroups) {
         public DenseCl {
             require(lambdaWarmupSteps >= 0, "densecl.lambdaWarmupSteps must be >= 0");
-            require(keyGroups >= 1, "densecl.keyGroups must be >= 1");
+            require(bnGroups >= 1, "densecl.bnGroups must be >= 1");
         }
     }
 
@@ -67,7 +68,7 @@ public record PretrainConfig(Model model, DenseCl densecl, Optim optim, Data dat
     public DenseClOptions options() {
         return new DenseClOptions(model.hidden(), model.dim(), densecl.queueSize(), (float) densecl.temperature(),
                 (float) densecl.lambda(), (float) densecl.momentum(), (float) optim.sgdMomentum(),
-                (float) optim.weightDecay(), densecl.keyGroups());
+                (float) optim.weightDecay(), densecl.bnGroups());
     }
 
     public static PretrainConfig load(Path file, List<String> overrides) {

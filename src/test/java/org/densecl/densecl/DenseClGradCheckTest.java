@@ -41,19 +41,25 @@ class DenseClGradCheckTest {
 
     @Test
     void totalLossGradientMatchesFiniteDifferences() {
-        check(0.5f, 7);
+        check(0.5f, 7, 3, 1);
     }
 
     @Test
     void mocoV2GradientMatchesFiniteDifferences() {
-        check(0f, 8);
+        check(0f, 8, 3, 1);
     }
 
-    private void check(float lambda, long seed) {
-        // N = 3: with N = 2 train-mode BN maps every channel to +-1, the two images' features mirror each
+    /** Shuffle-BN groups: 2 query instances on one weight registry, their gradients summed. */
+    @Test
+    void groupedBatchNormGradientMatchesFiniteDifferences() {
+        check(0.5f, 9, 6, 2);
+    }
+
+    private void check(float lambda, long seed, int n, int groups) {
+        // N / groups = 3: with N = 2 train-mode BN maps every channel to +-1, the two images' features mirror each
         // other, and a ReLU layer can die for one image (z = 0 exactly, where the norm's eps path applies).
-        int n = 3, size = 64; // C5 is 2x2: S2 = 4 locations to match
-        DenseClOptions opt = new DenseClOptions(16, 8, 18, 0.2f, lambda, 1f, 0.9f, 1e-4f);
+        int size = 64; // C5 is 2x2: S2 = 4 locations to match
+        DenseClOptions opt = new DenseClOptions(16, 8, 18, 0.2f, lambda, 1f, 0.9f, 1e-4f, groups);
         DenseClModel m = new DenseClModel(be, tinyConfig(), DType.F64, n, size, size, opt);
         m.initialize(seed);
         Tensor imQ = be.allocate(DType.F64, Shape.of(n, size, size, 1));
@@ -107,7 +113,7 @@ class DenseClGradCheckTest {
                         numeric));
             }
         }
-        assertTrue(bad.isEmpty(), "DenseCL loss (lambda " + lambda + ", N 3, 64x64, K 18, D 8) gradient mismatch:"
+        assertTrue(bad.isEmpty(), "DenseCL loss (lambda " + lambda + ", N " + n + " in " + groups + " BN groups, 64x64, K 18, D 8) gradient mismatch:"
                 + bad);
         assertTrue(maxAbs > 1e-4, "DenseCL gradient check: every checked gradient is ~0 (" + maxAbs
                 + "), the check would prove nothing");

@@ -87,13 +87,14 @@ class DenseClStepTest {
     }
 
     /**
-     * Shuffle-BN emulation (keyGroups 2, N 4): every key equals the key a batch-2 model computes from
+     * Shuffle-BN emulation (bnGroups 2, N 4): every key equals the key a batch-2 model computes from
      * exactly the images of its permuted group (BN statistics of that group only), in the original row
-     * order; the permutation is a permutation and changes between steps. F64, ref, tolerance 1e-10: the
+     * order; every query equals a batch-2 model's on its contiguous group; the permutation is a
+     * permutation and changes between steps. F64, ref, tolerance 1e-10: the
      * same ops on the same numbers, only the BN sums see a different batch layout (none: same 2 images).
      */
     @Test
-    void keyShuffleNormalisesPermutedGroups() {
+    void shuffleBnNormalisesGroups() {
         try (Backend be = new RefBackend()) {
             int n = 4, size = 64, d = 8, per = size * size;
             DenseClOptions grouped = new DenseClOptions(16, d, 8, 0.2f, 0.5f, 0.99f, 0.9f, 1e-4f, 2);
@@ -106,7 +107,7 @@ class DenseClStepTest {
             a.step(imQ, imK, 0.1f); // step 1: the EMA of equal encoders changes nothing, keys from the init
             int[] perm = a.keyPermutation();
             assertEquals(List.of(0, 1, 2, 3), java.util.Arrays.stream(perm).sorted().boxed().toList(), "key permutation");
-            double[] keys = copy(a.lastKeys());
+            double[] keys = copy(a.lastKeys()), queries = copy(a.lastQueries());
             Tensor subQ = be.allocate(DType.F64, Shape.of(2, size, size, 1));
             Tensor subK = be.allocate(DType.F64, Shape.of(2, size, size, 1));
             for (int g = 0; g < 2; g++) {
@@ -123,6 +124,16 @@ class DenseClStepTest {
                         assertEquals(b.lastKeys().get(j * d + c), keys[perm[2 * g + j] * d + c], 1e-10,
                                 "shuffle-BN key of image " + perm[2 * g + j] + " (group " + g + ")");
                     }
+                }
+            }
+            for (int g = 0; g < 2; g++) { // the query's BN groups are the contiguous rows 2g, 2g + 1
+                for (int i = 0; i < 2 * per; i++) {
+                    subQ.set(i, imQ.get((long) 2 * g * per + i));
+                    subK.set(i, imK.get((long) 2 * g * per + i));
+                }
+                b.lossAndGradients(subQ, subK);
+                for (int j = 0; j < 2 * d; j++) {
+                    assertEquals(b.lastQueries().get(j), queries[2 * g * d + j], 1e-10, "grouped-BN query, group " + g);
                 }
             }
             boolean changed = false;
