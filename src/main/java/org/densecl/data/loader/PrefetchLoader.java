@@ -60,6 +60,19 @@ public final class PrefetchLoader<B> implements AutoCloseable {
     private volatile boolean closed;
 
     public PrefetchLoader(Filler<B> filler, int datasetSize, Options opt) {
+        this(filler, datasetSize, opt, 0);
+    }
+
+    /**
+     * A loader whose stream starts at batch {@code startBatch} (epoch startBatch / batchesPerEpoch): what
+     * an uninterrupted loader would deliver from there on, without filling the skipped batches (resume).
+     */
+    public PrefetchLoader(Filler<B> filler, int datasetSize, Options opt, long startBatch) {
+        if (startBatch < 0) {
+            throw new IllegalArgumentException("loader: start batch must be >= 0, got " + startBatch);
+        }
+        nextToFill = startBatch;
+        nextToTake = startBatch;
         if (datasetSize < 1) {
             throw new IllegalArgumentException("loader: empty data set");
         }

@@ -53,6 +53,20 @@ class PrefetchLoaderTest {
     }
 
     @Test
+    void aLoaderStartedAtBatchKContinuesTheStream() {
+        List<float[]> full = stream(2, 8);
+        var opts = new PrefetchLoader.Options(4, 9, true, false, 2, 3);
+        try (var loader = new PrefetchLoader<>(PretrainBatch.filler(PrefetchLoaderTest::image, views(), 9), N, opts, 5)) {
+            for (int k = 5; k < 8; k++) { // 3 batches per epoch: batch 5 is epoch 1, step 2
+                var b = loader.take();
+                assertEquals(k / 3, b.epoch(), "started loader: epoch of batch " + k);
+                float[] v = Arrays.copyOf(b.batch().view1, full.get(k).length - b.count());
+                assertArrayEquals(Arrays.copyOf(full.get(k), v.length), v, "started loader: batch " + k);
+            }
+        }
+    }
+
+    @Test
     void theStreamDoesNotDependOnWorkerCount() {
         List<float[]> one = stream(1, 7), three = stream(3, 7);
         for (int k = 0; k < 7; k++) {

@@ -1,0 +1,226 @@
+package org.densecl.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.densecl.backend.Backend;
+import org.densecl.backend.Backends;
+import org.densecl.data.Progress;
+import org.densecl.data.YamlConfig;
+import org.densecl.data.augment.AugmentConfig;
+import org.densecl.data.augment.PretrainViews;
+import org.densecl.data.io.ImageFolder;
+import org.densecl.data.loader.PrefetchLoader;
+import org.densecl.data.loader.PretrainBatch;
+import org.densecl.data.sim.SimulationRun;
+import org.densecl.data.sim.SimulatorConfig;
+import org.densecl.densecl.DenseClCheckpoint;
+import org.densecl.densecl.DenseClModel;
+import org.densecl.densecl.PretrainConfig;
+import org.densecl.io.StateDict;
+import org.densecl.nn.LrSchedule;
+import org.densecl.tensor.DType;
+import org.densecl.tensor.Shape;
+import org.densecl.tensor.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ./densecl pretrain}: DenseCL pretraining on an image folder ({@link DenseClModel}). Writes into
+ * the output folder: config.yaml (the effective config), log.jsonl (one record per step), an atomic
+ * checkpoint.safetensors every run.checkpointEvery steps and at the end, and backbone.safetensors (the
+ * query backbone under torchvision names, for fine-tuning). {@code --resume} continues from the checkpoint
+ * exactly: parameters, momentum buffers, key encoder, queues, and the loader starts at the next batch.
+ * {@code --stop-at STEP} ends a run early with a checkpoint, as an interruption would.
+ *
+ * <p>Log fields: loss = loss_global + loss_dense, each already weighted by (1 - lambda) and lambda, as the
+ * reference's {@code loss_contra_single} and {@code loss_contra_dense}; lr is the rate used for that step.
+ */
+@Command(name = "pretrain", mixinStandardHelpOptions = true,
+        description = {"DenseCL pretraining of a ResNet backbone on an image folder.",
+                "Simulates the folder on first use if it does not exist (data.root)."})
+public final class PretrainCommand implements Callable<Integer> {
+    private static final Pattern STEP = Pattern.compile("^\\{\"step\":(\\d+),");
+
+    @Option(names = "--config", paramLabel = "FILE", required = true, description = "run config (configs/densecl_*.yaml)")
+    Path config;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a config key, e.g. --set optim.epochs=1")
+    List<String> overrides = new ArrayList<>();
+
+    @Option(names = "--output", paramLabel = "DIR", defaultValue = "runs/pretrain", description = "output folder (default ${DEFAULT-VALUE})")
+    Path output;
+
+    @Option(names = "--resume", description = "continue from DIR/checkpoint.safetensors")
+    boolean resume;
+
+    @Option(names = "--stop-at", paramLabel = "STEP", description = "stop after this step (a checkpoint is written), as if"
+            + " interrupted; --resume continues the same schedule")
+    Long stopAt;
+
+    @Override
+    public Integer call() throws IOException {
+        PretrainConfig cfg = PretrainConfig.load(config, overrides);
+        String yaml = YamlConfig.mapper().writeValueAsString(cfg);
+        System.err.println("pretrain: config " + config + (overrides.isEmpty() ? "" : " with " + overrides) + ":\n" + yaml);
+        Files.createDirectories(output);
+        Files.writeString(output.resolve("config.yaml"), yaml);
+        String configJson = json(cfg);
+
+        ImageFolder folder = ensureImages(cfg.data());
+        AugmentConfig.Pretrain base = AugmentConfig.load(Path.of(cfg.data().augment()), List.of()).pretrain();
+        PretrainViews views = new PretrainViews(new AugmentConfig.Pretrain(cfg.data().size(), base.cropScale(),
+                base.cropRatio(), base.jitterProbability(), base.brightness(), base.contrast(), base.blurProbability(),
+                base.blurSigma(), base.flipProbability(), base.mean(), base.std(), cfg.model().inChannels()));
+        int n = cfg.data().batch(), size = cfg.data().size(), epochs = cfg.optim().epochs();
+        long seed = cfg.run().seed();
+        long perEpoch = folder.size() / n, total = epochs * perEpoch; // drop_last, as the reference
+        if (perEpoch == 0) {
+            throw new IllegalArgumentException("pretrain: " + folder.size() + " images in " + folder.root()
+                    + " make no full batch of " + n);
+        }
+        try (Backend be = Backends.open(cfg.run().backend(), cfg.run().threads(), "vector")) {
+            LrSchedule schedule = LrSchedule.perEpoch(LrSchedule.cosine(cfg.optim().lr(), 0, epochs), perEpoch);
+            DenseClModel model = new DenseClModel(be, cfg.model().resnet(), DType.F32, n, size, size, cfg.options());
+            model.initialize(seed);
+            System.err.printf(Locale.ROOT, "pretrain: %d images, batch %d, %d steps/epoch, %d epochs = %d steps; backend %s;"
+                            + " backbone %,d parameters, C5 %s%n", folder.size(), n, perEpoch, epochs, total, cfg.run().backend(),
+                    model.backboneQuery().parameters().trainableCount(), model.backboneQuery().c5().shape());
+
+            Path ckpt = output.resolve("checkpoint.safetensors");
+            Path log = output.resolve("log.jsonl");
+            long step = 0;
+            if (resume) {
+                DenseClCheckpoint.State s = DenseClCheckpoint.load(ckpt, model, be);
+                if (s.seed() != seed) {
+                    throw new IllegalArgumentException("--resume: the checkpoint's seed " + s.seed() + " differs from run.seed "
+                            + seed + "; resume with the same config");
+                }
+                step = s.step();
+                truncateLog(log, step);
+                System.err.println("pretrain: resumed at step " + step + " from " + ckpt);
+            } else {
+                Files.deleteIfExists(log);
+            }
+            Tensor imQ = be.allocate(DType.F32, Shape.of(n, size, size, cfg.model().inChannels())); // (N, H, W, C)
+            Tensor imK = be.allocate(DType.F32, Shape.of(n, size, size, cfg.model().inChannels())); // (N, H, W, C)
+            long start = System.nanoTime(), startStep = step;
+            double sumT = 0, sumG = 0, sumD = 0;
+            int inWindow = 0;
+            try (PrefetchLoader<PretrainBatch> loader = new PrefetchLoader<>(PretrainBatch.filler(folder::load, views, seed),
+                    folder.size(), new PrefetchLoader.Options(n, seed, true, true, cfg.data().workers(), 3), step);
+                 BufferedWriter w = Files.newBufferedWriter(log, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                         StandardOpenOption.APPEND)) {
+                long end = stopAt == null ? total : Math.min(total, stopAt);
+                while (step < end) {
+                    PretrainBatch b = loader.take().batch();
+                    be.upload(b.view1, imQ);
+                    be.upload(b.view2, imK);
+                    float lr = (float) schedule.lr(step);
+                    model.setDenseWeight(step < cfg.densecl().lambdaWarmupSteps() ? 0f : (float) cfg.densecl().lambda());
+                    DenseClModel.Losses l = model.step(imQ, imK, lr, step);
+                    if (!Double.isFinite(l.total())) {
+                        throw new IllegalStateException("pretrain: loss is " + l.total() + " at step " + step
+                                + " (global " + l.global() + ", dense " + l.dense() + "); lower optim.lr or resume"
+                                + " from the last checkpoint");
+                    }
+                    step++;
+                    w.write(String.format(Locale.ROOT, "{\"step\":%d,\"loss\":%.6f,\"loss_global\":%.6f,\"loss_dense\":%.6f,"
+                            + "\"lr\":%.6g}%n", step, l.total(), l.global(), l.dense(), lr));
+                    sumT += l.total();
+                    sumG += l.global();
+                    sumD += l.dense();
+                    inWindow++;
+                    if (step % cfg.run().logEvery() == 0 || step == end) {
+                        w.flush();
+                        double sec = (System.nanoTime() - start) / 1e9, done = step - startStep;
+                        double ips = done * n / sec, eta = (total - step) * sec / done;
+                        System.err.printf(Locale.ROOT, "step %d/%d  loss %.4f (global %.4f, dense %.4f)  lr %.4g  %.1f img/s"
+                                        + "  ETA %s%n", step, total, sumT / inWindow, sumG / inWindow, sumD / inWindow, lr, ips,
+                                duration(eta));
+                        sumT = sumG = sumD = 0;
+                        inWindow = 0;
+                    }
+                    if (step % cfg.run().checkpointEvery() == 0 || step == end) {
+                        DenseClCheckpoint.save(ckpt, model, be, new DenseClCheckpoint.State(step, seed, configJson));
+                    }
+                }
+            }
+            if (step < total) {
+                System.err.println("pretrain: stopped at step " + step + " of " + total + " (--stop-at); continue with --resume");
+                return 0;
+            }
+            Path backbone = output.resolve("backbone.safetensors");
+            Map<String, String> meta = new LinkedHashMap<>(); // ordered: same run, same bytes
+            meta.put("source", "densecl-j pretrain");
+            meta.put("step", Long.toString(step));
+            meta.put("config", configJson);
+            StateDict.save(backbone, model.backboneQuery().parameters(), be, meta);
+            System.err.printf(Locale.ROOT, "pretrain: %d steps done in %s; backbone -> %s, log -> %s%n", step,
+                    duration((System.nanoTime() - start) / 1e9), backbone, log);
+        }
+        return 0;
+    }
+
+    /** The image folder of {@code data.root}; simulated there first when the folder does not exist. */
+    private static ImageFolder ensureImages(PretrainConfig.Data d) {
+        Path root = Path.of(d.root());
+        if (!Files.exists(root)) {
+            System.err.println("pretrain: " + root + " does not exist: simulating " + d.simulateCount() + " images of "
+                    + d.simulateSize() + "x" + d.simulateSize() + " there (configs/simulator.yaml, seed " + d.simulateSeed() + ")");
+            Path simCfg = SimulatorConfig.locateDefault();
+            int threads = Runtime.getRuntime().availableProcessors();
+            SimulationRun.run(SimulatorConfig.load(simCfg, List.of()), simCfg.toString(),
+                    new SimulationRun.Options(root, d.simulateCount(), d.simulateSize(), d.simulateSeed(), false, threads),
+                    new Progress(System.err, "simulate", d.simulateCount()));
+        }
+        return new ImageFolder(root);
+    }
+
+    /** Drops log records past {@code step}: a resumed run rewrites the steps after its checkpoint. */
+    private static void truncateLog(Path log, long step) {
+        if (!Files.exists(log)) {
+            return;
+        }
+        try {
+            List<String> keep = new ArrayList<>();
+            for (String line : Files.readAllLines(log)) {
+                Matcher m = STEP.matcher(line);
+                if (m.find() && Long.parseLong(m.group(1)) <= step) {
+                    keep.add(line);
+                }
+            }
+            Files.write(log, keep);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot rewrite " + log, e);
+        }
+    }
+
+    private static String json(Object o) {
+        try {
+            return new ObjectMapper().writeValueAsString(o);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write the config as JSON: " + e.getMessage(), e);
+        }
+    }
+
+    private static String duration(double seconds) {
+        long s = Math.round(seconds);
+        return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s % 3600 / 60)
+                : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+    }
+}

@@ -1,0 +1,88 @@
+package org.densecl.densecl;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.densecl.data.YamlConfig;
+import org.densecl.model.ResNetConfig;
+
+/**
+ * {@code ./densecl pretrain}'s configuration (configs/densecl_*.yaml), read strictly by {@link YamlConfig}:
+ * unknown or missing keys are errors naming the key and file. Defaults live in the YAML files.
+ */
+public record PretrainConfig(Model model, DenseCl densecl, Optim optim, Data data, Run run) {
+
+    /** The backbone and neck. */
+    public record Model(int depth, double widthMultiplier, int inChannels, int hidden, int dim) {
+        public Model {
+            require(List.of(18, 34, 50, 101).contains(depth), "model.depth must be 18, 34, 50 or 101, got " + depth);
+            require(widthMultiplier > 0, "model.widthMultiplier must be > 0");
+            require(inChannels == 1 || inChannels == 3, "model.inChannels must be 1 or 3");
+            require(hidden > 0 && dim > 0, "model.hidden and model.dim must be > 0");
+        }
+
+        public ResNetConfig resnet() {
+            return ResNetConfig.resnet(depth).withWidthMultiplier(widthMultiplier).withInChannels(inChannels);
+        }
+    }
+
+    /** Queues, temperature, loss weight, key-encoder momentum. */
+    /**
+     * ... lambdaWarmupSteps: steps of pure MoCo v2 (lambda 0) before the dense loss starts (spec 2.4);
+     * bnGroups: shuffle-BN emulation groups (spec 2.7, 1 = off): query BN per contiguous group, key BN per
+     * group of a random permutation.
+     */
+    public record DenseCl(int queueSize, double temperature, double lambda, double momentum, long lambdaWarmupSteps,
+                          int bnGroups) {
+        public DenseCl {
+            require(lambdaWarmupSteps >= 0, "densecl.lambdaWarmupSteps must be >= 0");
+            require(bnGroups >= 1, "densecl.bnGroups must be >= 1");
+        }
+    }
+
+    /** SGD and the per-epoch cosine schedule (spec 3.2). */
+    public record Optim(double lr, double sgdMomentum, double weightDecay, int epochs) {
+        public Optim {
+            require(lr > 0 && epochs > 0, "optim.lr and optim.epochs must be > 0");
+        }
+    }
+
+    /**
+     * The image folder (simulated there on first use when it does not exist), input size, batch and
+     * loader, and the augmentation file whose {@code pretrain} section is used with {@code size} and
+     * {@code model.inChannels} put in.
+     */
+    public record Data(String root, int simulateCount, int simulateSize, long simulateSeed, String augment, int size,
+                       int batch, int workers) {
+        public Data {
+            require(size >= 32 && batch >= 1 && workers >= 1, "data.size >= 32, data.batch >= 1, data.workers >= 1");
+        }
+    }
+
+    /** Seed, backend, logging and checkpoint cadence. */
+    public record Run(long seed, String backend, int threads, int logEvery, int checkpointEvery) {
+        public Run {
+            require(logEvery >= 1 && checkpointEvery >= 1, "run.logEvery and run.checkpointEvery must be >= 1");
+        }
+    }
+
+    public DenseClOptions options() {
+        return new DenseClOptions(model.hidden(), model.dim(), densecl.queueSize(), (float) densecl.temperature(),
+                (float) densecl.lambda(), (float) densecl.momentum(), (float) optim.sgdMomentum(),
+                (float) optim.weightDecay(), densecl.bnGroups());
+    }
+
+    public static PretrainConfig load(Path file, List<String> overrides) {
+        try {
+            return YamlConfig.read(file, PretrainConfig.class, overrides);
+        } catch (IllegalArgumentException e) {
+            throw e.getMessage() != null && e.getMessage().contains(file.toString()) ? e
+                    : new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}
