@@ -20,7 +20,8 @@ import org.densecl.data.Seeds;
  * {@link #take} stays valid until the next call to {@code take}, which recycles it. A worker takes
  * a free buffer and the next batch number under one lock, so buffers are handed out in batch order
  * and the batch the consumer waits for always has one (no deadlock when buffers run short). An
- * error in a worker (a damaged file) is rethrown by {@code take} as is.
+ * error in a worker (a damaged file) is rethrown by {@code take} as is, when the stream reaches the
+ * batch that failed (earlier batches are still delivered, whatever order the workers finished in).
  */
 public final class PrefetchLoader<B> implements AutoCloseable {
 
@@ -57,6 +58,8 @@ public final class PrefetchLoader<B> implements AutoCloseable {
     private long nextToFill, nextToTake;
     private Loaded<B> current;
     private volatile Throwable failure;
+    /** The batch whose filling failed: take() delivers every earlier batch first, then rethrows. */
+    private long failedBatch = Long.MAX_VALUE;
     private volatile boolean closed;
 
     public PrefetchLoader(Filler<B> filler, int datasetSize, Options opt) {
@@ -109,7 +112,7 @@ public final class PrefetchLoader<B> implements AutoCloseable {
             }
             Loaded<B> b;
             while ((b = ready.remove(nextToTake)) == null) {
-                if (failure != null) {
+                if (failure != null && nextToTake >= failedBatch) {
                     rethrow(failure);
                 }
                 if (closed) {
@@ -127,10 +130,10 @@ public final class PrefetchLoader<B> implements AutoCloseable {
 
     private void work() {
         int[] samples = new int[opt.batchSize()];
+        long k = -1;
         try {
             while (!closed) {
                 B buffer;
-                long k;
                 synchronized (handOut) { // buffer and batch number together: buffers go out in batch order
                     buffer = free.take();
                     k = nextToFill++;
@@ -154,8 +157,9 @@ public final class PrefetchLoader<B> implements AutoCloseable {
         } catch (Throwable e) {
             lock.lock();
             try {
-                if (failure == null) {
+                if (failure == null || k < failedBatch) { // keep the earliest batch's error
                     failure = e;
+                    failedBatch = Math.max(k, 0);
                 }
                 changed.signalAll();
             } finally {
