@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "densecl", mixinStandardHelpOptions = true, version = "DenseCL-J 0.1.0",
         description = "DenseCL pretraining and FCN fine-tuning of ResNet-50, forward and backward by hand.",
-        subcommands = {InfoCommand.class, DemoCommand.class, SimulateCommand.class, DataBenchCommand.class,
+        subcommands = {InfoCommand.class, DemoCommand.class, PlotCommand.class, SimulateCommand.class, DataBenchCommand.class,
                 BenchCommand.class, EmbedCommand.class, PretrainCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

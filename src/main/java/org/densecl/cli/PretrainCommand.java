@@ -8,6 +8,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.densecl.report.LossCurve;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -170,8 +171,11 @@ public final class PretrainCommand implements Callable<Integer> {
             meta.put("step", Long.toString(step));
             meta.put("config", configJson);
             StateDict.save(backbone, model.backboneQuery().parameters(), be, meta);
-            System.err.printf(Locale.ROOT, "pretrain: %d steps done in %s; backbone -> %s, log -> %s%n", step,
-                    duration((System.nanoTime() - start) / 1e9), backbone, log);
+            Path curve = output.resolve("loss.png");
+            LossCurve.write(log, curve, "DenseCL pretraining: " + output.getFileName(),
+                    List.of("loss", "loss_global", "loss_dense"), 20);
+            System.err.printf(Locale.ROOT, "pretrain: %d steps done in %s; backbone -> %s, log -> %s, curve -> %s%n",
+                    step, duration((System.nanoTime() - start) / 1e9), backbone, log, curve);
         }
         return 0;
     }
