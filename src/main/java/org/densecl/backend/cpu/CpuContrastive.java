@@ -176,12 +176,12 @@ final class CpuContrastive {
         FloatVector sum = FloatVector.zero(F);
         for (int j = 0; j < k; j += L) {
             VectorMask<Float> mk = maskAt(j, k);
-            FloatVector e = loadOr(z, off + j, mk).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = CpuVec.exp(loadOr(z, off + j, mk).sub(max));
             storeOr(e, z, off + j, mk);
             sum = mk == null ? sum.add(e) : sum.add(e, mk);
         }
         double e0 = Math.exp(s0 - max);
-        double total = e0 + sum.reduceLanes(VectorOperators.ADD);
+        double total = e0 + CpuVec.sumLanes(sum);
         if (scale != 0f) {
             float factor = (float) (scale / total);
             for (int j = 0; j < k; j += L) {
@@ -200,7 +200,7 @@ final class CpuContrastive {
             VectorMask<Float> mk = maskAt(c, d);
             acc = loadOr(a, off + c, mk).fma(loadOr(b, off + c, mk), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return CpuVec.sumLanes(acc);
     }
 
     /** y[off .. off + d) += alpha * x[off .. off + d). */

@@ -93,11 +93,11 @@ final class CpuLosses {
         FloatVector sum = FloatVector.zero(F);
         for (int j = 0; j < c; j += L) {
             VectorMask<Float> mk = maskAt(j, c);
-            FloatVector e = loadOr(xs, row + j, mk).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = CpuVec.exp(loadOr(xs, row + j, mk).sub(max));
             storeOr(e, ps, row + j, mk);
             sum = mk == null ? sum.add(e) : sum.add(e, mk);
         }
-        float total = sum.reduceLanes(VectorOperators.ADD);
+        float total = CpuVec.sumLanes(sum);
         float inv = 1f / total;
         for (int j = 0; j < c; j += L) {
             VectorMask<Float> mk = maskAt(j, c);
@@ -183,7 +183,7 @@ final class CpuLosses {
                     FloatVector v = loadOr(xs, row + j, maskAt(j, c));
                     ss = v.fma(v, ss);
                 }
-                float norm = (float) Math.sqrt(ss.reduceLanes(VectorOperators.ADD));
+                float norm = (float) Math.sqrt(CpuVec.sumLanes(ss));
                 set(ns, r, norm);
                 float d = Math.max(norm, eps);
                 for (int j = 0; j < c; j += L) {
@@ -225,7 +225,7 @@ final class CpuLosses {
                     VectorMask<Float> mk = maskAt(j, c);
                     dot = loadOr(ys, row + j, mk).fma(loadOr(gs, row + j, mk), dot);
                 }
-                float yDotDy = dot.reduceLanes(VectorOperators.ADD);
+                float yDotDy = CpuVec.sumLanes(dot);
                 for (int j = 0; j < c; j += L) {
                     VectorMask<Float> mk = maskAt(j, c);
                     FloatVector g = loadOr(ys, row + j, mk).mul(-yDotDy).add(loadOr(gs, row + j, mk)).div(norm);

@@ -4,7 +4,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.densecl.tensor.DType;
@@ -35,6 +37,46 @@ final class CpuVec {
      * ten microseconds of streaming, comparable to one thread-pool hand-off.
      */
     static final long GRAIN = 1L << 15;
+
+    // e^x = 2^n * e^r with n = round(x / ln 2) and |r| <= ln(2) / 2; Cephes expf's polynomial for e^r.
+    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f,
+            P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+
+    /**
+     * e^x per lane, with the same bits in every JIT tier. Why not lanewise(EXP): C2 compiles it to a
+     * vector math stub while the interpreter and C1 call Math.exp, and the two differ in the last bit; a
+     * softmax then depends on when the JIT kicked in, and so does a whole training run (two runs of the
+     * same config drifted apart after a few steps). This one is built from +, *, fma, conversions and
+     * bit operations only, which every tier computes alike. Relative error about 2 ulp; inputs below
+     * -87.3 give e^-87.3 (about 1.2e-38) instead of a denormal or 0, harmless in a softmax.
+     */
+    static FloatVector exp(FloatVector x) {
+        x = x.max(-87.3f).min(88.7f);
+        FloatVector t = x.mul(LOG2E).add(0.5f);
+        FloatVector trunc = (FloatVector) t.convert(VectorOperators.F2I, 0).convert(VectorOperators.I2F, 0);
+        FloatVector n = trunc.sub(1f, trunc.compare(VectorOperators.GT, t)); // floor(t): round(x / ln 2)
+        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
+        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
+        FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(F, P2))
+                .fma(r, FloatVector.broadcast(F, P3)).fma(r, FloatVector.broadcast(F, P4))
+                .fma(r, FloatVector.broadcast(F, P5));
+        p = p.mul(r.mul(r)).add(r).add(1f);
+        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return p.mul(bits.reinterpretAsFloats());
+    }
+
+    /**
+     * The lanes' sum, added in lane order. reduceLanes(ADD) leaves the order to the implementation, and
+     * the compiled and interpreted orders can round differently (see {@link #exp}).
+     */
+    static float sumLanes(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < L; i++) {
+            s += v.lane(i);
+        }
+        return s;
+    }
 
     private static VectorSpecies<Float> pickSpecies() {
         String bits = System.getProperty("densecl.vectorBits", "");

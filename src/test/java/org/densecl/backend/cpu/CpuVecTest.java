@@ -1,0 +1,45 @@
+package org.densecl.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
+
+/** The tier-independent exp and lane sum that the softmax kernels use. */
+class CpuVecTest {
+    @Test
+    void expMatchesMathExpWithinAFewUlp() {
+        float[] x = new float[CpuVec.L];
+        double worst = 0;
+        // the softmax range (x - max <= 0) and some positive values; 200k points
+        for (int i = 0; i < 200_000; i += CpuVec.L) {
+            for (int l = 0; l < CpuVec.L; l++) {
+                x[l] = -87f + 95f * (i + l) / 200_000f;
+            }
+            float[] y = CpuVec.exp(FloatVector.fromArray(CpuVec.F, x, 0)).toArray();
+            for (int l = 0; l < CpuVec.L; l++) {
+                double want = Math.exp(x[l]);
+                worst = Math.max(worst, Math.abs(y[l] - want) / want);
+            }
+        }
+        // Cephes expf's polynomial: ~2 ulp of float (2^-23 = 1.2e-7) after the exact 2^n scaling.
+        assertTrue(worst < 4e-7, "worst relative error " + worst);
+        float[] limits = CpuVec.exp(FloatVector.broadcast(CpuVec.F, -1000f)).toArray();
+        assertTrue(limits[0] > 0 && limits[0] < 2e-38, "exp(-1000) clamps to a tiny positive number: " + limits[0]);
+        assertEquals(1f, CpuVec.exp(FloatVector.zero(CpuVec.F)).lane(0), 1e-7f);
+    }
+
+    @Test
+    void sumLanesAddsInLaneOrder() {
+        float[] v = new float[CpuVec.L];
+        v[0] = 1e8f;
+        v[1] = 1f;
+        v[CpuVec.L - 1] = -1e8f;
+        float inOrder = 0;
+        for (float f : v) {
+            inOrder += f;
+        }
+        assertEquals(inOrder, CpuVec.sumLanes(FloatVector.fromArray(CpuVec.F, v, 0)));
+    }
+}
