@@ -1,6 +1,5 @@
 package org.densecl.bench;
 
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
@@ -68,9 +67,9 @@ public class ContrastiveLossBench {
         b = Backends.open("cpu", threads, gemm);
         r = rows.equals("global") ? N : N * S2;
         flopsPerCall = 4L * r * k * D;
-        anchors = unitRows(Shape.of(r, D), 1);
-        positives = unitRows(Shape.of(r, D), 2);
-        queue = unitRows(Shape.of(k, D), 3);
+        anchors = UnitRows.of(b, Shape.of(r, D), 1);
+        positives = UnitRows.of(b, Shape.of(r, D), 2);
+        queue = UnitRows.of(b, Shape.of(k, D), 3);
         dAnchors = b.allocate(Shape.of(r, D));
         loss = b.allocate(Shape.of(1));
         logits = b.allocate(Shape.of(Math.min(r, BLOCK), k));
@@ -104,16 +103,4 @@ public class ContrastiveLossBench {
         b.close();
     }
 
-    /** Uniform random rows, L2-normalised on the backend (anchors, positives and keys are unit vectors). */
-    private Tensor unitRows(Shape shape, long seed) {
-        float[] v = new float[(int) shape.numel()];
-        SplittableRandom rnd = new SplittableRandom(seed);
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) (2 * rnd.nextDouble() - 1);
-        }
-        Tensor raw = b.allocate(shape), t = b.allocate(shape);
-        b.upload(v, raw);
-        b.l2NormalizeForward(raw, 1e-12f, t, b.allocate(Shape.of(shape.dim(0))));
-        return t;
-    }
 }

@@ -1,6 +1,5 @@
 package org.densecl.bench;
 
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
@@ -68,9 +67,9 @@ public class DenseCorrespondenceBench {
         b = Backends.open("cpu", threads, gemm);
         s2 = grid * grid;
         flopsPerCall = 2L * n * s2 * s2 * C;
-        qb = unitRows(Shape.of(n, s2, C), 1);
-        kb = unitRows(Shape.of(n, s2, C), 2);
-        kgrid = unitRows(Shape.of(n, s2, D), 3);
+        qb = UnitRows.of(b, Shape.of(n, s2, C), 1);
+        kb = UnitRows.of(b, Shape.of(n, s2, C), 2);
+        kgrid = UnitRows.of(b, Shape.of(n, s2, D), 3);
         out = b.allocate(Shape.of(n, s2, D));
         indices = b.allocate(DType.I32, Shape.of(n, s2));
         sim = b.allocate(Shape.of(n, s2, s2));
@@ -108,18 +107,4 @@ public class DenseCorrespondenceBench {
         b.close();
     }
 
-    /** Uniform random rows of the last dimension, L2-normalised on the backend (as the trainer feeds them). */
-    private Tensor unitRows(Shape shape, long seed) {
-        float[] v = new float[(int) shape.numel()];
-        SplittableRandom r = new SplittableRandom(seed);
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) (2 * r.nextDouble() - 1);
-        }
-        Tensor raw = b.allocate(shape), t = b.allocate(shape);
-        b.upload(v, raw);
-        int last = shape.last();
-        Shape rows = Shape.of((int) (shape.numel() / last), last);
-        b.l2NormalizeForward(raw.view(rows), 1e-12f, t.view(rows), b.allocate(Shape.of(rows.dim(0))));
-        return t;
-    }
 }
