@@ -31,6 +31,7 @@ import org.densecl.data.sim.SimulationRun;
 import org.densecl.data.sim.SimulatorConfig;
 import org.densecl.densecl.DenseClCheckpoint;
 import org.densecl.densecl.DenseClModel;
+import org.densecl.densecl.EmbeddingStats;
 import org.densecl.densecl.PretrainConfig;
 import org.densecl.io.StateDict;
 import org.densecl.nn.LrSchedule;
@@ -94,6 +95,12 @@ public final class PretrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("pretrain: " + folder.size() + " images in " + folder.root()
                     + " make no full batch of " + n);
         }
+        int queue = cfg.densecl().queueSize();
+        if (4L * queue > folder.size()) { // reference note: a queue near the data set size holds stale copies of each anchor
+            System.err.printf(Locale.ROOT, "pretrain: warning: densecl.queueSize %d is more than 1/4 of the %d images:"
+                    + " older keys of an anchor's own image sit in the queue as negatives; use <= %d%n", queue,
+                    folder.size(), Math.max(n, folder.size() / 4 / n * n));
+        }
         try (Backend be = Backends.open(cfg.run().backend(), cfg.run().threads(), "vector")) {
             LrSchedule schedule = LrSchedule.perEpoch(LrSchedule.cosine(cfg.optim().lr(), 0, epochs), perEpoch);
             DenseClModel model = new DenseClModel(be, cfg.model().resnet(), DType.F32, n, size, size, cfg.options());
@@ -120,7 +127,7 @@ public final class PretrainCommand implements Callable<Integer> {
             Tensor imQ = be.allocate(DType.F32, Shape.of(n, size, size, cfg.model().inChannels())); // (N, H, W, C)
             Tensor imK = be.allocate(DType.F32, Shape.of(n, size, size, cfg.model().inChannels())); // (N, H, W, C)
             long start = System.nanoTime(), startStep = step;
-            double sumT = 0, sumG = 0, sumD = 0;
+            double sumT = 0, sumG = 0, sumD = 0, sumStd = 0;
             int inWindow = 0;
             try (PrefetchLoader<PretrainBatch> loader = new PrefetchLoader<>(PretrainBatch.filler(folder::load, views, seed),
                     folder.size(), new PrefetchLoader.Options(n, seed, true, true, cfg.data().workers(), 3), step);
@@ -140,8 +147,11 @@ public final class PretrainCommand implements Callable<Integer> {
                                 + " from the last checkpoint");
                     }
                     step++;
+                    EmbeddingStats e = model.embeddingStats();
                     w.write(String.format(Locale.ROOT, "{\"step\":%d,\"loss\":%.6f,\"loss_global\":%.6f,\"loss_dense\":%.6f,"
-                            + "\"lr\":%.6g}%n", step, l.total(), l.global(), l.dense(), lr));
+                                    + "\"lr\":%.6g,\"q_std\":%.4f,\"sim_pos\":%.4f,\"sim_neg\":%.4f,\"dead_hidden\":%.4f}%n",
+                            step, l.total(), l.global(), l.dense(), lr, e.qStd(), e.simPos(), e.simNeg(), e.deadHidden()));
+                    sumStd += e.qStd();
                     sumT += l.total();
                     sumG += l.global();
                     sumD += l.dense();
@@ -150,10 +160,10 @@ public final class PretrainCommand implements Callable<Integer> {
                         w.flush();
                         double sec = (System.nanoTime() - start) / 1e9, done = step - startStep;
                         double ips = done * n / sec, eta = (total - step) * sec / done;
-                        System.err.printf(Locale.ROOT, "step %d/%d  loss %.4f (global %.4f, dense %.4f)  lr %.4g  %.1f img/s"
-                                        + "  ETA %s%n", step, total, sumT / inWindow, sumG / inWindow, sumD / inWindow, lr, ips,
-                                duration(eta));
-                        sumT = sumG = sumD = 0;
+                        System.err.printf(Locale.ROOT, "step %d/%d  loss %.4f (global %.4f, dense %.4f)  q_std %.2f  lr %.4g"
+                                        + "  %.1f img/s  ETA %s%n", step, total, sumT / inWindow, sumG / inWindow, sumD / inWindow,
+                                sumStd / inWindow, lr, ips, duration(eta));
+                        sumT = sumG = sumD = sumStd = 0;
                         inWindow = 0;
                     }
                     if (step % cfg.run().checkpointEvery() == 0 || step == end) {

@@ -77,6 +77,8 @@ public final class DenseClModel {
     private final Tensor lossGlobal;        // (1)  (1 - lambda) * L_global
     private final Tensor lossDense;         // (1)  lambda * L_dense
     private final float[] host = new float[1];
+    private final float[] hostQ, hostK;     // (N, D) copies of q and k for embeddingStats
+    private final float[] hostHidden;       // (N, H) copy of the global head's hidden ReLU output
     private final int groupSize;             // images per BN group: N / bnGroups
     private final Tensor keyIn;             // (N/G, H, W, Cin)  one permuted key group (G > 1 only)
     private final Tensor c5kFull;           // (N, S, S, C)      key C5 back in batch order (G > 1 only)
@@ -163,6 +165,9 @@ public final class DenseClModel {
         lossGlobal = be.allocate(dtype, Shape.of(1));
         lossDense = be.allocate(dtype, Shape.of(1));
         perm = new int[batch];
+        hostQ = new float[batch * d];
+        hostK = new float[batch * d];
+        hostHidden = new float[batch * opt.hidden()];
         keyIn = opt.bnGroups() > 1 ? be.allocate(dtype, backboneK.inputShape()) : null;
         c5kFull = opt.bnGroups() > 1 ? be.allocate(dtype, c5) : null;
         c5qFull = opt.bnGroups() > 1 ? be.allocate(dtype, c5) : backboneQ.c5().value();
@@ -310,6 +315,14 @@ public final class DenseClModel {
             }
         }
         return c5kFull;
+    }
+
+    /** Collapse indicators of the last forward's global embedding ({@link EmbeddingStats}); host copies only. */
+    public EmbeddingStats embeddingStats() {
+        be.download(q, hostQ);
+        be.download(k, hostK);
+        be.download(neckQ.hidden().value(), hostHidden);
+        return EmbeddingStats.of(hostQ, hostK, hostHidden, n, opt.dim(), opt.hidden());
     }
 
     /** The normalised global queries of the last forward (N, D); tests. */

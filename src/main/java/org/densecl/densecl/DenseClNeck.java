@@ -110,6 +110,11 @@ public final class DenseClNeck {
         conv1.backward(x, d1.grad(), dx);
     }
 
+    /** (N, H) the global head's hidden ReLU output (mlp.1). */
+    public Act hidden() {
+        return hr;
+    }
+
     /** (N, D) raw global embedding. */
     public Act z() {
         return z;

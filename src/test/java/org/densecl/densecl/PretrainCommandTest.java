@@ -48,7 +48,8 @@ class PretrainCommandTest {
         assertEquals(4, log.size(), "pretrain log.jsonl: one record per step of 16 / 4 = 4 steps");
         for (String line : log) {
             assertTrue(line.matches("\\{\"step\":\\d+,\"loss\":[0-9.]+,\"loss_global\":[0-9.]+,\"loss_dense\":[0-9.]+,"
-                    + "\"lr\":[0-9.e-]+}"), "pretrain log record: " + line);
+                    + "\"lr\":[0-9.e-]+,\"q_std\":[0-9.]+,\"sim_pos\":-?[0-9.]+,\"sim_neg\":-?[0-9.]+,"
+                    + "\"dead_hidden\":[0-9.]+}"), "pretrain log record: " + line);
         }
         try (Backend be = new RefBackend()) {
             PretrainConfig cfg = PretrainConfig.load(Path.of("configs/densecl_quick.yaml"),
