@@ -7,12 +7,17 @@ import org.densecl.report.LossCurve;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code ./densecl plot --log RUN/log.jsonl --out RUN/loss.png}: the loss curves of a training log as a PNG. */
+/**
+ * {@code ./densecl plot --log RUN/log.jsonl --out RUN/loss.png}: the loss curves of a training log as a PNG.
+ * Repeat --log (and --label) to draw several runs on one chart, e.g. the engine against its PyTorch twin.
+ */
 @Command(name = "plot", mixinStandardHelpOptions = true,
-        description = "Draw the loss curves of a training log (JSONL) as a PNG.")
+        description = "Draw the curves of one or more training logs (JSONL) as a PNG.")
 public final class PlotCommand implements Callable<Integer> {
-    @Option(names = "--log", required = true, description = "the run's log.jsonl")
-    Path log;
+    @Option(names = "--log", required = true, description = "a run's log.jsonl; repeat to overlay runs")
+    List<Path> logs;
+    @Option(names = "--label", description = "legend name of each --log, in order (default: its folder's name)")
+    List<String> labels = new java.util.ArrayList<>();
     @Option(names = "--out", description = "PNG to write (default: loss.png next to the log)")
     Path out;
     @Option(names = "--fields", split = ",", defaultValue = "loss,loss_global,loss_dense",
@@ -25,13 +30,27 @@ public final class PlotCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!java.nio.file.Files.isRegularFile(log)) {
-            throw new IllegalArgumentException("plot: log file not found: " + log);
+        if (!labels.isEmpty() && labels.size() != logs.size()) {
+            throw new IllegalArgumentException("plot: " + labels.size() + " --label for " + logs.size()
+                    + " --log; give one label per log or none");
         }
-        Path png = out != null ? out : log.toAbsolutePath().resolveSibling("loss.png");
-        String name = title != null ? title : String.valueOf(log.toAbsolutePath().getParent().getFileName());
-        LossCurve.write(log, png, name, fields, Math.max(1, smooth));
+        List<LossCurve.Run> runs = new java.util.ArrayList<>();
+        for (int i = 0; i < logs.size(); i++) {
+            Path log = logs.get(i);
+            if (!java.nio.file.Files.isRegularFile(log)) {
+                throw new IllegalArgumentException("plot: log file not found: " + log);
+            }
+            runs.add(new LossCurve.Run(labels.isEmpty() ? folder(log) : labels.get(i), log));
+        }
+        Path png = out != null ? out : logs.get(0).toAbsolutePath().resolveSibling("loss.png");
+        String name = title != null ? title : runs.stream().map(LossCurve.Run::label).collect(
+                java.util.stream.Collectors.joining(" vs "));
+        LossCurve.write(runs, png, name, fields, Math.max(1, smooth));
         System.out.println("plot: " + png);
         return 0;
+    }
+
+    private static String folder(Path log) {
+        return String.valueOf(log.toAbsolutePath().getParent().getFileName());
     }
 }

@@ -26,9 +26,15 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  */
 public final class LossCurve {
     private static final Color[] COLORS = {new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c),
-            new Color(0x9467bd)};
+            new Color(0x9467bd), new Color(0xff7f0e), new Color(0x8c564b)};
+    private static final BasicStroke[] STYLES = {new BasicStroke(2f),
+            new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {8f, 5f}, 0f),
+            new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {2f, 4f}, 0f)};
 
     private LossCurve() {}
+
+    /** One training log and the name its curves carry in the legend when several runs share a chart. */
+    public record Run(String label, Path log) {}
 
     /**
      * @param log    the JSONL log
@@ -38,37 +44,52 @@ public final class LossCurve {
      * @param window moving-average window in records (1 = none)
      */
     public static void write(Path log, Path png, String title, List<String> fields, int window) {
-        Map<String, List<double[]>> series = read(log, fields);
+        write(List.of(new Run("", log)), png, title, fields, window);
+    }
+
+    /**
+     * Several runs on one chart (e.g. the engine and its PyTorch twin): one colour per field, one line
+     * style per run (solid, dashed, dotted), legend entries "label field".
+     */
+    public static void write(List<Run> runs, Path png, String title, List<String> fields, int window) {
+        boolean lossOnly = fields.stream().allMatch(f -> f.startsWith("loss"));
         XYChart chart = new XYChartBuilder().width(900).height(500).title(title).xAxisTitle("step")
-                .yAxisTitle("loss").build();
+                .yAxisTitle(lossOnly ? "loss" : "value").build();
         chart.getStyler().setChartBackgroundColor(Color.WHITE);
         chart.getStyler().setPlotGridLinesColor(new Color(0xdddddd));
         chart.getStyler().setMarkerSize(0);
         chart.getStyler().setXAxisLabelRotation(90); // XChart packs step labels densely; upright they stay legible
         chart.getStyler().setXAxisDecimalPattern("#");
         int c = 0;
-        for (var e : series.entrySet()) {
-            List<double[]> points = e.getValue();
-            if (points.isEmpty()) {
-                continue;
+        for (int r = 0; r < runs.size(); r++) {
+            Run run = runs.get(r);
+            int f = 0;
+            for (var e : read(run.log(), fields).entrySet()) {
+                Color color = COLORS[f++ % COLORS.length];
+                List<double[]> points = e.getValue();
+                if (points.isEmpty()) {
+                    continue;
+                }
+                c++;
+                String name = runs.size() == 1 ? e.getKey() : run.label() + " " + e.getKey();
+                double[] x = points.stream().mapToDouble(p -> p[0]).toArray();
+                double[] y = points.stream().mapToDouble(p -> p[1]).toArray();
+                if (window > 1 && runs.size() == 1) { // raw lines of several runs would hide each other
+                    XYSeries raw = chart.addSeries(name + " (raw)", x, y);
+                    raw.setLineColor(new Color(color.getRed(), color.getGreen(), color.getBlue(), 60));
+                    raw.setMarker(SeriesMarkers.NONE);
+                    raw.setShowInLegend(false);
+                }
+                XYSeries smooth = chart.addSeries(window > 1 ? name + " (mean of " + window + ")" : name, x,
+                        movingAverage(y, window));
+                smooth.setLineColor(color);
+                smooth.setLineStyle(STYLES[r % STYLES.length]);
+                smooth.setMarker(SeriesMarkers.NONE);
             }
-            Color color = COLORS[c++ % COLORS.length];
-            double[] x = points.stream().mapToDouble(p -> p[0]).toArray();
-            double[] y = points.stream().mapToDouble(p -> p[1]).toArray();
-            if (window > 1) {
-                XYSeries raw = chart.addSeries(e.getKey() + " (raw)", x, y);
-                raw.setLineColor(new Color(color.getRed(), color.getGreen(), color.getBlue(), 60));
-                raw.setMarker(SeriesMarkers.NONE);
-                raw.setShowInLegend(false);
-            }
-            XYSeries smooth = chart.addSeries(window > 1 ? e.getKey() + " (mean of " + window + ")" : e.getKey(), x,
-                    movingAverage(y, window));
-            smooth.setLineColor(color);
-            smooth.setLineStyle(new BasicStroke(2f));
-            smooth.setMarker(SeriesMarkers.NONE);
         }
+        String logs = runs.stream().map(x -> x.log().toString()).reduce((a, b) -> a + ", " + b).orElse("");
         if (c == 0) {
-            throw new IllegalArgumentException("plot: " + log + " has no records with fields " + fields);
+            throw new IllegalArgumentException("plot: " + logs + " has no records with fields " + fields);
         }
         try {
             Path dir = png.toAbsolutePath().getParent();

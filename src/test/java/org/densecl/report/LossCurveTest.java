@@ -38,6 +38,31 @@ class LossCurveTest {
         }
     }
 
+    /** Two runs on one chart: the picture differs from either run alone (both sets of curves are drawn). */
+    @Test
+    void overlaysSeveralRuns() throws Exception {
+        Path a = dir.resolve("a.jsonl"), b = dir.resolve("b.jsonl");
+        StringBuilder sa = new StringBuilder(), sb = new StringBuilder();
+        for (int step = 1; step <= 40; step++) {
+            sa.append(String.format("{\"step\":%d,\"loss\":%.3f}%n", step, 5.0 / step));
+            sb.append(String.format("{\"step\":%d,\"loss\":%.3f}%n", step, 1 + 0.05 * step));
+        }
+        Files.writeString(a, sa);
+        Files.writeString(b, sb);
+        Path both = dir.resolve("both.png"), one = dir.resolve("one.png");
+        LossCurve.write(List.of(new LossCurve.Run("ours", a), new LossCurve.Run("torch", b)), both, "t",
+                List.of("loss"), 1);
+        LossCurve.write(List.of(new LossCurve.Run("ours", a)), one, "t", List.of("loss"), 1);
+        BufferedImage p2 = ImageIO.read(both.toFile()), p1 = ImageIO.read(one.toFile());
+        int differ = 0;
+        for (int y = 0; y < p1.getHeight(); y++) {
+            for (int x = 0; x < p1.getWidth(); x++) {
+                differ += p1.getRGB(x, y) != p2.getRGB(x, y) ? 1 : 0;
+            }
+        }
+        assertTrue(differ > 500, "the second run's curve changed only " + differ + " pixels");
+    }
+
     @Test
     void movingAverageIsTrailing() {
         assertArrayEquals(new double[] {1, 1.5, 2.5, 3.5}, LossCurve.movingAverage(new double[] {1, 2, 3, 4}, 2), 1e-12);
