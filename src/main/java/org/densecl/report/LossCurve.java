@@ -48,8 +48,9 @@ public final class LossCurve {
     }
 
     /**
-     * Several runs on one chart (e.g. the engine and its PyTorch twin): one colour per field, one line
-     * style per run (solid, dashed, dotted), legend entries "label field".
+     * Several runs on one chart (e.g. the engine and its PyTorch twin): one colour per field, lighter for
+     * each later run, and one line style per run (solid, dashed, dotted; a dash shows only where points are
+     * sparser than the pattern, so the shade is what tells dense curves apart); legend "label field".
      */
     public static void write(List<Run> runs, Path png, String title, List<String> fields, int window) {
         boolean lossOnly = fields.stream().allMatch(f -> f.startsWith("loss"));
@@ -65,7 +66,7 @@ public final class LossCurve {
             Run run = runs.get(r);
             int f = 0;
             for (var e : read(run.log(), fields).entrySet()) {
-                Color color = COLORS[f++ % COLORS.length];
+                Color color = shade(COLORS[f++ % COLORS.length], r);
                 List<double[]> points = e.getValue();
                 if (points.isEmpty()) {
                     continue;
@@ -105,6 +106,13 @@ public final class LossCurve {
         } catch (IOException e) {
             throw new UncheckedIOException("plot: cannot write " + png + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The field's colour for run r: mixed with white, 40% more for each later run (at most 80%). */
+    private static Color shade(Color c, int r) {
+        double w = Math.min(0.8, 0.4 * r);
+        return new Color((int) (c.getRed() + (255 - c.getRed()) * w), (int) (c.getGreen() + (255 - c.getGreen()) * w),
+                (int) (c.getBlue() + (255 - c.getBlue()) * w));
     }
 
     /** (step, value) pairs per field; records without a field are skipped for that field. */
