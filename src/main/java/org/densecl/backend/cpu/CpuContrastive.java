@@ -23,8 +23,8 @@ import org.densecl.tensor.Tensor;
  * #infoNceLoss). Everything of GEMM shape goes through the backend's {@link CpuGemm}, so it runs at GEMM
  * speed with either provider; what is left is O(rows x K) row work (max, exp, sums), split over rows.
  *
- * <p>Scratch: the similarity matrices (N, S2, S2) of the matching and one block of logits
- * (BLOCK_ROWS, K) of the loss are native segments grown once to the largest size seen (native because
+ * <p>Scratch: the similarity matrices (N, S2, S2) of the matching, one block of logits (BLOCK_ROWS, K)
+ * and its gradient GEMM's output (BLOCK_ROWS, D) of the loss are native segments grown once to the largest size seen (native because
  * OpenBLAS reads them), so steady-state steps allocate nothing. They make the two ops {@code synchronized}:
  * one call at a time per backend, which is also what the GEMM itself allows.
  */
@@ -40,7 +40,7 @@ final class CpuContrastive {
     private final Parallel par;
     private final CpuGemm gemm;
     private final Scratch scratch;
-    private MemorySegment sim = MemorySegment.NULL;    // (N, S2, S2) similarity matrices
+    private MemorySegment sim = MemorySegment.NULL;       // (N, S2, S2) similarity matrices
     private MemorySegment logits = MemorySegment.NULL;    // (BLOCK_ROWS, K) logits, then exp(z - row max)
     private MemorySegment blockGrad = MemorySegment.NULL; // (BLOCK_ROWS, D) exp(z - row max) queue
 

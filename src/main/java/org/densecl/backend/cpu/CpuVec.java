@@ -38,8 +38,9 @@ final class CpuVec {
     static final long GRAIN = 1L << 15;
 
     // e^x = 2^n * e^r with n = round(x / ln 2) and |r| <= ln(2) / 2; Cephes expf's polynomial for e^r.
-    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
-    private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f,
+    // Package-private for the test that replays exp in scalar float arithmetic.
+    static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f,
             P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
     /**
      * 1.5 * 2^23 + 127. Adding it to x / ln 2 (|x / ln 2| < 2^21) lands in [2^23, 2^24), where floats are
@@ -47,7 +48,7 @@ final class CpuVec {
      * shifting those bits left by 23 leaves exactly (n + 127) << 23, the float 2^n. No float-int
      * conversion, compare or blend: those cost more than the polynomial.
      */
-    private static final float SHIFTER = 12582912f + 127f;
+    static final float SHIFTER = 12582912f + 127f;
 
     /**
      * e^x per lane, with the same bits in every JIT tier. Why not lanewise(EXP): C2 compiles it to a
