@@ -9,6 +9,7 @@ import static org.densecl.backend.cpu.CpuVec.storeOr;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -46,12 +47,12 @@ final class CpuContrastive {
 
     // The InfoNCE call in flight, read by the row bodies on the worker threads (the Parallel hand-off
     // publishes it). Fields rather than captured locals, so that a call allocates no lambdas.
-    private final Parallel.RangeBody softmaxBody = this::softmaxRows;
+    private final IntConsumer softmaxPart = this::softmaxPart;
     private final Parallel.RangeBody updateBody = this::updateRows;
     private MemorySegment nceU, ncePos, nceDu;  // anchors, positives, dAnchors (R, D); nceDu null: loss only
     private double[] rowLoss;                   // (block) CE of each row of the block
     private float[] rowCoef;                    // (2, block) w / tau / sum, then w / tau * (p_0 - 1)
-    private int nceK, nceD, nceBlock, blockFirst;
+    private int nceK, nceD, nceBlock, blockFirst, blockRows, softmaxParts;
     private float invTau, gradScale;
 
     CpuContrastive(Parallel par, CpuGemm gemm, Scratch scratch) {
@@ -163,7 +164,7 @@ final class CpuContrastive {
                 blockFirst = r0;
                 gemm.gemm(false, true, rows, k, d, invTau, nceU.asSlice(4L * r0 * d, 4L * rows * d), qs, 0f,
                         logits, 0L);
-                CpuVec.range(par, rows, (long) k * 4, softmaxBody);
+                softmax(rows, k);
                 for (int i = 0; i < rows; i++) {
                     total += rowLoss[i]; // in row order: the same sum for any thread count
                 }
@@ -176,6 +177,28 @@ final class CpuContrastive {
             nceU = ncePos = nceDu = null;
         }
         loss.setFloat(0, (float) (w * total));
+    }
+
+    /**
+     * The block's rows in up to 4 parts per thread, handed out dynamically by {@link Parallel}: when
+     * another process holds one core for a while, the other thread takes its rows instead of waiting for
+     * a fixed half to finish (the benchmark machine's 2 cores are shared). Rows are independent, so the
+     * split does not change any result.
+     */
+    private void softmax(int rows, int k) {
+        long byWork = (long) rows * k * 4 / CpuVec.GRAIN; // ~4 operations per logit (max, exp, store, sum)
+        int parts = (int) Math.max(1, Math.min(Math.min(4L * par.threads(), rows), byWork));
+        blockRows = rows;
+        softmaxParts = parts;
+        if (parts == 1) {
+            softmaxRows(0, rows);
+        } else {
+            par.forEach(parts, softmaxPart);
+        }
+    }
+
+    private void softmaxPart(int p) {
+        softmaxRows((long) blockRows * p / softmaxParts, (long) blockRows * (p + 1) / softmaxParts);
     }
 
     /**
