@@ -5,9 +5,11 @@ import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -27,7 +29,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * softmax's O(R * K) and the positives' O(R * D) are not counted). The {@code :flop} secondary result is
  * the achieved FLOP/s. {@code gemmSameShape} runs only those two GEMMs through the backend, in the same
  * 256-row blocks the cpu kernel uses (CpuContrastive.BLOCK_ROWS), so the two rates side by side show what
- * the row-blocked softmax costs on top of the GEMMs.
+ * the row-blocked softmax costs on top of the GEMMs. {@code interleaved} times both in the same calls,
+ * for a ratio that other load on the machine does not skew.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -79,14 +82,70 @@ public class ContrastiveLossBench {
 
     @Benchmark
     public Tensor forwardBackward(FlopCounter counter) {
-        // The gradient accumulates; its growing values do not change the work.
-        b.infoNceLoss(anchors, positives, queue, TAU, 1f / r, loss, dAnchors);
+        kernel();
         counter.flop += flopsPerCall;
         return dAnchors;
     }
 
     @Benchmark
     public Tensor gemmSameShape(FlopCounter counter) {
+        gemms();
+        counter.flop += flopsPerCall;
+        return dAnchors;
+    }
+
+    /**
+     * The kernel and the GEMM pair one after the other in each call (in alternating order), each timed.
+     * The two benchmarks above run minutes apart, and on a machine whose cores are shared with other work
+     * the load changes in between (in one full run under load average 8 on 2 cores, gemmSameShape measured
+     * the dense K = 4096 GEMMs at 8 GFLOP/s, a quarter of their usual rate); here both see the same load. Secondary results: kernelNs and gemmNs, the iteration's total time in each;
+     * gemmNs / kernelNs is the kernel's FLOP rate as a fraction of the GEMM's at the same shapes.
+     */
+    @Benchmark
+    public Tensor interleaved(PairTimer timer) {
+        boolean kernelFirst = (timer.calls++ & 1) == 0;
+        long t0 = System.nanoTime();
+        if (kernelFirst) {
+            kernel();
+        } else {
+            gemms();
+        }
+        long t1 = System.nanoTime();
+        if (kernelFirst) {
+            gemms();
+        } else {
+            kernel();
+        }
+        long t2 = System.nanoTime();
+        timer.kernelNs += kernelFirst ? t1 - t0 : t2 - t1;
+        timer.gemmNs += kernelFirst ? t2 - t1 : t1 - t0;
+        return dAnchors;
+    }
+
+    /** Per-iteration times of {@link #interleaved}'s two halves. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class PairTimer {
+        /** Nanoseconds in the InfoNCE kernel this iteration. */
+        public long kernelNs;
+        /** Nanoseconds in the two GEMMs of the same shapes this iteration. */
+        public long gemmNs;
+        int calls;
+
+        @Setup(Level.Iteration)
+        public void reset() {
+            kernelNs = 0;
+            gemmNs = 0;
+        }
+    }
+
+    private void kernel() {
+        // The gradient accumulates; its growing values do not change the work.
+        b.infoNceLoss(anchors, positives, queue, TAU, 1f / r, loss, dAnchors);
+    }
+
+    /** The kernel's two GEMMs, in its 256-row blocks. */
+    private void gemms() {
         for (int r0 = 0; r0 < r; r0 += BLOCK) {
             int m = Math.min(BLOCK, r - r0);
             Tensor u = anchors.slice((long) r0 * D, Shape.of(m, D)), du = dAnchors.slice((long) r0 * D, Shape.of(m, D));
@@ -94,8 +153,6 @@ public class ContrastiveLossBench {
             b.gemm(false, true, m, k, D, 1f / TAU, u, queue, 0f, z);
             b.gemm(false, false, m, D, k, 1f, z, queue, 1f, du);
         }
-        counter.flop += flopsPerCall;
-        return dAnchors;
     }
 
     @TearDown

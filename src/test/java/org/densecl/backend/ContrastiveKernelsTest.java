@@ -205,4 +205,33 @@ class ContrastiveKernelsTest {
         assertEquals(loss.get(0), lossOnly.get(0), 0.0, what + ": the loss-only call must give the same loss");
         TensorAssert.close(what + " dAnchors", duRef, du, 4e-6 * w / tau, 1e-5);
     }
+
+    /**
+     * The cpu InfoNCE loss and gradient have the same bits for 1 and 4 threads and for a repeated call:
+     * every row is computed alone and the rows' losses are added in row order, so a training run does not
+     * depend on the core count. R = 300 gives two row blocks, K = 1003 and D = 37 ragged vector tails.
+     */
+    @ParameterizedTest(name = "R={0} K={1} D={2}")
+    @CsvSource({"300, 1003, 37", "5, 70, 128"})
+    void infoNceCpuBitsDoNotDependOnThreads(int r, int k, int d) {
+        float tau = 0.07f, w = 1f / r;
+        try (CpuBackend one = new CpuBackend(1, "vector")) {
+            Tensor u = unitRows(cpu, 61, r, d), pos = unitRows(cpu, 62, r, d), q = unitRows(cpu, 63, k, d);
+            Tensor u1 = copyTo(one, u), pos1 = copyTo(one, pos), q1 = copyTo(one, q);
+            Tensor du = cpu.allocate(Shape.of(r, d)), du1 = one.allocate(Shape.of(r, d));
+            Tensor again = cpu.allocate(Shape.of(r, d));
+            Tensor loss = cpu.allocate(Shape.of(1)), loss1 = one.allocate(Shape.of(1));
+            Tensor lossAgain = cpu.allocate(Shape.of(1));
+            cpu.infoNceLoss(u, pos, q, tau, w, loss, du);
+            one.infoNceLoss(u1, pos1, q1, tau, w, loss1, du1);
+            cpu.infoNceLoss(u, pos, q, tau, w, lossAgain, again);
+            String what = "infoNceLoss cpu anchors (" + r + ", " + d + ") queue (" + k + ", " + d + ")";
+            assertEquals(loss1.get(0), loss.get(0), 0.0, what + ": loss with 4 threads vs 1 thread");
+            assertEquals(loss.get(0), lossAgain.get(0), 0.0, what + ": a repeated call must give the same loss");
+            for (long i = 0; i < du.numel(); i++) {
+                assertEquals(du1.get(i), du.get(i), 0.0, what + ": dAnchors[" + i + "] with 4 threads vs 1 thread");
+                assertEquals(du.get(i), again.get(i), 0.0, what + ": dAnchors[" + i + "] of a repeated call");
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@ import static org.densecl.backend.cpu.CpuVec.storeOr;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -23,8 +24,8 @@ import org.densecl.tensor.Tensor;
  * #infoNceLoss). Everything of GEMM shape goes through the backend's {@link CpuGemm}, so it runs at GEMM
  * speed with either provider; what is left is O(rows x K) row work (max, exp, sums), split over rows.
  *
- * <p>Scratch: the similarity matrices (N, S2, S2) of the matching and one block of logits
- * (BLOCK_ROWS, K) of the loss are native segments grown once to the largest size seen (native because
+ * <p>Scratch: the similarity matrices (N, S2, S2) of the matching, one block of logits (BLOCK_ROWS, K)
+ * and its gradient GEMM's output (BLOCK_ROWS, D) of the loss are native segments grown once to the largest size seen (native because
  * OpenBLAS reads them), so steady-state steps allocate nothing. They make the two ops {@code synchronized}:
  * one call at a time per backend, which is also what the GEMM itself allows.
  */
@@ -40,8 +41,19 @@ final class CpuContrastive {
     private final Parallel par;
     private final CpuGemm gemm;
     private final Scratch scratch;
-    private MemorySegment sim = MemorySegment.NULL;    // (N, S2, S2) similarity matrices
-    private MemorySegment logits = MemorySegment.NULL; // (BLOCK_ROWS, K) logits, then scaled probabilities
+    private MemorySegment sim = MemorySegment.NULL;       // (N, S2, S2) similarity matrices
+    private MemorySegment logits = MemorySegment.NULL;    // (BLOCK_ROWS, K) logits, then exp(z - row max)
+    private MemorySegment blockGrad = MemorySegment.NULL; // (BLOCK_ROWS, D) exp(z - row max) queue
+
+    // The InfoNCE call in flight, read by the row bodies on the worker threads (the Parallel hand-off
+    // publishes it). Fields rather than captured locals, so that a call allocates no lambdas.
+    private final IntConsumer softmaxPart = this::softmaxPart;
+    private final Parallel.RangeBody updateBody = this::updateRows;
+    private MemorySegment nceU, ncePos, nceDu;  // anchors, positives, dAnchors (R, D); nceDu null: loss only
+    private double[] rowLoss;                   // (block) CE of each row of the block
+    private float[] rowCoef;                    // (2, block) w / tau / sum, then w / tau * (p_0 - 1)
+    private int nceK, nceD, nceBlock, blockFirst, blockRows, softmaxParts;
+    private float invTau, gradScale;
 
     CpuContrastive(Parallel par, CpuGemm gemm, Scratch scratch) {
         this.par = par;
@@ -107,8 +119,17 @@ final class CpuContrastive {
 
     /**
      * anchors, positives (R, D), queue (K, D) rows of keys; loss (1) = w * sum of row CE (overwritten);
-     * dAnchors (R, D) accumulated, or null. Row blocks of {@link #BLOCK_ROWS}: per block one GEMM for the
-     * negative logits, row-parallel softmax, one GEMM (beta = 1) for the queue part of the gradient.
+     * dAnchors (R, D) accumulated, or null. Row blocks of {@link #BLOCK_ROWS}, per block:
+     * <ol>
+     *   <li>GEMM: z (rows, K) = u queue^T / tau;</li>
+     *   <li>row-parallel: the row max, then z = exp(z - max) and its sum in one pass (the row, up to 256 KB,
+     *       is still in L2 from the max pass), the row's CE and its two gradient coefficients;</li>
+     *   <li>GEMM: G (rows, D) = exp(z - max) queue;</li>
+     *   <li>du += (w / tau / sum) G + w / tau (p_0 - 1) pos, O(rows x D).</li>
+     * </ol>
+     * The softmax's 1 / sum is applied to G (rows x D) rather than to the logits (rows x K): one pass fewer
+     * over the largest buffer. Every row is computed alone in a fixed order and the rows' losses are added
+     * in row order, so the result does not depend on the thread count.
      */
     synchronized void infoNce(Tensor anchors, Tensor positives, Tensor queue, float tau, float w, Tensor loss,
                               Tensor dAnchors) {
@@ -124,73 +145,129 @@ final class CpuContrastive {
         }
         int block = Math.max(1, Math.min(r, BLOCK_ROWS));
         logits = grow(logits, (long) block * k);
-        double[] rowLoss = scratch.doubles(block); // (block) CE of each row
-        float[] coef0 = scratch.floats(block);     // (block) w / tau * (p_0 - 1), the positive's weight
-        MemorySegment u = anchors.data(), pos = positives.data(), qs = queue.data(), z = logits;
-        MemorySegment du = dAnchors == null ? null : dAnchors.data();
-        float invTau = 1f / tau, scale = w / tau;
+        blockGrad = grow(blockGrad, (long) block * d);
+        rowLoss = scratch.doubles(block);
+        rowCoef = scratch.floats(2 * block);
+        nceU = anchors.data();
+        ncePos = positives.data();
+        nceDu = dAnchors == null ? null : dAnchors.data();
+        nceK = k;
+        nceBlock = block;
+        nceD = d;
+        invTau = 1f / tau;
+        gradScale = w / tau;
+        MemorySegment qs = queue.data();
         double total = 0;
-        for (int r0 = 0; r0 < r; r0 += block) {
-            final int first = r0, rows = Math.min(block, r - r0);
-            // z (rows, K) = u[r0 : r0 + rows] queue^T / tau.
-            gemm.gemm(false, true, rows, k, d, invTau, u.asSlice(4L * first * d, 4L * rows * d), qs, 0f, z, 0L);
-            // Parallel over the block's rows: softmax with the positive logit as column 0.
-            CpuVec.range(par, rows, (long) k * 4, (lo, hi) -> {
-                for (int i = (int) lo; i < hi; i++) {
-                    long uRow = (long) (first + i) * d;
-                    float s0 = dot(u, pos, uRow, d) * invTau;
-                    rowLoss[i] = softmaxRow(z, (long) i * k, k, s0, du != null ? scale : 0f, coef0, i);
+        try {
+            for (int r0 = 0; r0 < r; r0 += block) {
+                int rows = Math.min(block, r - r0);
+                blockFirst = r0;
+                gemm.gemm(false, true, rows, k, d, invTau, nceU.asSlice(4L * r0 * d, 4L * rows * d), qs, 0f,
+                        logits, 0L);
+                softmax(rows, k);
+                for (int i = 0; i < rows; i++) {
+                    total += rowLoss[i]; // in row order: the same sum for any thread count
                 }
-            });
-            for (int i = 0; i < rows; i++) {
-                total += rowLoss[i]; // in row order: the same sum for any thread count
-            }
-            if (du == null) {
-                continue;
-            }
-            // du[r0 : r0 + rows] += P queue, P the block of w / tau * p_{1..K}: (rows, K) x (K, D).
-            gemm.gemm(false, false, rows, d, k, 1f, z.asSlice(0, 4L * rows * k), qs, 1f, du, 4L * first * d);
-            CpuVec.range(par, rows, d, (lo, hi) -> {
-                for (int i = (int) lo; i < hi; i++) {
-                    axpy(coef0[i], pos, du, (long) (first + i) * d, d);
+                if (nceDu != null) {
+                    gemm.gemm(false, false, rows, d, k, 1f, logits.asSlice(0, 4L * rows * k), qs, 0f, blockGrad, 0L);
+                    CpuVec.range(par, rows, 2L * d, updateBody);
                 }
-            });
+            }
+        } finally {
+            nceU = ncePos = nceDu = null;
         }
         loss.setFloat(0, (float) (w * total));
     }
 
     /**
-     * One row: logits z[off .. off + K) (the negatives) and s0 (the positive). Returns the row's CE,
-     * logsumexp - s0. When scale != 0, overwrites the row with scale * p_{1..K} and sets coef0[i] =
-     * scale * (p_0 - 1); the row is first overwritten with exp(z - max), so exp runs once per logit.
+     * The block's rows in up to 4 parts per thread, handed out dynamically by {@link Parallel}: when
+     * another process holds one core for a while, the other thread takes its rows instead of waiting for
+     * a fixed half to finish (the benchmark machine's 2 cores are shared). Rows are independent, so the
+     * split does not change any result.
      */
-    private static double softmaxRow(MemorySegment z, long off, int k, float s0, float scale, float[] coef0,
-                                     int i) {
-        FloatVector mx = FloatVector.broadcast(F, s0);
-        for (int j = 0; j < k; j += L) {
-            VectorMask<Float> mk = maskAt(j, k);
-            FloatVector v = loadOr(z, off + j, mk);
-            mx = mk == null ? mx.max(v) : mx.lanewise(VectorOperators.MAX, v, mk);
+    private void softmax(int rows, int k) {
+        long byWork = (long) rows * k * 4 / CpuVec.GRAIN; // ~4 operations per logit (max, exp, store, sum)
+        int parts = (int) Math.max(1, Math.min(Math.min(4L * par.threads(), rows), byWork));
+        blockRows = rows;
+        softmaxParts = parts;
+        if (parts == 1) {
+            softmaxRows(0, rows);
+        } else {
+            par.forEach(parts, softmaxPart);
         }
-        float max = mx.reduceLanes(VectorOperators.MAX);
+    }
+
+    private void softmaxPart(int p) {
+        softmaxRows((long) blockRows * p / softmaxParts, (long) blockRows * (p + 1) / softmaxParts);
+    }
+
+    /**
+     * Rows [lo, hi) of the block in flight: the row's CE into rowLoss[i]; rowCoef[i] = w / tau / sum and
+     * rowCoef[block + i] = w / tau * (p_0 - 1), where sum = e^(s0 - max) + sum_j e^(z_j - max) and s0 is the
+     * positive's logit. The scalar exp and log are StrictMath's, whose bits are fixed in every JIT tier.
+     */
+    private void softmaxRows(long lo, long hi) {
+        int k = nceK, d = nceD, block = nceBlock;
+        for (int i = (int) lo; i < hi; i++) {
+            float s0 = dot(nceU, ncePos, (long) (blockFirst + i) * d, d) * invTau;
+            long off = (long) i * k;
+            float max = Math.max(s0, rowMax(logits, off, k));
+            double e0 = StrictMath.exp(s0 - max);
+            double sum = e0 + expRow(logits, off, k, max);
+            rowLoss[i] = max + StrictMath.log(sum) - s0;
+            rowCoef[i] = (float) (gradScale / sum);
+            rowCoef[block + i] = (float) (gradScale * (e0 / sum - 1));
+        }
+    }
+
+    /** Rows [lo, hi) of the block in flight: du[row] += rowCoef[i] * G[i] + rowCoef[block + i] * pos[row]. */
+    private void updateRows(long lo, long hi) {
+        int d = nceD, block = nceBlock;
+        for (int i = (int) lo; i < hi; i++) {
+            long row = (long) (blockFirst + i) * d;
+            update(nceDu, row, blockGrad, (long) i * d, rowCoef[i], ncePos, rowCoef[block + i], d);
+        }
+    }
+
+    /**
+     * The largest of z[off .. off + k). Its own small method, like {@link #expRow}: inlined into one large
+     * method, C2 ran out of inlining budget and boxed a vector per iteration (1 MB of garbage per call).
+     */
+    private static float rowMax(MemorySegment z, long off, int k) {
+        FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int main = CpuVec.bound(k);
+        for (int j = 0; j < main; j += L) {
+            mx = mx.max(CpuVec.load(z, off + j));
+        }
+        if (main < k) {
+            VectorMask<Float> mk = CpuVec.tail(main, k);
+            mx = mx.lanewise(VectorOperators.MAX, CpuVec.load(z, off + main, mk), mk);
+        }
+        float m = Float.NEGATIVE_INFINITY;
+        for (int l = 0; l < L; l++) {
+            m = Math.max(m, mx.lane(l));
+        }
+        return m;
+    }
+
+    /** z[off .. off + k) = exp(z - max); returns their sum: one vector of partial sums, lanes added in order. */
+    private static float expRow(MemorySegment z, long off, int k, float max) {
         FloatVector sum = FloatVector.zero(F);
-        for (int j = 0; j < k; j += L) {
-            VectorMask<Float> mk = maskAt(j, k);
-            FloatVector e = CpuVec.exp(loadOr(z, off + j, mk).sub(max));
-            storeOr(e, z, off + j, mk);
-            sum = mk == null ? sum.add(e) : sum.add(e, mk);
+        int main = CpuVec.bound(k);
+        for (int j = 0; j < main; j += L) {
+            FloatVector e = CpuVec.exp(CpuVec.load(z, off + j).sub(max));
+            CpuVec.store(e, z, off + j);
+            sum = sum.add(e);
         }
-        double e0 = Math.exp(s0 - max);
-        double total = e0 + CpuVec.sumLanes(sum);
-        if (scale != 0f) {
-            float factor = (float) (scale / total);
-            for (int j = 0; j < k; j += L) {
-                VectorMask<Float> mk = maskAt(j, k);
-                storeOr(loadOr(z, off + j, mk).mul(factor), z, off + j, mk);
-            }
-            coef0[i] = (float) (scale * (e0 / total - 1));
-        }
-        return max + Math.log(total) - s0;
+        return main < k ? CpuVec.sumLanes(sum) + expTail(z, off, main, k, max) : CpuVec.sumLanes(sum);
+    }
+
+    /** expRow's last, partial vector z[off + main .. off + k): exp in place, returns the sum of its lanes. */
+    private static float expTail(MemorySegment z, long off, int main, int k, float max) {
+        VectorMask<Float> mk = CpuVec.tail(main, k);
+        FloatVector e = CpuVec.exp(CpuVec.load(z, off + main, mk).sub(max));
+        CpuVec.store(e, z, off + main, mk);
+        return CpuVec.sumLanes(FloatVector.zero(F).blend(e, mk));
     }
 
     /** a[off .. off + d) . b[off .. off + d), float lanes. */
@@ -203,12 +280,14 @@ final class CpuContrastive {
         return CpuVec.sumLanes(acc);
     }
 
-    /** y[off .. off + d) += alpha * x[off .. off + d). */
-    private static void axpy(float alpha, MemorySegment x, MemorySegment y, long off, int d) {
-        FloatVector a = FloatVector.broadcast(F, alpha);
+    /** y[yOff .. yOff + d) += alpha * x[xOff ..] + beta * p[yOff ..] (p shares y's row offset). */
+    private static void update(MemorySegment y, long yOff, MemorySegment x, long xOff, float alpha, MemorySegment p,
+                               float beta, int d) {
+        FloatVector a = FloatVector.broadcast(F, alpha), b = FloatVector.broadcast(F, beta);
         for (int c = 0; c < d; c += L) {
             VectorMask<Float> mk = maskAt(c, d);
-            storeOr(loadOr(x, off + c, mk).fma(a, loadOr(y, off + c, mk)), y, off + c, mk);
+            FloatVector v = loadOr(x, xOff + c, mk).fma(a, loadOr(y, yOff + c, mk));
+            storeOr(loadOr(p, yOff + c, mk).fma(b, v), y, yOff + c, mk);
         }
     }
 
