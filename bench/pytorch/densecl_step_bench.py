@@ -21,7 +21,7 @@ One device: no batch shuffle across GPUs, so both BN see the whole batch of N im
 `bench step --model densecl --bn-groups 1` (its default) does the same. Timing starts after the warm-up
 steps; the last line is machine-readable for the Java caller, as in step_bench.py:
 
-    RESULT images_per_s=<float> s_per_step=<float> threads=<int>
+    RESULT images_per_s=<float> s_per_step=<float> threads=<int> min_s_per_step=<float>
 
 Run with Debian's interpreter (/usr/bin/python3, torch 1.13, torchvision 0.14).
 """
@@ -171,7 +171,8 @@ def main():
           f" {a.channels}x{a.size}x{a.size} queue {a.queue}{' channels_last' if a.channels_last else ''},"
           f" {torch.get_num_threads()} threads, last loss {loss:.4f}:"
           f" {a.batch / mean:.3f} images/s, {mean:.4f} s/step (min {min(times):.4f})")
-    print(f"RESULT images_per_s={a.batch / mean:.6f} s_per_step={mean:.6f} threads={torch.get_num_threads()}")
+    print(f"RESULT images_per_s={a.batch / mean:.6f} s_per_step={mean:.6f} threads={torch.get_num_threads()}"
+          f" min_s_per_step={min(times):.6f}")
 
 
 if __name__ == "__main__":
