@@ -27,12 +27,26 @@ import picocli.CommandLine.Option;
  * it (the launcher's default) that figure is not available and only the peak resident set (JVM included)
  * is printed. With {@code --compare-pytorch} it then runs
  * bench/pytorch/step_bench.py on the same machine with the same shape and prints the ratio.
+ *
+ * <p>{@code --model densecl} times a DenseCL pretraining step instead ({@link DenseClStepBenchmark}, options
+ * {@code --arch --queue --bn-groups --width-multiplier}; its PyTorch twin is
+ * bench/pytorch/densecl_step_bench.py).
  */
 @Command(name = "step", mixinStandardHelpOptions = true,
-        description = "Time one full ResNet training step (forward, backward, SGD) and report memory.")
+        description = {"Time one full ResNet training step (forward, backward, SGD) and report memory,",
+                "or with --model densecl one DenseCL pretraining step (both encoders, necks, losses, SGD, queues)."})
 public final class StepBenchmark implements Callable<Integer> {
-    @Option(names = "--model", description = "resnet18|34|50|101|152 (default ${DEFAULT-VALUE})")
+    @Option(names = "--model", description = "resnet18|34|50|101|152, or densecl (default ${DEFAULT-VALUE})")
     String model = "resnet50";
+    @Option(names = "--arch", description = "densecl only: backbone resnet18|34|50|101|152 (default resnet50)")
+    String arch;
+    @Option(names = "--queue", description = "densecl only: K keys per queue, a multiple of --batch (default 4096)")
+    Integer queue;
+    @Option(names = "--bn-groups", description = "densecl only: shuffle-BN groups (default 1: one BN over the"
+            + " batch, as the single-device PyTorch twin, which has no batch shuffle)")
+    Integer bnGroups;
+    @Option(names = "--width-multiplier", description = "densecl only: backbone width x this (default 1; tests)")
+    Double widthMultiplier;
     @Option(names = "--batch", description = "images per step (default ${DEFAULT-VALUE})")
     int batch = 8;
     @Option(names = "--size", description = "input height = width (default ${DEFAULT-VALUE})")
@@ -51,7 +65,8 @@ public final class StepBenchmark implements Callable<Integer> {
     int warmup = 2;
     @Option(names = "--steps", description = "timed steps (default ${DEFAULT-VALUE})")
     int steps = 5;
-    @Option(names = "--compare-pytorch", description = "also run bench/pytorch/step_bench.py and print the ratio")
+    @Option(names = "--compare-pytorch", description = "also run bench/pytorch/step_bench.py (densecl:"
+            + " densecl_step_bench.py) and print the ratio")
     boolean comparePytorch;
     @Option(names = "--pytorch-channels-last", description = "run the PyTorch step in channels_last")
     boolean channelsLast;
@@ -77,9 +92,16 @@ public final class StepBenchmark implements Callable<Integer> {
             throw new IllegalArgumentException("bench step: need batch >= 1, size >= 32, channels >= 1,"
                     + " classes >= 1, steps >= 1, warmup >= 0");
         }
+        if (model.equals("densecl")) {
+            return new DenseClStepBenchmark(this).run();
+        }
         if (!model.matches("resnet(18|34|50|101|152)")) {
-            throw new IllegalArgumentException("bench step: --model must be resnet18, 34, 50, 101 or 152, not "
-                    + model);
+            throw new IllegalArgumentException("bench step: --model must be resnet18, 34, 50, 101, 152 or densecl,"
+                    + " not " + model);
+        }
+        if (arch != null || queue != null || bnGroups != null || widthMultiplier != null) {
+            throw new IllegalArgumentException("bench step: --arch, --queue, --bn-groups and --width-multiplier"
+                    + " apply to --model densecl only");
         }
         int depth = Integer.parseInt(model.substring("resnet".length()));
         ResNetConfig cfg = ResNetConfig.resnet(depth).withInChannels(channels).withClassifier(classes);
@@ -113,18 +135,16 @@ public final class StepBenchmark implements Callable<Integer> {
             report(net, cfg, times, usedThreads, lastLoss);
         }
         if (comparePytorch) {
-            comparePytorch(batch / mean(times));
+            comparePytorch(batch / mean(times), Double.NaN, "step_bench.py",
+                    java.util.List.of("--model", model, "--batch", "" + batch, "--size", "" + size,
+                            "--channels", "" + channels, "--classes", "" + classes));
         }
         return 0;
     }
 
     private void fillInputs(Backend be, Tensor x, Tensor labels) {
         java.util.SplittableRandom r = new java.util.SplittableRandom(0);
-        float[] v = new float[(int) x.numel()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) (r.nextDouble() * 2 - 1);
-        }
-        be.upload(v, x);
+        fillUniform(be, x, r);
         int[] l = new int[batch];
         for (int i = 0; i < batch; i++) {
             l[i] = r.nextInt(classes);
@@ -176,6 +196,15 @@ public final class StepBenchmark implements Callable<Integer> {
                 nativeLine, mib(procStatusBytes("VmHWM")), mib(heapUsed));
     }
 
+    /** Uploads uniform(-1, 1) values drawn from {@code r} into {@code x}. */
+    static void fillUniform(Backend be, Tensor x, java.util.SplittableRandom r) {
+        float[] v = new float[(int) x.numel()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (r.nextDouble() * 2 - 1);
+        }
+        be.upload(v, x);
+    }
+
     /** NMT's committed "Other" bytes (Unsafe/Arena allocations), or -1 when tracking is off. */
     private static long nmtOtherBytes() {
         try {
@@ -192,23 +221,32 @@ public final class StepBenchmark implements Callable<Integer> {
         }
     }
 
-    private void comparePytorch(double ours) throws Exception {
-        String script = scriptPath().toString();
-        var cmd = new java.util.ArrayList<>(java.util.List.of(python, script, "--model", model,
-                "--batch", "" + batch, "--size", "" + size, "--channels", "" + channels, "--classes", "" + classes,
-                "--warmup", "" + warmup, "--steps", "" + steps, "--threads",
+    /**
+     * Runs bench/pytorch/{@code scriptName} with {@code modelArgs} and this command's warm-up, steps, threads
+     * (and --channels-last), echoes its output and prints the ratio of {@code ours} to its images/s; and,
+     * when {@code oursBestStep} (s) is a number and the script reports {@code min_s_per_step}, the ratio of
+     * the fastest steps too (less sensitive to other processes on a shared machine).
+     */
+    void comparePytorch(double ours, double oursBestStep, String scriptName, java.util.List<String> modelArgs)
+            throws Exception {
+        String script = scriptPath(scriptName).toString();
+        var cmd = new java.util.ArrayList<>(java.util.List.of(python, script));
+        cmd.addAll(modelArgs);
+        cmd.addAll(java.util.List.of("--warmup", "" + warmup, "--steps", "" + steps, "--threads",
                 "" + (threads > 0 ? threads : Runtime.getRuntime().availableProcessors())));
         if (channelsLast) {
             cmd.add("--channels-last");
         }
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        double theirs = Double.NaN;
+        double theirs = Double.NaN, theirsBestStep = Double.NaN;
         try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
             for (String line; (line = in.readLine()) != null; ) {
                 if (line.startsWith("RESULT ")) {
                     for (String kv : line.substring(7).split(" ")) {
                         if (kv.startsWith("images_per_s=")) {
                             theirs = Double.parseDouble(kv.substring(13));
+                        } else if (kv.startsWith("min_s_per_step=")) {
+                            theirsBestStep = Double.parseDouble(kv.substring(15));
                         }
                     }
                 } else {
@@ -222,25 +260,29 @@ public final class StepBenchmark implements Callable<Integer> {
         }
         System.out.printf("  ours / pytorch = %.3f (%.3f vs %.3f images/s, same machine, same run)%n",
                 ours / theirs, ours, theirs);
+        if (!Double.isNaN(oursBestStep) && !Double.isNaN(theirsBestStep)) {
+            System.out.printf("  ours / pytorch, fastest step = %.3f (%.4f vs %.4f s/step)%n",
+                    theirsBestStep / oursBestStep, oursBestStep, theirsBestStep);
+        }
     }
 
-    /** bench/pytorch/step_bench.py of the checkout these classes were built from (target/classes/../..). */
-    private static java.nio.file.Path scriptPath() throws Exception {
+    /** bench/pytorch/{@code name} of the checkout these classes were built from (target/classes/../..). */
+    private static java.nio.file.Path scriptPath(String name) throws Exception {
         java.nio.file.Path classes = java.nio.file.Path.of(
                 StepBenchmark.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-        java.nio.file.Path p = classes.getParent().getParent().resolve("bench/pytorch/step_bench.py");
+        java.nio.file.Path p = classes.getParent().getParent().resolve("bench/pytorch/" + name);
         if (!java.nio.file.Files.isRegularFile(p)) {
             throw new IllegalStateException("bench step: " + p + " not found (run from a source checkout)");
         }
         return p;
     }
 
-    private static double mean(double[] v) {
+    static double mean(double[] v) {
         return Arrays.stream(v).average().orElse(Double.NaN);
     }
 
     /** A /proc/self/status size such as "VmHWM: 123 kB" in bytes, or -1 off Linux. */
-    private static long procStatusBytes(String key) {
+    static long procStatusBytes(String key) {
         try {
             for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
                 if (line.startsWith(key + ":")) {
@@ -253,7 +295,7 @@ public final class StepBenchmark implements Callable<Integer> {
         return -1;
     }
 
-    private static String mib(long bytes) {
+    static String mib(long bytes) {
         return String.format("%.1f MiB", bytes / 1048576.0);
     }
 }
