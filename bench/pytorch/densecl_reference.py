@@ -20,6 +20,7 @@ indicators (q_std, sim_pos, sim_neg, dead_hidden; see EmbeddingStats.java), so
 `./densecl plot` draws both runs on one chart. PyTorch 1.13 or later; torchvision for the transforms.
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -103,20 +104,20 @@ def info_nce(pos, neg, tau):
 
 
 class DenseCL(nn.Module):
-    def __init__(self, m):
+    """Query encoder (backbone + neck), its momentum copy, two queues. Any backbone with out_channels."""
+
+    def __init__(self, backbone, hidden, dim, queue, bn_groups=1):
         super().__init__()
-        d, k = m["dim"], m["queue"]
-        self.backbone_q = ResNetC5(m["width"], m["in_channels"])
-        self.neck_q = DenseCLNeck(self.backbone_q.out_channels, m["hidden"], d)
-        self.backbone_k = ResNetC5(m["width"], m["in_channels"])
-        self.neck_k = DenseCLNeck(self.backbone_k.out_channels, m["hidden"], d)
-        for q, kk in zip(self.query_params(), self.key_params()):
-            kk.data.copy_(q.data)
-            kk.requires_grad = False
-        self.register_buffer("queue", F.normalize(torch.randn(d, k), dim=0))   # (D, K) key columns
-        self.register_buffer("queue2", F.normalize(torch.randn(d, k), dim=0))
+        self.backbone_q = backbone
+        self.neck_q = DenseCLNeck(backbone.out_channels, hidden, dim)
+        self.backbone_k = copy.deepcopy(self.backbone_q)   # the key encoder starts as an exact copy
+        self.neck_k = copy.deepcopy(self.neck_q)
+        for p in self.key_params():
+            p.requires_grad = False
+        self.register_buffer("queue", F.normalize(torch.randn(dim, queue), dim=0))   # (D, K) key columns
+        self.register_buffer("queue2", F.normalize(torch.randn(dim, queue), dim=0))
         self.ptr = 0
-        self.groups = m["bn_groups"]
+        self.groups = bn_groups
 
     def query_params(self):
         return list(self.backbone_q.parameters()) + list(self.neck_q.parameters())
@@ -135,9 +136,12 @@ class DenseCL(nn.Module):
         with torch.no_grad():
             for pq, pk in zip(self.query_params(), self.key_params()):
                 pk.mul_(momentum).add_(pq.detach(), alpha=1 - momentum)
-            perm = torch.randperm(im_k.size(0), device=im_k.device)
-            c5k = torch.empty_like(c5q)
-            c5k[perm] = self.grouped(self.backbone_k, im_k[perm])
+            if self.groups > 1:  # shuffle-BN emulation: the key BN groups are random subsets
+                perm = torch.randperm(im_k.size(0), device=im_k.device)
+                c5k = torch.empty_like(c5q)
+                c5k[perm] = self.grouped(self.backbone_k, im_k[perm])
+            else:
+                c5k = self.backbone_k(im_k)
             zk, k_grid, k2, _ = self.neck_k(c5k)
             k, k2, k_grid = F.normalize(zk, dim=1), F.normalize(k2, dim=1), F.normalize(k_grid, dim=1)
             k_b = F.normalize(c5k.flatten(2), dim=1)
@@ -234,8 +238,8 @@ def main():
     torch.manual_seed(cfg["run"]["seed"])
     random.seed(cfg["run"]["seed"])
     dev = torch.device(a.device)
-    model = DenseCL({"width": mc["widthMultiplier"], "in_channels": mc["inChannels"], "hidden": mc["hidden"],
-                     "dim": mc["dim"], "queue": dc["queueSize"], "bn_groups": dc["bnGroups"]}).to(dev)
+    model = DenseCL(ResNetC5(mc["widthMultiplier"], mc["inChannels"]), mc["hidden"], mc["dim"], dc["queueSize"],
+                    dc["bnGroups"]).to(dev)
     ds = Pairs(data["root"], views(aug, data["size"], mc["inChannels"]))
     loader = torch.utils.data.DataLoader(ds, batch_size=data["batch"], shuffle=True, drop_last=True,
                                          num_workers=a.workers, persistent_workers=a.workers > 0)

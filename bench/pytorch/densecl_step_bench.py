@@ -26,7 +26,6 @@ steps; the last line is machine-readable for the Java caller, as in step_bench.p
 Run with Debian's interpreter (/usr/bin/python3, torch 1.13, torchvision 0.14).
 """
 import argparse
-import copy
 import os
 import time
 
@@ -35,6 +34,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import step_bench  # the ResNet builder of the classifier step (torchvision, or its local ResNet-50)
+from densecl_reference import DenseCL  # the model and its step, shared with the training twin
 
 
 class Backbone(nn.Module):
@@ -50,78 +50,6 @@ class Backbone(nn.Module):
     def forward(self, x):
         x = self.maxpool(F.relu(self.bn1(self.conv1(x))))
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
-
-
-class DenseClNeck(nn.Module):
-    """DenseCLNeck with num_grid=None: returns (global (N, D), dense (N, D, S*S), pooled dense (N, D))."""
-
-    def __init__(self, c, hidden, dim):
-        super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(c, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, dim))
-        self.mlp2 = nn.Sequential(nn.Conv2d(c, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, dim, 1))
-
-    def forward(self, x):
-        n = x.size(0)
-        z = self.mlp(F.adaptive_avg_pool2d(x, 1).view(n, -1))
-        grid = self.mlp2(x)
-        pooled = F.adaptive_avg_pool2d(grid, 1).view(n, -1)
-        return z, grid.reshape(n, grid.size(1), -1), pooled
-
-
-class DenseCl(nn.Module):
-    def __init__(self, arch, channels, queue, hidden=2048, dim=128, tau=0.2, lam=0.5, m=0.999):
-        super().__init__()
-        backbone = Backbone(arch, channels)
-        self.source = backbone.source
-        self.encoder_q = nn.Sequential(backbone, DenseClNeck(backbone.out_channels, hidden, dim))
-        self.encoder_k = copy.deepcopy(self.encoder_q)
-        for p in self.encoder_k.parameters():
-            p.requires_grad = False
-        self.tau, self.lam, self.m, self.k = tau, lam, m, queue
-        self.register_buffer("queue", F.normalize(torch.randn(dim, queue), dim=0))   # (D, K) global keys
-        self.register_buffer("queue2", F.normalize(torch.randn(dim, queue), dim=0))  # (D, K) pooled dense keys
-        self.ptr = 0
-
-    @torch.no_grad()
-    def momentum_update(self):
-        for pk, pq in zip(self.encoder_k.parameters(), self.encoder_q.parameters()):
-            pk.mul_(self.m).add_(pq.detach(), alpha=1 - self.m)
-
-    @torch.no_grad()
-    def enqueue(self, k, k2):
-        n = k.size(0)
-        self.queue[:, self.ptr:self.ptr + n] = k.t()
-        self.queue2[:, self.ptr:self.ptr + n] = k2.t()
-        self.ptr = (self.ptr + n) % self.k
-
-    def contrastive(self, pos, neg):
-        logits = torch.cat([pos, neg], dim=1) / self.tau
-        return F.cross_entropy(logits, torch.zeros(logits.size(0), dtype=torch.long))
-
-    def forward(self, im_q, im_k):
-        qb = self.encoder_q[0](im_q)                             # (N, C, S, S)
-        q, qgrid, _ = self.encoder_q[1](qb)                      # (N, D), (N, D, S2); pooled q unused
-        q = F.normalize(q, dim=1)
-        qgrid = F.normalize(qgrid, dim=1)
-        qb = F.normalize(qb.reshape(qb.size(0), qb.size(1), -1), dim=1)  # (N, C, S2) matching only
-        with torch.no_grad():
-            self.momentum_update()
-            kb = self.encoder_k[0](im_k)
-            k, kgrid, k2 = self.encoder_k[1](kb)
-            k = F.normalize(k, dim=1)
-            kgrid = F.normalize(kgrid, dim=1)
-            k2 = F.normalize(k2, dim=1)
-            kb = F.normalize(kb.reshape(kb.size(0), kb.size(1), -1), dim=1)
-        l_pos = (q * k).sum(1, keepdim=True)                    # (N, 1)
-        l_neg = q @ self.queue.clone().detach()                  # (N, K)
-        sim = torch.matmul(qb.permute(0, 2, 1), kb)              # (N, S2, S2): query location x key location
-        match = sim.max(dim=2)[1]                                # (N, S2)
-        kpos = torch.gather(kgrid, 2, match.unsqueeze(1).expand(-1, kgrid.size(1), -1))  # (N, D, S2)
-        l_pos_dense = (qgrid * kpos).sum(1).reshape(-1, 1)       # (N*S2, 1)
-        qrows = qgrid.permute(0, 2, 1).reshape(-1, qgrid.size(1))  # (N*S2, D)
-        l_neg_dense = qrows @ self.queue2.clone().detach()       # (N*S2, K)
-        loss = (1 - self.lam) * self.contrastive(l_pos, l_neg) + self.lam * self.contrastive(l_pos_dense, l_neg_dense)
-        return loss, k, k2
 
 
 def main():
@@ -141,7 +69,8 @@ def main():
 
     torch.set_num_threads(a.threads if a.threads > 0 else os.cpu_count())
     torch.manual_seed(0)
-    model = DenseCl(a.arch, a.channels, a.queue)
+    backbone = Backbone(a.arch, a.channels)
+    model = DenseCL(backbone, hidden=2048, dim=128, queue=a.queue)  # one device: bn_groups 1, no key shuffle
     model.train()
     im_q = torch.randn(a.batch, a.channels, a.size, a.size)
     im_k = torch.randn(a.batch, a.channels, a.size, a.size)
@@ -149,14 +78,14 @@ def main():
         model = model.to(memory_format=torch.channels_last)
         im_q = im_q.contiguous(memory_format=torch.channels_last)
         im_k = im_k.contiguous(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.encoder_q.parameters(), lr=0.03, momentum=0.9, weight_decay=1e-4)
+    opt = torch.optim.SGD(model.query_params(), lr=0.03, momentum=0.9, weight_decay=1e-4)
 
     def step():
         opt.zero_grad(set_to_none=False)
-        loss, k, k2 = model(im_q, im_k)
+        loss_global, loss_dense, _ = model(im_q, im_k, tau=0.2, lam=0.5, momentum=0.999)  # enqueues k, k2
+        loss = loss_global + loss_dense
         loss.backward()
         opt.step()
-        model.enqueue(k, k2)
         return loss.item()
 
     for _ in range(a.warmup):
@@ -167,7 +96,7 @@ def main():
         loss = step()
         times.append(time.perf_counter() - t0)
     mean = sum(times) / len(times)
-    print(f"pytorch {torch.__version__}, {model.source}, densecl {a.arch} batch {a.batch}"
+    print(f"pytorch {torch.__version__}, {backbone.source}, densecl {a.arch} batch {a.batch}"
           f" {a.channels}x{a.size}x{a.size} queue {a.queue}{' channels_last' if a.channels_last else ''},"
           f" {torch.get_num_threads()} threads, last loss {loss:.4f}:"
           f" {a.batch / mean:.3f} images/s, {mean:.4f} s/step (min {min(times):.4f})")
