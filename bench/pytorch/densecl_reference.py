@@ -32,26 +32,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-class Bottleneck(nn.Module):
-    def __init__(self, inplanes, planes, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)  # v1.5: stride on the 3x3
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(planes * 4)
-        self.downsample = None
-        if stride != 1 or inplanes != planes * 4:
-            self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes * 4, 1, stride, bias=False),
-                                            nn.BatchNorm2d(planes * 4))
-
-    def forward(self, x):
-        idt = x if self.downsample is None else self.downsample(x)
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
-        return F.relu(self.bn3(self.conv3(out)) + idt)
+from step_bench import Bottleneck  # torchvision's v1.5 block (stride on the 3x3)
 
 
 class ResNetC5(nn.Module):
@@ -65,9 +46,11 @@ class ResNetC5(nn.Module):
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         inplanes, stages = w[0], []
         for i, (planes, n) in enumerate(zip(w, blocks)):
-            layers = [Bottleneck(inplanes, planes, 1 if i == 0 else 2)]
+            stride = 1 if i == 0 else 2
+            down = nn.Sequential(nn.Conv2d(inplanes, planes * 4, 1, stride, bias=False), nn.BatchNorm2d(planes * 4))
+            layers = [Bottleneck(inplanes, planes, stride, down)]
             inplanes = planes * 4
-            layers += [Bottleneck(inplanes, planes, 1) for _ in range(n - 1)]
+            layers += [Bottleneck(inplanes, planes, 1, None) for _ in range(n - 1)]
             stages.append(nn.Sequential(*layers))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.out_channels = inplanes

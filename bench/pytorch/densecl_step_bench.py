@@ -27,7 +27,6 @@ Run with Debian's interpreter (/usr/bin/python3, torch 1.13, torchvision 0.14).
 """
 import argparse
 import os
-import time
 
 import torch
 import torch.nn as nn
@@ -88,13 +87,7 @@ def main():
         opt.step()
         return loss.item()
 
-    for _ in range(a.warmup):
-        step()
-    times = []
-    for _ in range(a.steps):
-        t0 = time.perf_counter()
-        loss = step()
-        times.append(time.perf_counter() - t0)
+    times, loss = step_bench.timed(step, a.warmup, a.steps)
     mean = sum(times) / len(times)
     print(f"pytorch {torch.__version__}, {backbone.source}, densecl {a.arch} batch {a.batch}"
           f" {a.channels}x{a.size}x{a.size} queue {a.queue}{' channels_last' if a.channels_last else ''},"

@@ -64,6 +64,18 @@ class ResNet50(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+def timed(step, warmup, steps):
+    """Runs step() warmup times untimed, then steps times; returns (seconds per step, last result)."""
+    for _ in range(warmup):
+        step()
+    times, result = [], None
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        result = step()
+        times.append(time.perf_counter() - t0)
+    return times, result
+
+
 def build(model, channels, classes):
     try:
         import torchvision
@@ -111,13 +123,7 @@ def main():
         opt.step()
         return loss.item()
 
-    for _ in range(a.warmup):
-        step()
-    times = []
-    for _ in range(a.steps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
+    times, _ = timed(step, a.warmup, a.steps)
     mean = sum(times) / len(times)
     print(f"pytorch {torch.__version__}, {source}, {a.model} batch {a.batch} {a.channels}x{a.size}x{a.size}"
           f"{' channels_last' if a.channels_last else ''}, {torch.get_num_threads()} threads:"
