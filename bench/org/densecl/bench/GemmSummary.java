@@ -61,6 +61,7 @@ public final class GemmSummary {
         System.out.printf(Locale.ROOT, "GEMM C = A*B, f32 row-major, threads=%d, %d CPUs, %s %s%n", threads,
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"),
                 System.getProperty("java.version"));
+        System.out.println("load average at start: " + loadAverage());
         if (blasMissing != null) {
             System.out.println("openblas: not measured (" + blasMissing + ")");
         }
@@ -103,7 +104,15 @@ public final class GemmSummary {
                 }
             }
         }
+        System.out.println("load average at end: " + loadAverage());
         return 0;
+    }
+
+    // The machine is shared: other processes' load moves every number here, so the table says what it was.
+    private static String loadAverage() {
+        double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        return load < 0 ? "n/a" : String.format(Locale.ROOT, "%.2f (1 min) on %d CPUs", load,
+                Runtime.getRuntime().availableProcessors());
     }
 
     // Prints one line per provider: median and best GFLOP/s, and the median ratio to openblas.
