@@ -22,13 +22,17 @@ import org.densecl.tensor.Tensor;
  * comparison.
  *
  * <p>Method: the providers are warmed up, then timed in alternating rounds (vector, openblas, vector, ...),
- * so that load from other processes hits both alike. A sample repeats the call until it has run 50 ms;
+ * so that load from other processes hits both alike, with an idle pause after each sample. A sample
+ * repeats the call until it has run 50 ms;
  * the table shows the median sample and the best one. Ratios use medians. The default run takes about a
  * minute and a half; --quick about a quarter of that.
  */
 public final class GemmSummary {
     private static final String USAGE =
             "usage: gemm-summary [--sizes 512,1024,2048] [--threads 2] [--quick]";
+
+    /** Idle time after each sample, longer than OpenBLAS's spin after a call (see settle()). */
+    private static final long SETTLE_MS = 150;
 
     private GemmSummary() {}
 
@@ -57,6 +61,7 @@ public final class GemmSummary {
         System.out.printf(Locale.ROOT, "GEMM C = A*B, f32 row-major, threads=%d, %d CPUs, %s %s%n", threads,
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"),
                 System.getProperty("java.version"));
+        System.out.println("load average at start: " + loadAverage());
         if (blasMissing != null) {
             System.out.println("openblas: not measured (" + blasMissing + ")");
         }
@@ -99,7 +104,15 @@ public final class GemmSummary {
                 }
             }
         }
+        System.out.println("load average at end: " + loadAverage());
         return 0;
+    }
+
+    // The machine is shared: other processes' load moves every number here, so the table says what it was.
+    private static String loadAverage() {
+        double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        return load < 0 ? "n/a" : String.format(Locale.ROOT, "%.2f (1 min) on %d CPUs", load,
+                Runtime.getRuntime().availableProcessors());
     }
 
     // Prints one line per provider: median and best GFLOP/s, and the median ratio to openblas.
@@ -129,6 +142,7 @@ public final class GemmSummary {
             } while (System.nanoTime() < end || n < 3);
             double perCall = (System.nanoTime() - t0) / 1e9 / n;
             reps.put(e.getKey(), (int) Math.max(1, Math.ceil(0.05 / perCall))); // samples of about 50 ms
+            settle();
         }
         Map<String, List<Double>> samples = new LinkedHashMap<>();
         calls.keySet().forEach(key -> samples.put(key, new ArrayList<>()));
@@ -141,11 +155,27 @@ public final class GemmSummary {
                     e.getValue().run();
                 }
                 samples.get(e.getKey()).add((System.nanoTime() - t0) / 1e9 / r);
+                settle();
             }
         } while (System.nanoTime() < end || samples.values().iterator().next().size() < 3);
         Map<String, double[]> out = new LinkedHashMap<>();
         samples.forEach((key, list) -> out.put(key, list.stream().mapToDouble(Double::doubleValue).toArray()));
         return out;
+    }
+
+    /**
+     * Idles between samples so that one provider's threads are asleep before the next one is timed:
+     * OpenBLAS's helper threads keep spinning for 50-75 ms after a call returns (measured: 100-200% process
+     * CPU in the 50 ms after the last sgemm on this 2-core machine), and without this pause they took a
+     * core from the vector sample that followed each OpenBLAS sample.
+     */
+    private static void settle() {
+        try {
+            Thread.sleep(SETTLE_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("gemm-summary: interrupted", e);
+        }
     }
 
     static double median(double[] v) {

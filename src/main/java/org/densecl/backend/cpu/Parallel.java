@@ -1,6 +1,7 @@
 package org.densecl.backend.cpu;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
@@ -13,8 +14,14 @@ import java.util.function.IntConsumer;
  * <p>Why not an ExecutorService: a training step makes hundreds of short calls (a BN, a ReLU, a small
  * GEMM), and a pool worker that parks between them takes tens to hundreds of microseconds to wake
  * (measured under load by the GEMM benchmarks), while OpenBLAS's threads spin. Here workers spin for
- * a short while after each call before they park, parts are handed out through one atomic counter (so
+ * a short while after each call before they park, parts are handed out through one atomic ticket (so
  * an uneven part does not stall the rest), and a call allocates nothing of its own.
+ *
+ * <p>A call waits only for the parts that were claimed, never for a worker to check in: the ticket
+ * holds the call's generation next to the next part index, and a worker claims a part by a
+ * compare-and-set on both. On this shared 2-core machine a worker is often descheduled, and when the
+ * caller had to wait for every worker to acknowledge each call, one late worker stalled the caller for
+ * a scheduler time slice even when the caller had already run every part itself.
  *
  * <p>Calls from several threads are serialised. A call made from inside a part (nested) runs inline on
  * that thread, so nesting cannot deadlock.
@@ -26,11 +33,13 @@ public final class Parallel implements AutoCloseable {
     private final int threads;
     private final Thread[] workers;                  // threads - 1 helpers; the caller is the last one
     private final Object callLock = new Object();
-    private final AtomicInteger nextPart = new AtomicInteger();
-    private final AtomicInteger running = new AtomicInteger();   // workers still inside the current call
+    // (generation << 32) | next part index. A claim is a CAS from (g, i) to (g, i + 1) with i < parts, so
+    // a worker still looking at a finished call's generation can never take a part of the next one.
+    private final AtomicLong ticket = new AtomicLong();
+    private final AtomicInteger done = new AtomicInteger();      // parts of the current call finished
     private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
     private final ThreadLocal<Boolean> insidePart = ThreadLocal.withInitial(() -> false);
-    private volatile long generation;                // bumped once per call; workers wait for a change
+    private long generation;                         // the caller's count of calls (under callLock)
     private volatile IntConsumer body;
     private volatile int parts;
     private volatile Thread caller;
@@ -72,14 +81,14 @@ public final class Parallel implements AutoCloseable {
             this.parts = parts;
             this.caller = Thread.currentThread();
             failure.set(null);
-            nextPart.set(0);
-            running.set(workers.length);
-            generation++;                            // volatile write: publishes everything above
+            done.set(0);
+            long gen = ++generation & 0xFFFF_FFFFL;
+            ticket.set(gen << 32);                   // volatile write: publishes everything above
             for (Thread w : workers) {
                 LockSupport.unpark(w);               // cheap when the worker is still spinning
             }
-            runParts();
-            for (int spin = 0; running.get() > 0; spin++) {
+            runParts(gen);
+            for (int spin = 0; done.get() < parts; spin++) {
                 if (spin < SPINS) {
                     Thread.onSpinWait();
                 } else {
@@ -109,18 +118,36 @@ public final class Parallel implements AutoCloseable {
         void run(long start, long end);
     }
 
-    /** Takes parts from the shared counter until none is left; the first failure is kept. */
-    private void runParts() {
-        IntConsumer b = body;
-        int n = parts;
+    /**
+     * Claims parts of call {@code gen} until none is left or that call is over. After a failure the
+     * remaining parts are still claimed and counted, but not run; the first failure is kept.
+     */
+    private void runParts(long gen) {
         insidePart.set(true);
         try {
-            for (int p = nextPart.getAndIncrement(); p < n; p = nextPart.getAndIncrement()) {
+            while (true) {
+                long t = ticket.get();
+                int p = (int) t;
+                // parts is read after the ticket: if it already belongs to a later call, so does the
+                // ticket, and the CAS below fails.
+                if (t >>> 32 != gen || p >= parts || !ticket.compareAndSet(t, t + 1)) {
+                    if (t >>> 32 != gen || p >= parts) {
+                        return;
+                    }
+                    continue;
+                }
+                // Claimed: the call cannot end before this part is counted, so these fields are its own.
+                int n = parts;
+                Thread c = caller;
                 try {
-                    b.accept(p);
+                    if (failure.get() == null) {
+                        body.accept(p);
+                    }
                 } catch (RuntimeException | Error e) {
                     failure.compareAndSet(null, e instanceof RuntimeException re ? re : new RuntimeException(e));
-                    nextPart.set(n);                 // stop handing out parts
+                }
+                if (done.incrementAndGet() == n && c != Thread.currentThread()) {
+                    LockSupport.unpark(c);
                 }
             }
         } finally {
@@ -131,7 +158,7 @@ public final class Parallel implements AutoCloseable {
     private void workerLoop() {
         long seen = 0;
         while (true) {
-            for (int spin = 0; generation == seen && !closed; spin++) {
+            for (int spin = 0; ticket.get() >>> 32 == seen && !closed; spin++) {
                 if (spin < SPINS) {
                     Thread.onSpinWait();
                 } else {
@@ -141,11 +168,8 @@ public final class Parallel implements AutoCloseable {
             if (closed) {
                 return;
             }
-            seen = generation;
-            runParts();
-            if (running.decrementAndGet() == 0) {
-                LockSupport.unpark(caller);
-            }
+            seen = ticket.get() >>> 32;
+            runParts(seen);
         }
     }
 
