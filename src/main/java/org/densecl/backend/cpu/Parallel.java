@@ -34,7 +34,9 @@ public final class Parallel implements AutoCloseable {
     private final Thread[] workers;                  // threads - 1 helpers; the caller is the last one
     private final Object callLock = new Object();
     // (generation << 32) | next part index. A claim is a CAS from (g, i) to (g, i + 1) with i < parts, so
-    // a worker still looking at a finished call's generation can never take a part of the next one.
+    // a worker still looking at a finished call's generation can never take a part of the next one. Each
+    // call uses two generations: one that retires the previous ticket while body and parts change (its
+    // index is past any part), then the call's own.
     private final AtomicLong ticket = new AtomicLong();
     private final AtomicInteger done = new AtomicInteger();      // parts of the current call finished
     private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
@@ -77,6 +79,11 @@ public final class Parallel implements AutoCloseable {
             if (closed) {
                 throw new IllegalStateException("Parallel: used after close()");
             }
+            // First retire the last call's ticket under a generation of its own with no part left: a worker
+            // that read the old ticket (g, i) and then reads the NEW parts count would otherwise pass the
+            // i < parts test and win its CAS on the unchanged old ticket, running a phantom part with the new
+            // body and counting it as done, so the caller could return while a real part still ran.
+            ticket.set((++generation & 0xFFFF_FFFFL) << 32 | Integer.MAX_VALUE);
             this.body = body;
             this.parts = parts;
             this.caller = Thread.currentThread();
@@ -128,8 +135,8 @@ public final class Parallel implements AutoCloseable {
             while (true) {
                 long t = ticket.get();
                 int p = (int) t;
-                // parts is read after the ticket: if it already belongs to a later call, so does the
-                // ticket, and the CAS below fails.
+                // parts is read after the ticket and may already be a later call's; the CAS below then
+                // fails, because that call retired this ticket before it wrote parts (see forEach).
                 if (t >>> 32 != gen || p >= parts || !ticket.compareAndSet(t, t + 1)) {
                     if (t >>> 32 != gen || p >= parts) {
                         return;
