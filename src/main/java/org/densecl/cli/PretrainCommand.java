@@ -184,8 +184,12 @@ public final class PretrainCommand implements Callable<Integer> {
             Path curve = output.resolve("loss.png");
             LossCurve.write(log, curve, "DenseCL pretraining: " + output.getFileName(),
                     List.of("loss", "loss_global", "loss_dense"), 20);
-            System.err.printf(Locale.ROOT, "pretrain: %d steps done in %s; backbone -> %s, log -> %s, curve -> %s%n",
-                    step, duration((System.nanoTime() - start) / 1e9), backbone, log, curve);
+            Path health = output.resolve("embedding.png"); // collapse shows here first (EmbeddingStats)
+            LossCurve.write(log, health, "Global embedding: " + output.getFileName()
+                    + " (q_std -> 0 or sim_pos = sim_neg: collapse)", List.of("q_std", "sim_pos", "sim_neg",
+                    "dead_hidden"), 20);
+            System.err.printf(Locale.ROOT, "pretrain: %d steps done in %s; backbone -> %s, log -> %s, curves -> %s, %s%n",
+                    step, duration((System.nanoTime() - start) / 1e9), backbone, log, curve, health);
         }
         return 0;
     }

@@ -57,6 +57,9 @@ class PretrainCommandTest {
             ResNet net = ResNet.create(be, cfg.model().resnet(), DType.F32, 1, 64, 64);
             StateDict.load(a.resolve("backbone.safetensors"), net.parameters(), be, true); // strict: every key
         }
+        for (String png : List.of("loss.png", "embedding.png")) {
+            assertTrue(Files.size(a.resolve(png)) > 1000, "pretrain wrote no " + png);
+        }
         assertEquals(0, run(b, "--stop-at", "2"));
         assertTrue(Files.exists(b.resolve("checkpoint.safetensors")) && !Files.exists(b.resolve("backbone.safetensors")),
                 "pretrain --stop-at 2: a checkpoint and no backbone yet");
