@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
+import org.densecl.backend.OpProfile;
 import org.densecl.densecl.DenseClModel;
 import org.densecl.densecl.DenseClOptions;
 import org.densecl.model.ResNetConfig;
@@ -95,7 +96,9 @@ final class DenseClStepBenchmark {
                 paper.lambda(), paper.momentum(), paper.sgdMomentum(), paper.weightDecay(), bnGroups);
         int usedThreads = a.threads > 0 ? a.threads : Runtime.getRuntime().availableProcessors();
         double[] times = new double[a.steps];
-        try (Backend be = Backends.open(a.backend, a.threads, a.gemm)) {
+        try (Backend raw = Backends.open(a.backend, a.threads, a.gemm)) {
+            OpProfile prof = OpProfile.of(raw);
+            Backend be = a.profile ? prof.backend() : raw;
             DenseClModel m = new DenseClModel(be, cfg, DType.F32, a.batch, a.size, a.size, opt);
             m.initialize(1);
             Tensor imQ = be.allocate(DType.F32, Shape.of(a.batch, a.size, a.size, a.channels)); // (N, H, W, C)
@@ -105,6 +108,7 @@ final class DenseClStepBenchmark {
             StepBenchmark.fillUniform(be, imK, r);
             DenseClModel.Losses loss = null;
             for (int i = 0; i < a.warmup + a.steps; i++) {
+                prof.record(i >= a.warmup);
                 long t0 = System.nanoTime();
                 loss = m.step(imQ, imK, 0.03f);
                 long t1 = System.nanoTime();
@@ -115,6 +119,9 @@ final class DenseClStepBenchmark {
             Flops flops = Flops.of(m.backboneQuery().convs(), a.batch, m.locations(), cfg.stageChannels(3),
                     opt.hidden(), opt.dim(), queue);
             report(times, flops, usedThreads, loss);
+            if (a.profile) {
+                prof.print(System.out, a.steps, StepBenchmark.mean(times), 25);
+            }
         }
         if (a.comparePytorch) {
             if (widthMultiplier != 1.0 || bnGroups != 1) {

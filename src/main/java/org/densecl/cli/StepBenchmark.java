@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.concurrent.Callable;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
+import org.densecl.backend.OpProfile;
 import org.densecl.model.ResNet;
 import org.densecl.model.ResNetConfig;
 import org.densecl.nn.Conv2d;
@@ -70,6 +71,9 @@ public final class StepBenchmark implements Callable<Integer> {
     boolean comparePytorch;
     @Option(names = "--pytorch-channels-last", description = "run the PyTorch step in channels_last")
     boolean channelsLast;
+    @Option(names = "--profile", description = "also time every backend op of the timed steps and print the"
+            + " costliest (convolutions by shape)")
+    boolean profile;
     @Option(names = "--python", description = "interpreter with torch (default ${DEFAULT-VALUE})")
     String python = "/usr/bin/python3";
 
@@ -107,7 +111,9 @@ public final class StepBenchmark implements Callable<Integer> {
         ResNetConfig cfg = ResNetConfig.resnet(depth).withInChannels(channels).withClassifier(classes);
         int usedThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         double[] times = new double[steps];
-        try (Backend be = Backends.open(backend, threads, gemm)) {
+        try (Backend raw = Backends.open(backend, threads, gemm)) {
+            OpProfile prof = OpProfile.of(raw);
+            Backend be = profile ? prof.backend() : raw;
             ResNet net = ResNet.create(be, cfg, DType.F32, batch, size, size);
             net.initialize(1);
             Sgd sgd = new Sgd(be, net.parameters(), 0.9f, 1e-4f, true);
@@ -118,6 +124,7 @@ public final class StepBenchmark implements Callable<Integer> {
             fillInputs(be, x, labels);
 
             for (int i = 0; i < warmup + steps; i++) {
+                prof.record(i >= warmup);
                 long t0 = System.nanoTime();
                 net.parameters().zeroGrads();
                 net.activations().zeroGrads();
@@ -133,6 +140,9 @@ public final class StepBenchmark implements Callable<Integer> {
             }
             float lastLoss = (float) loss.get(0);
             report(net, cfg, times, usedThreads, lastLoss);
+            if (profile) {
+                prof.print(System.out, steps, mean(times), 30);
+            }
         }
         if (comparePytorch) {
             comparePytorch(batch / mean(times), Double.NaN, "step_bench.py",
