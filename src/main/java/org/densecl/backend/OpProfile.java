@@ -121,5 +121,27 @@ public final class OpProfile implements InvocationHandler {
         }
         out.printf(Locale.ROOT, "            %-46s %6s %9.1f %6.1f%% (the rest is outside backend ops)%n", "all ops", "",
                 1e3 * total / steps, 100 * total / steps / stepSeconds);
+        printByOp(out, steps, stepSeconds);
+    }
+
+    // The same rows summed per op over all shapes: where the step's time goes by kind of work.
+    private void printByOp(PrintStream out, int steps, double stepSeconds) {
+        Map<String, double[]> byOp = new LinkedHashMap<>(); // op -> {calls, seconds, flops}
+        for (var e : rows.entrySet()) {
+            String op = e.getKey().split(" ", 2)[0];
+            double[] sum = byOp.computeIfAbsent(op, k -> new double[3]);
+            for (int i = 0; i < 3; i++) {
+                sum[i] += e.getValue()[i];
+            }
+        }
+        List<Map.Entry<String, double[]>> sorted = new ArrayList<>(byOp.entrySet());
+        sorted.sort(Comparator.comparingDouble((Map.Entry<String, double[]> e) -> -e.getValue()[1]));
+        out.printf(Locale.ROOT, "  by op:    %-46s %6s %9s %7s %8s%n", "op", "calls", "ms", "share", "GFLOP/s");
+        for (var e : sorted) {
+            double[] r = e.getValue();
+            out.printf(Locale.ROOT, "            %-46s %6.0f %9.1f %6.1f%% %8s%n", e.getKey(), r[0] / steps,
+                    1e3 * r[1] / steps, 100 * r[1] / steps / stepSeconds,
+                    r[2] > 0 ? String.format(Locale.ROOT, "%.1f", r[2] / r[1] / 1e9) : "");
+        }
     }
 }
