@@ -18,10 +18,15 @@ public final class Backends {
      * @param gemm    GEMM provider for the cpu backend: "vector" (pure Java, always there) or "openblas"
      */
     public static Backend open(String name, int threads, String gemm) {
+        return open(name, threads, gemm, true);
+    }
+
+    /** As {@link #open(String, int, String)}; {@code winograd} false keeps the cpu backend's 3x3 convolutions on GEMMs. */
+    public static Backend open(String name, int threads, String gemm, boolean winograd) {
         int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         return switch (name) {
             case "ref" -> new org.densecl.backend.ref.RefBackend();
-            case "cpu" -> new org.densecl.backend.cpu.CpuBackend(t, gemm);
+            case "cpu" -> new org.densecl.backend.cpu.CpuBackend(t, gemm, winograd);
             default -> throw new IllegalArgumentException("unknown backend '" + name + "'; choose one of " + NAMES);
         };
     }

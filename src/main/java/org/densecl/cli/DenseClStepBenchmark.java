@@ -96,7 +96,7 @@ final class DenseClStepBenchmark {
                 paper.lambda(), paper.momentum(), paper.sgdMomentum(), paper.weightDecay(), bnGroups);
         int usedThreads = a.threads > 0 ? a.threads : Runtime.getRuntime().availableProcessors();
         double[] times = new double[a.steps];
-        try (Backend raw = Backends.open(a.backend, a.threads, a.gemm)) {
+        try (Backend raw = Backends.open(a.backend, a.threads, a.gemm, a.winograd())) {
             OpProfile prof = OpProfile.of(raw);
             Backend be = a.profile ? prof.backend() : raw;
             DenseClModel m = new DenseClModel(be, cfg, DType.F32, a.batch, a.size, a.size, opt);
@@ -141,14 +141,13 @@ final class DenseClStepBenchmark {
         double[] sorted = times.clone();
         Arrays.sort(sorted);
         String width = widthMultiplier == 1.0 ? "" : " width x" + widthMultiplier;
-        System.out.printf("densecl %s%s batch %d %dx%dx%d queue %d bn-groups %d, backend %s (%s, %d threads),"
+        System.out.printf("densecl %s%s batch %d %dx%dx%d queue %d bn-groups %d, backend %s (%s),"
                         + " %d warm-up + %d timed steps, last loss %.4f (global %.4f + dense %.4f)%n", arch, width,
-                a.batch, a.channels, a.size, a.size, queue, bnGroups, a.backend,
-                a.backend.equals("cpu") ? a.gemm : "scalar", a.backend.equals("cpu") ? usedThreads : 1, a.warmup,
-                a.steps, loss.total(), loss.global(), loss.dense());
+                a.batch, a.channels, a.size, a.size, queue, bnGroups, a.backend, a.backendDetails(usedThreads),
+                a.warmup, a.steps, loss.total(), loss.global(), loss.dense());
         System.out.printf("  %.3f images/s, %.4f s/step (min %.4f, median %.4f, max %.4f)%n",
                 a.batch / mean, mean, sorted[0], sorted[sorted.length / 2], sorted[sorted.length - 1]);
-        System.out.printf("  %.2f GFLOP/s (step = %.3f GFLOP: backbones 4 x %.3f (query fwd+bwd 3x, key fwd 1x),"
+        System.out.printf("  %.2f GFLOP/s (direct-convolution FLOPs; step = %.3f GFLOP: backbones 4 x %.3f (query fwd+bwd 3x, key fwd 1x),"
                         + " necks 4 x %.3f, logits + matching %.3f)%n", flops.step() / mean * 1e-9, flops.step() * 1e-9,
                 flops.backboneForward() * 1e-9, flops.neckForward() * 1e-9, flops.contrastive() * 1e-9);
         System.out.printf("  memory: process peak RSS %s%n", StepBenchmark.mib(StepBenchmark.procStatusBytes("VmHWM")));

@@ -62,6 +62,9 @@ public final class StepBenchmark implements Callable<Integer> {
     int threads = 0;
     @Option(names = "--gemm", description = "vector or openblas (default ${DEFAULT-VALUE})")
     String gemm = "vector";
+    @Option(names = "--conv", description = "cpu backend's 3x3 stride-1 convolutions: winograd (F(4x4, 3x3))"
+            + " or gemm (implicit GEMM, as every other convolution) (default ${DEFAULT-VALUE})")
+    String conv = "winograd";
     @Option(names = "--warmup", description = "untimed steps first (default ${DEFAULT-VALUE})")
     int warmup = 2;
     @Option(names = "--steps", description = "timed steps (default ${DEFAULT-VALUE})")
@@ -76,6 +79,15 @@ public final class StepBenchmark implements Callable<Integer> {
     boolean profile;
     @Option(names = "--python", description = "interpreter with torch (default ${DEFAULT-VALUE})")
     String python = "/usr/bin/python3";
+
+    boolean winograd() {
+        return conv.equals("winograd");
+    }
+
+    /** The cpu backend's configuration for the report's first line: "vector, winograd, 2 threads". */
+    String backendDetails(int usedThreads) {
+        return backend.equals("cpu") ? gemm + ", " + conv + ", " + usedThreads + " threads" : "scalar, 1 thread";
+    }
 
     /** Entry point from {@code BenchCommand}: parses {@code args} and runs. */
     public static int run(String[] args) {
@@ -96,6 +108,9 @@ public final class StepBenchmark implements Callable<Integer> {
             throw new IllegalArgumentException("bench step: need batch >= 1, size >= 32, channels >= 1,"
                     + " classes >= 1, steps >= 1, warmup >= 0");
         }
+        if (!conv.equals("winograd") && !conv.equals("gemm")) {
+            throw new IllegalArgumentException("bench step: --conv must be winograd or gemm, not " + conv);
+        }
         if (model.equals("densecl")) {
             return new DenseClStepBenchmark(this).run();
         }
@@ -111,7 +126,7 @@ public final class StepBenchmark implements Callable<Integer> {
         ResNetConfig cfg = ResNetConfig.resnet(depth).withInChannels(channels).withClassifier(classes);
         int usedThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         double[] times = new double[steps];
-        try (Backend raw = Backends.open(backend, threads, gemm)) {
+        try (Backend raw = Backends.open(backend, threads, gemm, winograd())) {
             OpProfile prof = OpProfile.of(raw);
             Backend be = profile ? prof.backend() : raw;
             ResNet net = ResNet.create(be, cfg, DType.F32, batch, size, size);
@@ -172,13 +187,13 @@ public final class StepBenchmark implements Callable<Integer> {
         double mean = mean(times);
         double[] sorted = times.clone();
         Arrays.sort(sorted);
-        System.out.printf("%s batch %d %dx%dx%d, backend %s (%s, %d threads), %d warm-up + %d timed steps,"
+        System.out.printf("%s batch %d %dx%dx%d, backend %s (%s), %d warm-up + %d timed steps,"
                         + " last loss %.4f%n", model, batch, channels, size, size, backend,
-                backend.equals("cpu") ? gemm : "scalar", backend.equals("cpu") ? usedThreads : 1, warmup, steps,
-                lastLoss);
+                backendDetails(usedThreads), warmup, steps, lastLoss);
         System.out.printf("  %.3f images/s, %.4f s/step (min %.4f, median %.4f, max %.4f)%n",
                 batch / mean, mean, sorted[0], sorted[sorted.length / 2], sorted[sorted.length - 1]);
-        System.out.printf("  %.2f GFLOP/s (step = 3 x forward = %.3f GFLOP; forward convs + fc %.3f GFLOP)%n",
+        System.out.printf("  %.2f GFLOP/s (step = 3 x forward = %.3f GFLOP of direct convolution, which Winograd"
+                        + " computes with fewer; forward convs + fc %.3f GFLOP)%n",
                 stepFlops / mean * 1e-9, stepFlops * 1e-9, forwardFlops * 1e-9);
 
         long bytes = DType.F32.bytes();

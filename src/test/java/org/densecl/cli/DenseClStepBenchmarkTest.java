@@ -47,7 +47,8 @@ class DenseClStepBenchmarkTest {
         assertEquals(0, r.code, "bench step --model densecl (tiny): exit code; stderr: " + r.err);
         assertTrue(r.out.contains("densecl resnet18 width x0.0625 batch 2 1x32x32 queue 8 bn-groups 1"), r.out);
         assertTrue(r.out.matches("(?s).*\\d+\\.\\d{3} images/s, \\d+\\.\\d{4} s/step.*"), r.out);
-        assertTrue(r.out.matches("(?s).*\\d+\\.\\d{2} GFLOP/s \\(step = .*"), r.out);
+        assertTrue(r.out.matches("(?s).*\\d+\\.\\d{2} GFLOP/s \\(direct-convolution FLOPs; step = .*"), r.out);
+        assertTrue(r.out.contains("(vector, winograd, 1 threads)"), r.out);
         assertTrue(!r.out.contains("NaN"), "bench step --model densecl (tiny): non-finite loss: " + r.out);
     }
 

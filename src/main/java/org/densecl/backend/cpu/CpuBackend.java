@@ -35,10 +35,17 @@ public final class CpuBackend extends HostBackend {
      * @param gemmProvider "vector" (pure Java) or "openblas"; see {@link CpuGemm}
      */
     public CpuBackend(int threads, String gemmProvider) {
+        this(threads, gemmProvider, true);
+    }
+
+    /**
+     * @param winograd false: every convolution as an implicit GEMM, none by Winograd (for comparisons)
+     */
+    public CpuBackend(int threads, String gemmProvider, boolean winograd) {
         this.parallel = new Parallel(threads);
         Scratch scratch = new Scratch();
         this.gemm = new CpuGemm(parallel, gemmProvider);
-        this.conv = new CpuConv(parallel, gemm);
+        this.conv = new CpuConv(parallel, gemm, winograd);
         this.elementwise = new CpuElementwise(parallel);
         this.channelwise = new CpuChannelwise(parallel, scratch);
         this.batchNorm = new CpuBatchNorm(parallel, scratch);

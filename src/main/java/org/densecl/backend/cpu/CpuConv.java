@@ -16,6 +16,7 @@ import org.densecl.backend.cpu.gemm.Im2colA;
 import org.densecl.backend.cpu.gemm.Im2colB;
 import org.densecl.backend.cpu.gemm.MatrixPanels;
 import org.densecl.backend.cpu.gemm.VectorGemm;
+import org.densecl.backend.cpu.winograd.WinogradConv;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
@@ -28,7 +29,9 @@ import org.densecl.tensor.Tensor;
  *   backward data    dX_col (M, RSC) = dY (M, K) * W, then col2im (scatter-add into dx)
  *   backward filter  dW (K, RSC)  += dY^T (K, M) * X_col (M, RSC);  db += column sums of dY
  * </pre>
- * A 1x1, stride-1, unpadded convolution is exactly these GEMMs on the tensors themselves. Otherwise:
+ * A 1x1, stride-1, unpadded convolution is exactly these GEMMs on the tensors themselves. A 3x3, stride-1,
+ * pad-1 one (ResNet's bottleneck conv2) with the vector provider goes to {@link WinogradConv} (F(4x4, 3x3):
+ * 3-4x fewer multiplications) when its sizes qualify ({@link WinogradConv#applies}). Otherwise:
  * <ul>
  *   <li>vector provider: implicit GEMM. The packing routines gather X_col panels straight from the
  *       NHWC input ({@link Im2colA}, {@link Im2colB}), so no column matrix exists. A stride-1 data
@@ -49,6 +52,7 @@ public final class CpuConv {
     private final CpuGemm gemm;
     private final VectorGemm vector; // null for openblas
     private final OpenBlas blas;     // null for vector
+    private final WinogradConv winograd; // null for openblas
     private final Im2col view = new Im2col();
     private final Im2colA im2colA = new Im2colA(view);
     private final Im2colB im2colB = new Im2colB(view);
@@ -62,10 +66,19 @@ public final class CpuConv {
     private final float[][] partialSums;  // per thread: (K) partial column sums for db
 
     public CpuConv(Parallel parallel, CpuGemm gemm) {
+        this(parallel, gemm, true);
+    }
+
+    /**
+     * {@code winograd} false keeps the implicit GEMM for every convolution (benchmarks compare the two);
+     * the openblas provider never uses Winograd.
+     */
+    public CpuConv(Parallel parallel, CpuGemm gemm, boolean winograd) {
         this.parallel = parallel;
         this.gemm = gemm;
         this.vector = gemm.vector();
         this.blas = gemm.blas();
+        this.winograd = vector == null || !winograd ? null : new WinogradConv(parallel);
         this.rowBuffers = new float[parallel.threads()][];
         this.partialSums = new float[parallel.threads()][];
     }
@@ -82,6 +95,8 @@ public final class CpuConv {
         int m = pixels(op, g), k = g.k(), rsc = g.r() * g.s() * g.c();
         if (g.isPointwise()) {
             gemm.gemm(false, true, m, k, g.c(), 1f, x.data(), w.data(), 0f, y.data(), 0L);
+        } else if (winograd != null && WinogradConv.applies(g)) {
+            winograd.forward(g, x.data(), w.data(), y.data());
         } else if (vector != null) {
             view.set(x.data(), g);
             try {
@@ -120,6 +135,8 @@ public final class CpuConv {
         if (g.isPointwise()) {
             // dx (NHW, C) += dy (NHW, K) * w (K, C)
             gemm.gemm(false, false, m, c, k, 1f, dy.data(), w.data(), 1f, dx.data(), 0L);
+        } else if (winograd != null && WinogradConv.applies(g)) {
+            winograd.backwardData(g, dy.data(), w.data(), dx.data());
         } else if (vector != null && g.strideH() == 1 && g.strideW() == 1 && padH2 >= 0 && padW2 >= 0) {
             // dx = conv(dy, rotated w) with stride 1 and padding dilation*(R-1) - pad: an implicit GEMM
             // over dx's pixels (N*H*W rows, R*S*K columns), accumulated with beta = 1.
@@ -161,6 +178,8 @@ public final class CpuConv {
         if (g.isPointwise()) {
             // dw (K, C) += dy^T (K, NHW) * x (NHW, C)
             gemm.gemm(true, false, k, g.c(), m, 1f, dy.data(), x.data(), 1f, dw.data(), 0L);
+        } else if (winograd != null && WinogradConv.applies(g)) {
+            winograd.backwardFilter(g, x.data(), dy.data(), dw.data());
         } else if (vector != null) {
             view.set(x.data(), g);
             try {

@@ -24,7 +24,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * bias (y starts as NaN garbage, which must be overwritten), backward data and backward filter (dx, dw,
  * db start random, and must be accumulated into). The geometries cover every code path: 1x1 stride 1
  * (plain GEMMs), the implicit GEMM, the stride-1 data gradient as a rotated-filter convolution, and the
- * col2im path (strides, padding wider than the kernel reach).
+ * col2im path (strides, padding wider than the kernel reach), and Winograd's F(4x4, 3x3) for a 3x3
+ * stride-1 pad-1 layer with enough tiles (WinogradConvTest checks it in depth).
  */
 class CpuConvTest {
     private static RefBackend ref;
@@ -55,7 +56,8 @@ class CpuConvTest {
                 new ConvGeometry(1, 6, 6, 17, 19, 3, 3, 1, 1, 1, 1, 1, 1),    // batch 1, channels past 16
                 new ConvGeometry(3, 13, 13, 32, 40, 3, 3, 1, 1, 1, 1, 1, 1),  // 507 rows, RSC 288 > KC
                 new ConvGeometry(1, 5, 5, 3, 2, 3, 3, 1, 1, 3, 3, 1, 1),      // padding beyond the kernel reach
-                new ConvGeometry(2, 6, 5, 3, 4, 2, 3, 1, 1, 0, 1, 2, 1));     // even kernel, mixed dilation
+                new ConvGeometry(2, 6, 5, 3, 4, 2, 3, 1, 1, 0, 1, 2, 1),      // even kernel, mixed dilation
+                new ConvGeometry(4, 16, 15, 16, 24, 3, 3, 1, 1, 1, 1, 1, 1)); // vector: Winograd (64 tiles)
     }
 
     static Stream<Arguments> cases() {

@@ -21,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
  * panels from a native MemorySegment ran at 35 GFLOP/s, measured side by side. C is a
  * segment (a tensor's memory), touched once per tile.
  */
-final class MicroKernel {
+public final class MicroKernel {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
     static final int MR = 4;
     static final int NR = 16;
@@ -35,7 +35,7 @@ final class MicroKernel {
      * C2 inlines every vector operation of this loop: with the C update in the same method the
      * inlining budget ran out, and vectors crossing a call that is not inlined are boxed (3x slower).
      */
-    static void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] tile) {
+    public static void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
