@@ -65,8 +65,13 @@ public final class StepBenchmark implements Callable<Integer> {
     @Option(names = "--conv", description = "cpu backend's 3x3 stride-1 convolutions: winograd (F(4x4, 3x3))"
             + " or gemm (implicit GEMM, as every other convolution) (default ${DEFAULT-VALUE})")
     String conv = "winograd";
-    @Option(names = "--warmup", description = "untimed steps first (default ${DEFAULT-VALUE})")
-    int warmup = 2;
+    // Ops called once or twice per step (the heads, the losses, pooling) are compiled by C2 only after
+    // several calls; until then they run in the interpreter or C1, where every Vector API operation
+    // allocates: measured 10-100x slower for their first 5-8 calls (densecl's infoNceLoss: 530 ms on the
+    // second call, 52 ms from the tenth). The PyTorch twin gets the same untimed steps.
+    @Option(names = "--warmup", description = "untimed steps first, so that the JIT has compiled every op"
+            + " (default ${DEFAULT-VALUE})")
+    int warmup = 5;
     @Option(names = "--steps", description = "timed steps (default ${DEFAULT-VALUE})")
     int steps = 5;
     @Option(names = "--compare-pytorch", description = "also run bench/pytorch/step_bench.py (densecl:"
