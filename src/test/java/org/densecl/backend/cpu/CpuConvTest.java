@@ -57,7 +57,7 @@ class CpuConvTest {
                 new ConvGeometry(3, 13, 13, 32, 40, 3, 3, 1, 1, 1, 1, 1, 1),  // 507 rows, RSC 288 > KC
                 new ConvGeometry(1, 5, 5, 3, 2, 3, 3, 1, 1, 3, 3, 1, 1),      // padding beyond the kernel reach
                 new ConvGeometry(2, 6, 5, 3, 4, 2, 3, 1, 1, 0, 1, 2, 1),      // even kernel, mixed dilation
-                new ConvGeometry(4, 16, 15, 16, 24, 3, 3, 1, 1, 1, 1, 1, 1)); // vector: Winograd (64 tiles)
+                new ConvGeometry(8, 16, 15, 32, 40, 3, 3, 1, 1, 1, 1, 1, 1)); // vector: Winograd (128 tiles)
     }
 
     static Stream<Arguments> cases() {

@@ -38,14 +38,18 @@ import org.densecl.backend.cpu.gemm.VectorGemm;
  * 5 in B^T) enlarge the float32 rounding of the products; WinogradConvTest measures it against float64.
  */
 public final class WinogradConv {
-    /** Below this many channels the transforms cost more than the multiplications they save. */
-    static final int MIN_CHANNELS = 16;
     /**
-     * Below this many tiles the filter transform (36 C K floats, 38 MB at 512 channels) costs as much
-     * as the multiplications saved, and there are too few chunks for two threads: ResNet-50's 7x7
-     * layers at batch 8 (32 tiles) measured no faster than the implicit GEMM.
+     * Below this many channels the point GEMMs are too short (k = C) for the micro-kernel, and the
+     * transforms cost as much as the multiplications saved: at 16 channels Winograd measured 0.4-1.3x
+     * the implicit GEMM's speed, at 32 channels and 128 tiles 1.3-1.9x, at 64 channels 1.9-3x.
      */
-    static final int MIN_TILES = 2 * FusedWinograd.CHUNK;
+    static final int MIN_CHANNELS = 32;
+    /**
+     * Below this many tiles the filter transform (36 C K floats, 38 MB at 512 channels) costs as much as
+     * the multiplications saved: ResNet-50's 7x7 layers at batch 8 (32 tiles) and 8x8 grids of 32
+     * channels at batch 16 (64 tiles) measured no faster, or slower, than the implicit GEMM.
+     */
+    static final int MIN_TILES = 4 * FusedWinograd.CHUNK;
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
@@ -58,7 +62,6 @@ public final class WinogradConv {
     private final AtomicInteger nextPoint = new AtomicInteger();
     private final float[][] work1;          // per part: (36, 8) tile work array
     private final float[][] work2;          // per part: (36, 8) tile work array
-    private final int[][] gatherIndex;      // per part: (8) offsets of 8 filters' rows in the staging buffer
     private final float[][] rowBuffers;     // per part: (8, 9, C) eight filters being transposed
     private float[] taps = new float[0];       // (9, rows, cols): the filter, taps first
     // Filter gradient: V (36, T, C) from x, Mbar (36, T, K) from dy, dU (36, K, C).
@@ -76,7 +79,6 @@ public final class WinogradConv {
         this.bPanels = new ArrayPanels[t];
         this.work1 = new float[t][POINTS * LANES];
         this.work2 = new float[t][POINTS * LANES];
-        this.gatherIndex = new int[t][LANES];
         this.rowBuffers = new float[t][0];
         for (int i = 0; i < t; i++) {
             gemms[i] = new VectorGemm(new Parallel(1)); // a one-thread pool starts no thread
@@ -139,21 +141,21 @@ public final class WinogradConv {
     // ------------------------------------------------------------------ filter staging (taps first)
 
     // taps[(rs*C + c)*K + k] = w[k][rs][c] for k in [k0, k1): eight filters at a time are copied to a
-    // row buffer, then each (rs, c) gathers its 8 values, one per filter, into one vector.
+    // row buffer, then each (rs, c) takes its 8 values, one per filter, to 8 neighbouring floats. (A
+    // Vector API gather here was not intrinsified on AVX2 and took about 1 us per vector.)
     private void stageTransposed(MemorySegment w, int c, int k, int k0, int k1, int part) {
         int row = 9 * c;
         if (rowBuffers[part].length < LANES * row) {
             rowBuffers[part] = new float[LANES * row];
         }
         float[] buf = rowBuffers[part];                 // (8, 9, C)
-        int[] index = gatherIndex[part];
-        for (int i = 0; i < LANES; i++) {
-            index[i] = i * row;
-        }
         for (int kb = k0; kb < k1; kb += LANES) {
             MemorySegment.copy(w, F32, 4L * kb * row, buf, 0, LANES * row);
             for (int src = 0; src < row; src++) {       // src = rs*C + c
-                FloatVector.fromArray(S, buf, src, index, 0).intoArray(taps, src * k + kb);
+                int dst = src * k + kb;
+                for (int i = 0; i < LANES; i++) {
+                    taps[dst + i] = buf[src + i * row];
+                }
             }
         }
     }

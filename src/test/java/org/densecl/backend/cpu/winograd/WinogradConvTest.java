@@ -65,15 +65,16 @@ class WinogradConvTest {
         assertTrue(WinogradConv.applies(same(8, 56, 56, 64, 64)));
         assertTrue(WinogradConv.applies(same(8, 14, 14, 256, 256)));
         assertFalse(WinogradConv.applies(same(8, 7, 7, 512, 512)), "32 tiles");
-        assertTrue(WinogradConv.applies(same(4, 16, 15, 16, 24)), "CpuConvTest's Winograd case: 64 tiles");
-        assertFalse(WinogradConv.applies(same(4, 16, 12, 16, 24)), "48 tiles");
+        assertTrue(WinogradConv.applies(same(8, 16, 15, 32, 40)), "CpuConvTest's Winograd case: 128 tiles");
+        assertFalse(WinogradConv.applies(same(8, 16, 12, 32, 40)), "96 tiles");
         assertFalse(WinogradConv.applies(ConvGeometry.of(8, 56, 56, 64, 64, 3, 2, 1, 1)), "stride 2");
         assertFalse(WinogradConv.applies(ConvGeometry.of(8, 28, 28, 64, 64, 3, 1, 2, 2)), "dilation 2");
         assertFalse(WinogradConv.applies(ConvGeometry.of(8, 28, 28, 64, 64, 3, 1, 0, 1)), "no padding");
         assertFalse(WinogradConv.applies(ConvGeometry.of(8, 28, 28, 64, 64, 1, 1, 0, 1)), "1x1");
-        assertFalse(WinogradConv.applies(same(1, 8, 8, 20, 64)), "C not a multiple of 8");
-        assertFalse(WinogradConv.applies(same(1, 8, 8, 64, 12)), "K not a multiple of 8");
-        assertFalse(WinogradConv.applies(same(1, 8, 8, 8, 64)), "C below MIN_CHANNELS");
+        assertFalse(WinogradConv.applies(same(8, 32, 32, 36, 64)), "C not a multiple of 8");
+        assertFalse(WinogradConv.applies(same(8, 32, 32, 64, 44)), "K not a multiple of 8");
+        assertFalse(WinogradConv.applies(same(8, 32, 32, 16, 64)), "C below MIN_CHANNELS");
+        assertFalse(WinogradConv.applies(same(8, 32, 32, 64, 24)), "K below MIN_CHANNELS");
     }
 
     @Test
