@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
  * dx, dgamma, dbeta). Shapes: batch 1, odd channel counts (3, 11, 21, 37), one vector-multiple (64);
  * the (8, 23, 29, 21) and (2, 33, 35, 64) cases are large enough to be split into several parallel
  * parts, so the per-part statistics merge is checked. One case has mean 100 and std 0.5, where a
- * naive E[x^2] - E[x]^2 variance would lose most of its digits.
+ * naive E[x^2] - E[x]^2 variance would lose most of its digits (twice: also where each part has
+ * several blocks).
  *
  * <p>Tolerances. Ref works in double from the same F32 inputs; the cpu sums in float within cache
  * blocks (<= 1024 rows, corrected two-pass) and merges in double, so statistics agree to a few float
@@ -42,6 +43,9 @@ class CpuBatchNormTest {
             }
         }
         trainForward(new int[] {4, 13, 17, 11}, 100, 0.5, true);
+        // Offset again where the statistics run in 2 parts of 2 blocks each (C = 37: four-vector groups
+        // plus a masked tail), so the later blocks' shift is the running mean of the earlier ones.
+        trainForward(new int[] {2, 33, 35, 37}, 100, 0.5, false);
     }
 
     private void trainForward(int[] dims, double offset, double std, boolean relu) {
