@@ -46,6 +46,11 @@ class CpuBatchNormTest {
         // Offset again where the statistics run in 2 parts of 2 blocks each (C = 37: four-vector groups
         // plus a masked tail), so the later blocks' shift is the running mean of the earlier ones.
         trainForward(new int[] {2, 33, 35, 37}, 100, 0.5, false);
+        // C = 300 > CpuBatchNorm.ROW_MAJOR_FROM: the row-major statistics (four rows per step, a masked
+        // channel tail, a remainder row), in 4 parts; plain and offset.
+        assertTrue(300 > CpuBatchNorm.ROW_MAJOR_FROM, "the C = 300 case must take the row-major statistics");
+        trainForward(new int[] {2, 15, 17, 300}, 0, 1, true);
+        trainForward(new int[] {2, 15, 17, 300}, 100, 0.5, false);
     }
 
     private void trainForward(int[] dims, double offset, double std, boolean relu) {
