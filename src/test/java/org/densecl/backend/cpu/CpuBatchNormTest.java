@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Test;
  * naive E[x^2] - E[x]^2 variance would lose most of its digits (twice: also where each part has
  * several blocks).
  *
- * <p>Tolerances. Ref works in double from the same F32 inputs; the cpu sums in float within cache
- * blocks (<= 1024 rows, corrected two-pass) and merges in double, so statistics agree to a few float
+ * <p>Tolerances. Ref works in double from the same F32 inputs; the cpu sums deviations from a
+ * shift near the mean in float within blocks of <= 1024 rows and merges in double, so statistics agree to a few float
  * ulps (measured: |mean diff| <= 5e-8, invStd within 1e-6 relative). Outputs then pick up the float
  * mean's rounding, |mean| * 2^-24 * gamma * invStd, which is 1e-5 in the offset case (measured 8.8e-6;
  * 1.4e-6 elsewhere): atol 5e-5, rtol 1e-5. Backward channel sums add up to 5336 O(1) products in
