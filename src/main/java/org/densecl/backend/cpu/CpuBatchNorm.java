@@ -22,17 +22,21 @@ import org.densecl.tensor.Tensor;
  * seen as (M, C), channels contiguous. Every pass vectorises ACROSS channels and parallelises over
  * row ranges; per-part partial sums meet in double on the calling thread.
  *
- * <p>Statistics are computed blockwise: a block of rows small enough to stay in cache is read twice
- * (a block mean, then the sums of deviations from it and of their squares: the corrected two-pass
- * algorithm of Chan, Golub and LeVeque, stable even when |mean| >> std), and block
- * results are merged in double with Chan et al.'s pairwise update. So x is read from memory once for
- * the statistics and once for the normalisation.
+ * <p>Statistics are computed blockwise in one read of x: each block sums the deviations from a shift
+ * close to the mean (the rows merged so far) and their squares in float, stable even when
+ * |mean| >> std, and block results are merged in double with Chan, Golub and LeVeque's pairwise
+ * update. So x is read from memory once for the statistics and once for the normalisation.
  *
  * <p>Backward (xhat = (x - mean) * invStd, g = dy masked by y > 0 under ReLU):
  * dbeta = sum g, dgamma = sum g * xhat, dx += gamma * invStd * (g - dbeta/M - xhat * dgamma/M),
  * using this call's sums, not the accumulated dgamma/dbeta.
  */
 final class CpuBatchNorm {
+    /** Rows per block of float statistics sums: sums of 1024 O(std) terms keep float's accuracy. */
+    private static final int STATS_BLOCK = 1024;
+    /** Channel counts above this take the row-major statistics (see shiftedSumsRowMajor). */
+    static final int ROW_MAJOR_FROM = 256;
+
     private final Parallel par;
     private final Scratch scratch;
 
@@ -63,11 +67,12 @@ final class CpuBatchNorm {
         int parts = CpuVec.parts(par, m, c);
         int cp = padded(c);
         double[] d = scratch.doubles(2 * parts * cp); // partial means (parts, cp), then partial M2 (parts, cp)
-        float[] f = scratch.floats(parts * 3 * L + 3 * cp); // lane buffers (parts, 3L); mean, scale, shift (cp)
-        int fMean = parts * 3 * L, fScale = fMean + cp, fShift = fScale + cp;
+        int acc = (3 * cp + 15) / 16 * 16; // per part: shift, sums, sums of squares (3, cp); whole cache lines
+        float[] f = scratch.floats(parts * acc + 3 * cp); // accumulators (parts, acc); mean, scale, shift (cp)
+        int fMean = parts * acc, fScale = fMean + cp, fShift = fScale + cp;
         MemorySegment xs = x.data();
         par.forEach(parts, p -> statistics(xs, m * p / parts, m * (p + 1) / parts, c,
-                d, p * cp, (parts + p) * cp, f, p * 3 * L));
+                d, p * cp, (parts + p) * cp, f, p * acc));
 
         for (int j = 0; j < c; j++) {
             // Chan's merge of the parts, in row order.
@@ -181,73 +186,140 @@ final class CpuBatchNorm {
 
     /**
      * Per-channel mean and M2 (sum of squared deviations) of rows [lo, hi) into d[meanOff + j] and
-     * d[m2Off + j]. Rows go in cache-sized blocks; each block's float mean and M2 merge in double.
-     * lanes[laneOff, laneOff + 3L) is this part's buffer for moving vector lanes into doubles.
+     * d[m2Off + j]. a[aOff, aOff + 3 * cp) holds this part's per-channel shift K, sum and sum of squares.
+     *
+     * <p>One read of x: each block of rows sums x - K and (x - K)^2 in float, with K the mean of the rows
+     * merged so far (for a part's first block, the mean of its first 16 rows, read twice), so
+     * |block mean - K| is a small fraction of the std and M2 = sum (x-K)^2 - (sum (x-K))^2 / n loses
+     * nothing to cancellation even when |mean| >> std. Blocks merge in double with Chan et al.'s
+     * pairwise update. Channels go four vectors at a time with the eight sums in registers, rows in
+     * memory order. The corrected two-pass form used before (a block mean, then deviations from it,
+     * channel vector by channel vector) ran at a third of a plain read stream, this at about its speed.
      */
     private static void statistics(MemorySegment xs, long lo, long hi, int c, double[] d, int meanOff,
-                                   int m2Off, float[] lanes, int laneOff) {
+                                   int m2Off, float[] a, int aOff) {
+        int cp = padded(c);
+        int kOff = aOff, sOff = aOff + cp, qOff = aOff + 2 * cp; // shift, sum, sum of squares (cp each)
         for (int j = 0; j < c; j++) {
             d[meanOff + j] = 0;
             d[m2Off + j] = 0;
         }
-        int block = blockRows(c);
+        // Each element is read once, so a block needs no cache residency: only the float sums' length
+        // bounds it, and long blocks keep the per-channel merges few where C is large.
+        int block = STATS_BLOCK;
         long seen = 0;
         for (long r0 = lo; r0 < hi; r0 += block) {
             long r1 = Math.min(hi, r0 + block);
             int nb = (int) (r1 - r0);
-            for (int j = 0; j < c; j += L) {
-                VectorMask<Float> mk = maskAt(j, c);
-                // The corrected two-pass form: a first guess of the block mean, then in one more pass
-                // the sum of deviations from it (which repairs the guess when |mean| >> std made its
-                // float sum lose digits) and the sum of their squares.
-                // Rows are unrolled into independent accumulators: one add chain per vector would
-                // leave the loop waiting on add latency rather than on memory.
-                FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-                long r = r0;
-                for (; r + 4 <= r1; r += 4) {
-                    long i = r * c + j;
-                    s0 = s0.add(loadOr(xs, i, mk));
-                    s1 = s1.add(loadOr(xs, i + c, mk));
-                    s2 = s2.add(loadOr(xs, i + 2L * c, mk));
-                    s3 = s3.add(loadOr(xs, i + 3L * c, mk));
+            if (seen == 0) {
+                int first = Math.min(nb, 16);
+                for (int j = 0; j < c; j += L) {
+                    VectorMask<Float> mk = maskAt(j, c);
+                    FloatVector sum = FloatVector.zero(F);
+                    for (long r = r0; r < r0 + first; r++) {
+                        sum = sum.add(loadOr(xs, r * c + j, mk));
+                    }
+                    sum.div(first).intoArray(a, kOff + j);
                 }
-                for (; r < r1; r++) {
-                    s0 = s0.add(loadOr(xs, r * c + j, mk));
+            } else {
+                for (int j = 0; j < c; j++) {
+                    a[kOff + j] = (float) d[meanOff + j];
                 }
-                FloatVector guess = s0.add(s1).add(s2.add(s3)).div(nb);
-                // Masked-off lanes load 0 and have guess 0, so they stay 0.
-                FloatVector dsum = FloatVector.zero(F), dsum1 = dsum, m2 = dsum, m21 = dsum;
-                for (r = r0; r + 2 <= r1; r += 2) {
-                    FloatVector dev = loadOr(xs, r * c + j, mk).sub(guess);
-                    FloatVector dev1 = loadOr(xs, (r + 1) * c + j, mk).sub(guess);
-                    dsum = dsum.add(dev);
-                    dsum1 = dsum1.add(dev1);
-                    m2 = dev.fma(dev, m2);
-                    m21 = dev1.fma(dev1, m21);
+            }
+            if (c > ROW_MAJOR_FROM) {
+                shiftedSumsRowMajor(xs, r0, r1, c, a, kOff, sOff, qOff);
+            } else {
+                int j = 0;
+                for (int four = 4 * L; j + four <= c; j += four) {
+                    shiftedSums4(xs, r0, r1, c, j, a, kOff, sOff, qOff);
                 }
-                if (r < r1) {
-                    FloatVector dev = loadOr(xs, r * c + j, mk).sub(guess);
-                    dsum = dsum.add(dev);
-                    m2 = dev.fma(dev, m2);
+                for (; j < c; j += L) {
+                    VectorMask<Float> mk = maskAt(j, c);
+                    FloatVector k = FloatVector.fromArray(F, a, kOff + j), sum = FloatVector.zero(F), sq = sum;
+                    for (long r = r0; r < r1; r++) {
+                        // Masked-off lanes load 0 and have shift 0, so they stay 0.
+                        FloatVector dev = loadOr(xs, r * c + j, mk).sub(k);
+                        sum = sum.add(dev);
+                        sq = dev.fma(dev, sq);
+                    }
+                    sum.intoArray(a, sOff + j);
+                    sq.intoArray(a, qOff + j);
                 }
-                dsum = dsum.add(dsum1);
-                m2 = m2.add(m21);
-                guess.intoArray(lanes, laneOff);
-                dsum.intoArray(lanes, laneOff + L);
-                m2.intoArray(lanes, laneOff + 2 * L);
-                int n = Math.min(L, c - j);
-                for (int k = 0; k < n; k++) {
-                    double correction = lanes[laneOff + L + k] / (double) nb;
-                    double blockMean = lanes[laneOff + k] + correction;
-                    double blockM2 = lanes[laneOff + 2 * L + k] - nb * correction * correction;
-                    double delta = blockMean - d[meanOff + j + k];
-                    double total = seen + nb;
-                    d[meanOff + j + k] += delta * nb / total;
-                    d[m2Off + j + k] += blockM2 + delta * delta * seen * nb / total;
-                }
+            }
+            // Chan et al.'s merge of this block into the part's running mean and M2.
+            double total = seen + nb, wMean = nb / total, wM2 = seen * (double) nb / total, invNb = 1.0 / nb;
+            for (int j = 0; j < c; j++) {
+                double sum = a[sOff + j];
+                double blockMean = a[kOff + j] + sum * invNb;
+                double blockM2 = a[qOff + j] - sum * sum * invNb;
+                double delta = blockMean - d[meanOff + j];
+                d[meanOff + j] += delta * wMean;
+                d[m2Off + j] += blockM2 + delta * delta * wM2;
             }
             seen += nb;
         }
+    }
+
+    /**
+     * Sums of x - K and (x - K)^2 over rows [r0, r1), row by row in memory order with the sums in
+     * per-channel arrays (in L1), four rows per step. For wide rows: walking four channel vectors down
+     * the rows (shiftedSums4) then strides by C * 4 bytes, a new page per row from C = 1024 on, where
+     * the hardware prefetcher stops; it measured 4 to 7 GB/s at C >= 512.
+     */
+    private static void shiftedSumsRowMajor(MemorySegment xs, long r0, long r1, int c, float[] a, int kOff, int sOff,
+                                            int qOff) {
+        java.util.Arrays.fill(a, sOff, sOff + 2 * padded(c), 0f);
+        long r = r0;
+        for (; r + 4 <= r1; r += 4) {
+            long i = r * c;
+            for (int j = 0; j < c; j += L) {
+                VectorMask<Float> mk = maskAt(j, c);
+                FloatVector k = FloatVector.fromArray(F, a, kOff + j);
+                FloatVector d0 = loadOr(xs, i + j, mk).sub(k), d1 = loadOr(xs, i + c + j, mk).sub(k);
+                FloatVector d2 = loadOr(xs, i + 2L * c + j, mk).sub(k), d3 = loadOr(xs, i + 3L * c + j, mk).sub(k);
+                FloatVector.fromArray(F, a, sOff + j).add(d0.add(d1).add(d2.add(d3))).intoArray(a, sOff + j);
+                FloatVector q = d0.fma(d0, d1.mul(d1)).add(d2.fma(d2, d3.mul(d3)));
+                FloatVector.fromArray(F, a, qOff + j).add(q).intoArray(a, qOff + j);
+            }
+        }
+        for (; r < r1; r++) {
+            for (int j = 0; j < c; j += L) {
+                VectorMask<Float> mk = maskAt(j, c);
+                FloatVector dev = loadOr(xs, r * c + j, mk).sub(FloatVector.fromArray(F, a, kOff + j));
+                FloatVector.fromArray(F, a, sOff + j).add(dev).intoArray(a, sOff + j);
+                dev.fma(dev, FloatVector.fromArray(F, a, qOff + j)).intoArray(a, qOff + j);
+            }
+        }
+    }
+
+    /** Sums of x - K and (x - K)^2 over rows [r0, r1) for the four full vectors of channels from j. */
+    private static void shiftedSums4(MemorySegment xs, long r0, long r1, int c, int j, float[] a, int kOff,
+                                     int sOff, int qOff) {
+        FloatVector k0 = FloatVector.fromArray(F, a, kOff + j), k1 = FloatVector.fromArray(F, a, kOff + j + L);
+        FloatVector k2 = FloatVector.fromArray(F, a, kOff + j + 2 * L);
+        FloatVector k3 = FloatVector.fromArray(F, a, kOff + j + 3 * L);
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
+        for (long r = r0; r < r1; r++) {
+            long i = r * c + j;
+            FloatVector d0 = CpuVec.load(xs, i).sub(k0), d1 = CpuVec.load(xs, i + L).sub(k1);
+            FloatVector d2 = CpuVec.load(xs, i + 2 * L).sub(k2), d3 = CpuVec.load(xs, i + 3 * L).sub(k3);
+            s0 = s0.add(d0);
+            s1 = s1.add(d1);
+            s2 = s2.add(d2);
+            s3 = s3.add(d3);
+            q0 = d0.fma(d0, q0);
+            q1 = d1.fma(d1, q1);
+            q2 = d2.fma(d2, q2);
+            q3 = d3.fma(d3, q3);
+        }
+        s0.intoArray(a, sOff + j);
+        s1.intoArray(a, sOff + j + L);
+        s2.intoArray(a, sOff + j + 2 * L);
+        s3.intoArray(a, sOff + j + 3 * L);
+        q0.intoArray(a, qOff + j);
+        q1.intoArray(a, qOff + j + L);
+        q2.intoArray(a, qOff + j + 2 * L);
+        q3.intoArray(a, qOff + j + 3 * L);
     }
 
     /** Sums of g and g * (x - mean) over rows [lo, hi) into d[sumOff + j] and d[prodOff + j]. */
@@ -292,13 +364,17 @@ final class CpuBatchNorm {
         }
     }
 
-    /** dy at element i, zeroed where the post-ReLU output is not positive when ys is given. */
+    /**
+     * dy at element i, zeroed where the post-ReLU output is not positive when ys is given. Written as
+     * g.blend(0, not(y > 0)): the form zero().blend(g, y > 0) made the ReLU-masked backward run at 6 GB/s
+     * instead of 14 (single thread, ResNet-50's shapes), whatever C2 made of it.
+     */
     private static FloatVector grad(MemorySegment gs, MemorySegment ys, long i, VectorMask<Float> mk) {
         FloatVector g = loadOr(gs, i, mk);
         if (ys == null) {
             return g;
         }
-        return FloatVector.zero(F).blend(g, loadOr(ys, i, mk).compare(VectorOperators.GT, 0f));
+        return g.blend(0f, loadOr(ys, i, mk).compare(VectorOperators.GT, 0f).not());
     }
 
     /** y = (x - mean[c]) * scale[c] + shift[c], then max(., 0) when relu. x, y (M, C). */
@@ -321,9 +397,12 @@ final class CpuBatchNorm {
         });
     }
 
-    /** Rows per statistics block: about 128 KiB of x, so a block stays in L2 between its two reads. */
+    /**
+     * Rows per block of the backward's float sums: about 128 KiB of x, at most 1024 rows, at least 32 so
+     * the per-channel adds into double (once per block) stay small next to the block.
+     */
     private static int blockRows(int c) {
-        return Math.max(16, Math.min(1024, 32768 / c));
+        return Math.max(32, Math.min(1024, 32768 / c));
     }
 
     private static int padded(int c) {

@@ -29,12 +29,15 @@ final class CpuElementwise {
         this.par = par;
     }
 
-    /** x = 0. Any dtype but F64 (labels may be zeroed too); bytes are cleared in parallel blocks. */
+    /**
+     * x = 0. Any dtype but F64 (labels may be zeroed too); bytes are cleared in parallel blocks, large
+     * native ones by the C library's memset (non-temporal stores: see CpuMemset).
+     */
     void zero(Tensor x) {
         // Parallel over flat byte ranges.
         Check.that(x.dtype() != DType.F64, "zero", "x is F64 " + x.shape() + " but the cpu backend computes in F32");
         MemorySegment s = x.data();
-        CpuVec.range(par, s.byteSize(), 1, (lo, hi) -> s.asSlice(lo, hi - lo).fill((byte) 0));
+        CpuVec.range(par, s.byteSize(), 1, (lo, hi) -> CpuMemset.zero(s.asSlice(lo, hi - lo)));
     }
 
     /** dst = src; same element count and dtype (F32 or I32). */

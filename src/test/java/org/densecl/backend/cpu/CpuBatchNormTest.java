@@ -14,10 +14,11 @@ import org.junit.jupiter.api.Test;
  * dx, dgamma, dbeta). Shapes: batch 1, odd channel counts (3, 11, 21, 37), one vector-multiple (64);
  * the (8, 23, 29, 21) and (2, 33, 35, 64) cases are large enough to be split into several parallel
  * parts, so the per-part statistics merge is checked. One case has mean 100 and std 0.5, where a
- * naive E[x^2] - E[x]^2 variance would lose most of its digits.
+ * naive E[x^2] - E[x]^2 variance would lose most of its digits (twice: also where each part has
+ * several blocks).
  *
- * <p>Tolerances. Ref works in double from the same F32 inputs; the cpu sums in float within cache
- * blocks (<= 1024 rows, corrected two-pass) and merges in double, so statistics agree to a few float
+ * <p>Tolerances. Ref works in double from the same F32 inputs; the cpu sums deviations from a
+ * shift near the mean in float within blocks of <= 1024 rows and merges in double, so statistics agree to a few float
  * ulps (measured: |mean diff| <= 5e-8, invStd within 1e-6 relative). Outputs then pick up the float
  * mean's rounding, |mean| * 2^-24 * gamma * invStd, which is 1e-5 in the offset case (measured 8.8e-6;
  * 1.4e-6 elsewhere): atol 5e-5, rtol 1e-5. Backward channel sums add up to 5336 O(1) products in
@@ -42,6 +43,14 @@ class CpuBatchNormTest {
             }
         }
         trainForward(new int[] {4, 13, 17, 11}, 100, 0.5, true);
+        // Offset again where the statistics run in 2 parts of 2 blocks each (C = 37: four-vector groups
+        // plus a masked tail), so the later blocks' shift is the running mean of the earlier ones.
+        trainForward(new int[] {2, 33, 35, 37}, 100, 0.5, false);
+        // C = 300 > CpuBatchNorm.ROW_MAJOR_FROM: the row-major statistics (four rows per step, a masked
+        // channel tail, a remainder row), in 4 parts; plain and offset.
+        assertTrue(300 > CpuBatchNorm.ROW_MAJOR_FROM, "the C = 300 case must take the row-major statistics");
+        trainForward(new int[] {2, 15, 17, 300}, 0, 1, true);
+        trainForward(new int[] {2, 15, 17, 300}, 100, 0.5, false);
     }
 
     private void trainForward(int[] dims, double offset, double std, boolean relu) {

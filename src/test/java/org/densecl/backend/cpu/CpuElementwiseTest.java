@@ -1,6 +1,7 @@
 package org.densecl.backend.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.densecl.backend.cpu.CpuVsRef.Pair;
 import org.densecl.tensor.DType;
@@ -49,6 +50,24 @@ class CpuElementwiseTest {
             b.ref.fill(z.ref(), 3.25f);
             b.cpu.fill(z.cpu(), 3.25f);
             CpuVsRef.close("fill n=" + n, z, 0, 0);
+        }
+    }
+
+    @Test
+    void zeroClearsExactlyItsSliceOnTheMemsetPath() {
+        // Large enough that every part clears >= CpuMemset.MIN_BYTES through memset, at an odd offset and
+        // length, so part boundaries fall mid-element; the neighbours of the slice must keep their values.
+        assertTrue(CpuMemset.available(), "zero: the C library's memset was not found, so this test would only"
+                + " exercise MemorySegment.fill");
+        int n = 4 * BIG, lo = 3, len = n - 10;
+        Pair x = b.uniform(11, 1, 2, n);
+        b.cpu.zero(x.cpu().slice(lo, Shape.of(len)));
+        for (int i = 0; i < n; i++) {
+            float want = i >= lo && i < lo + len ? 0f : x.ref().getFloat(i);
+            if (x.cpu().getFloat(i) != want) {
+                assertEquals(want, x.cpu().getFloat(i), "zero of slice [" + lo + ", " + (lo + len) + ") of (" + n
+                        + ") at element " + i);
+            }
         }
     }
 

@@ -32,6 +32,12 @@ class CpuPoolingTest {
             new PoolGeometry(1, 7, 9, 5, 2, 2, 2, 0), // non-overlapping, batch 1
             new PoolGeometry(1, 6, 5, 17, 3, 3, 1, 1), // stride 1: every element in up to 9 windows
             new PoolGeometry(3, 10, 12, 64, 3, 2, 2, 1), // non-square window, whole vectors only
+            new PoolGeometry(1, 1, 1, 3, 1, 1, 1, 0), // 1x1 spatial, 1x1 window
+            new PoolGeometry(2, 3, 3, 1, 3, 3, 2, 1), // one channel, windows mostly padding
+            new PoolGeometry(2, 8, 9, 11, 2, 2, 3, 0), // stride > window: rows and columns no window covers
+            // Enough work for 4 parts (the backward splits dx rows of all samples): part boundaries fall
+            // inside a sample, where a part must compute the winners of rows the previous part owns.
+            PoolGeometry.resnetStem(1, 41, 23, 45),
         };
         for (PoolGeometry g : cases) {
             for (boolean ties : new boolean[] {false, true}) {
