@@ -267,7 +267,7 @@ final class CpuContrastive {
         VectorMask<Float> mk = CpuVec.tail(main, k);
         FloatVector e = CpuVec.exp(CpuVec.load(z, off + main, mk).sub(max));
         CpuVec.store(e, z, off + main, mk);
-        return CpuVec.sumLanes(FloatVector.zero(F).blend(e, mk));
+        return CpuVec.sumLanes(e.blend(0f, mk.not())); // not zero().blend(e, mk): see CpuBatchNorm
     }
 
     /** a[off .. off + d) . b[off .. off + d), float lanes. */
