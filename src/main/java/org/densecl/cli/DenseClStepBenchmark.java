@@ -120,7 +120,7 @@ final class DenseClStepBenchmark {
                     opt.hidden(), opt.dim(), queue);
             report(times, flops, usedThreads, loss);
             if (a.profile) {
-                prof.print(System.out, a.steps, StepBenchmark.mean(times), 25);
+                prof.print(System.out, a.steps, StepBenchmark.mean(times), a.profileRows);
             }
         }
         if (a.comparePytorch) {

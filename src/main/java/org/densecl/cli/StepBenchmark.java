@@ -82,6 +82,8 @@ public final class StepBenchmark implements Callable<Integer> {
     @Option(names = "--profile", description = "also time every backend op of the timed steps and print the"
             + " costliest (convolutions by shape)")
     boolean profile;
+    @Option(names = "--profile-rows", description = "rows of the --profile table (default ${DEFAULT-VALUE})")
+    int profileRows = 30;
     @Option(names = "--python", description = "interpreter with torch (default ${DEFAULT-VALUE})")
     String python = "/usr/bin/python3";
 
@@ -161,7 +163,7 @@ public final class StepBenchmark implements Callable<Integer> {
             float lastLoss = (float) loss.get(0);
             report(net, cfg, times, usedThreads, lastLoss);
             if (profile) {
-                prof.print(System.out, steps, mean(times), 30);
+                prof.print(System.out, steps, mean(times), profileRows);
             }
         }
         if (comparePytorch) {

@@ -16,7 +16,6 @@ import jdk.incubator.vector.VectorSpecies;
 public final class MatrixPanels implements ASource, BSource {
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128; // one MR = 4 group
     private static final int MR = MicroKernel.MR;
     private static final int NR = MicroKernel.NR;
     private static final int KC = VectorGemm.KC;
@@ -48,35 +47,45 @@ public final class MatrixPanels implements ASource, BSource {
 
     @Override
     public void packA(float[] dst, int dstOff, int i0, int rows, int p0, int kc) {
+        if (transposed) {
+            packTransposedA(dst, dstOff, i0, rows, p0, kc);
+            return;
+        }
         for (int q = 0; q * MR < rows; q++) {
             int i = i0 + q * MR;
             int w = Math.min(MR, rows - q * MR);
-            if (!transposed) {
-                // A(i, p) at i*ld + p: each panel row is one bulk copy, rows KC apart.
-                int base = dstOff + q * MR * KC;
-                for (int t = 0; t < w; t++) {
-                    MemorySegment.copy(seg, F32, 4 * ((long) (i + t) * ld + p0), dst, base + t * KC, kc);
+            // A(i, p) at i*ld + p: each panel row is one bulk copy, rows KC apart.
+            int base = dstOff + q * MR * KC;
+            for (int t = 0; t < w; t++) {
+                MemorySegment.copy(seg, F32, 4 * ((long) (i + t) * ld + p0), dst, base + t * KC, kc);
+            }
+            for (int t = w; t < MR; t++) {
+                Arrays.fill(dst, base + t * KC, base + t * KC + kc, 0f);
+            }
+        }
+    }
+
+    // A(i, p) at p*ld + i: the MR neighbours of each k step are contiguous in memory, as in the
+    // interleaved layout. Walks A row by row (p outer): a sequential read. Panel by panel instead, every
+    // step jumps ld floats, and at ld = 1024 all those rows fall into the same L1 set.
+    private void packTransposedA(float[] dst, int dstOff, int i0, int rows, int p0, int kc) {
+        int full = rows / MR, w = rows - full * MR;
+        long last = seg.byteSize() - 4L * S.length(); // an 8-float read from here on would leave the segment
+        for (int p = 0; p < kc; p++) {
+            long row = 4 * ((long) (p0 + p) * ld + i0);
+            int d = dstOff + p * MR;
+            for (int q = 0; q < full; q++, d += MR * kc) {
+                long off = row + 4L * q * MR;
+                if (off <= last && p < kc - 1) {
+                    // 8 floats for 6: the 2 extra land in this panel's next k step, written after this.
+                    FloatVector.fromMemorySegment(S, seg, off, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d);
+                } else {
+                    MemorySegment.copy(seg, F32, off, dst, d, MR);
                 }
-                for (int t = w; t < MR; t++) {
-                    Arrays.fill(dst, base + t * KC, base + t * KC + kc, 0f);
-                }
-            } else if (w == MR) {
-                // A(i, p) at p*ld + i: the MR neighbours of each p are contiguous, as in the interleaved
-                // layout, so each k step is one 4-float copy.
-                int base = dstOff + q * MR * kc;
-                for (int p = 0; p < kc; p++) {
-                    long off = 4 * ((long) (p0 + p) * ld + i);
-                    FloatVector.fromMemorySegment(S4, seg, off, ByteOrder.LITTLE_ENDIAN).intoArray(dst, base + p * MR);
-                }
-            } else {
-                int base = dstOff + q * MR * kc;
-                for (int p = 0; p < kc; p++) {
-                    long off = (long) (p0 + p) * ld + i;
-                    int d = base + p * MR;
-                    for (int t = 0; t < MR; t++) {
-                        dst[d + t] = t < w ? seg.getAtIndex(F32, off + t) : 0f;
-                    }
-                }
+            }
+            if (w > 0) {
+                MemorySegment.copy(seg, F32, row + 4L * full * MR, dst, d, w);
+                Arrays.fill(dst, d + w, d + MR, 0f);
             }
         }
     }

@@ -1,72 +1,89 @@
 package org.densecl.backend.cpu.gemm;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The register-blocked 4x16 micro-kernel: a 4-row A panel times a 16-column B panel over kc steps,
- * accumulated in 8 AVX2 registers (4 rows x 2 vectors of 8 floats). Per step it loads two B vectors,
- * broadcasts four A values and issues 8 FMAs.
+ * The register-blocked 6x16 micro-kernel: a 6-row A panel times a 16-column B panel over kc steps,
+ * accumulated in 12 AVX2 registers (6 rows x 2 vectors of 8 floats). Per step it loads two B vectors,
+ * broadcasts six A values and issues 12 FMAs.
  *
- * <p>Why 4x16 and not BLIS's 6x16: C2's scheduler hoists the broadcasts of a k step ahead of their FMAs,
- * so several are live at once. 6x16 (12 accumulators + 2 B vectors) then runs out of the 16 ymm
- * registers and spills an accumulator through the stack on every step (measured: 40 GFLOP/s per core),
- * and 5x16, 4x24 and 3x32 were as slow; 4x16 needs at most 8 + 2 + 4 = 14 registers.
+ * <p>Why 12 accumulators: an FMA has 4 cycles of latency and a Zen 3 core starts two per cycle, so 8
+ * independent chains is the bare minimum and leaves no slack. Measured on this machine with L1-resident
+ * panels: a 4x16 kernel (8 accumulators) ran at 48-52 GFLOP/s per core in Java and 49-60 in C, 6x16 at
+ * 66-69 in Java and 76-83 in C (an FMA-only loop peaks at 96-101).
+ *
+ * <p>Why the fences: 12 accumulators + 2 B vectors leave 2 of the 16 ymm registers for the broadcasts, and
+ * C2's scheduler hoists all six broadcast loads of a step ahead of the FMAs, which then spills two
+ * accumulators to the stack on every step (measured: 42 GFLOP/s). A {@code VarHandle.loadLoadFence()}
+ * after each row emits no instruction on x86 but stops loads from moving above it, so each broadcast
+ * is loaded just before its two FMAs and the loop needs only 15 registers.
+ *
+ * <p>Why the single loop index: the A offsets are {@code index + r * KC} (rows layout) or
+ * {@code index + r} (interleaved), constant displacements of one register. Indexing by {@code ai + p}
+ * instead made C2 recompute and sign-extend that sum every step (7 integer instructions per 12 FMAs),
+ * measured 10-20% slower.
  *
  * <p>Both panels are packed float[] (see {@link ASource}, {@link BSource}): C2 removes the array bounds
- * checks from the k loop (its disassembly shows 2 loads, 4 broadcasts, 8 FMAs and the loop counter),
- * and the kernel runs at 100 GFLOP/s on one Zen 3 core with L1-resident panels. The same kernel reading
- * panels from a native MemorySegment ran at 35 GFLOP/s, measured side by side. C is a
- * segment (a tensor's memory), touched once per tile.
+ * checks from the loop, and the same kernel reading panels from a native MemorySegment was 2-3x
+ * slower. C is a segment (a tensor's memory), touched once per tile.
  */
 public final class MicroKernel {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
-    static final int MR = 4;
-    static final int NR = 16;
+    /** Rows of a micro-tile (A panel height). */
+    public static final int MR = 6;
+    /** Columns of a micro-tile (B panel width): two 8-float vectors. */
+    public static final int NR = 16;
     private static final int KC = VectorGemm.KC;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private MicroKernel() {}
 
     /**
-     * tile (MR x NR, row-major) = Apanel * Bpanel over kc steps. Kept apart from the C update so that
-     * C2 inlines every vector operation of this loop: with the C update in the same method the
-     * inlining budget ran out, and vectors crossing a call that is not inlined are boxed (3x slower).
+     * tile (MR x NR, row-major) = Apanel * Bpanel over kc steps, for an A panel in the rows layout (row
+     * r's k values contiguous from {@code ai + r * KC}). Kept apart from the C update so that C2 inlines
+     * every vector operation of this loop: with the C update in the same method the inlining budget ran
+     * out, and vectors crossing a call that is not inlined are boxed (3x slower).
      */
     public static void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
-        // A panel rows are contiguous along k, KC apart (see ASource): constant offsets fold into the
-        // broadcasts' addresses (measured: 91 vs 100 GFLOP/s per core with kc-apart rows in registers).
-        for (int p = 0; p < kc; p++) {
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        for (int end = ai + kc; ai < end; ai++, bi += NR) {
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + 8);
-            FloatVector v0 = FloatVector.broadcast(S, a[ai + p]);
-            FloatVector v1 = FloatVector.broadcast(S, a[ai + KC + p]);
-            FloatVector v2 = FloatVector.broadcast(S, a[ai + 2 * KC + p]);
-            FloatVector v3 = FloatVector.broadcast(S, a[ai + 3 * KC + p]);
-            c00 = v0.fma(b0, c00);
-            c01 = v0.fma(b1, c01);
-            c10 = v1.fma(b0, c10);
-            c11 = v1.fma(b1, c11);
-            c20 = v2.fma(b0, c20);
-            c21 = v2.fma(b1, c21);
-            c30 = v3.fma(b0, c30);
-            c31 = v3.fma(b1, c31);
-            bi += NR;
+            FloatVector v = FloatVector.broadcast(S, a[ai]);
+            c00 = v.fma(b0, c00);
+            c01 = v.fma(b1, c01);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + KC]);
+            c10 = v.fma(b0, c10);
+            c11 = v.fma(b1, c11);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 2 * KC]);
+            c20 = v.fma(b0, c20);
+            c21 = v.fma(b1, c21);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 3 * KC]);
+            c30 = v.fma(b0, c30);
+            c31 = v.fma(b1, c31);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 4 * KC]);
+            c40 = v.fma(b0, c40);
+            c41 = v.fma(b1, c41);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 5 * KC]);
+            c50 = v.fma(b0, c50);
+            c51 = v.fma(b1, c51);
+            VarHandle.loadLoadFence();
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, 8);
-        c10.intoArray(tile, 16);
-        c11.intoArray(tile, 24);
-        c20.intoArray(tile, 32);
-        c21.intoArray(tile, 40);
-        c30.intoArray(tile, 48);
-        c31.intoArray(tile, 56);
+        store(tile, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
     /** {@link #multiply} for an A panel in the interleaved layout: the MR values of each k step adjacent. */
@@ -75,24 +92,43 @@ public final class MicroKernel {
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
-        for (int p = 0; p < kc; p++) {
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        for (int end = ai + MR * kc; ai < end; ai += MR, bi += NR) {
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + 8);
-            FloatVector v0 = FloatVector.broadcast(S, a[ai]);
-            FloatVector v1 = FloatVector.broadcast(S, a[ai + 1]);
-            FloatVector v2 = FloatVector.broadcast(S, a[ai + 2]);
-            FloatVector v3 = FloatVector.broadcast(S, a[ai + 3]);
-            c00 = v0.fma(b0, c00);
-            c01 = v0.fma(b1, c01);
-            c10 = v1.fma(b0, c10);
-            c11 = v1.fma(b1, c11);
-            c20 = v2.fma(b0, c20);
-            c21 = v2.fma(b1, c21);
-            c30 = v3.fma(b0, c30);
-            c31 = v3.fma(b1, c31);
-            ai += MR;
-            bi += NR;
+            FloatVector v = FloatVector.broadcast(S, a[ai]);
+            c00 = v.fma(b0, c00);
+            c01 = v.fma(b1, c01);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = v.fma(b0, c10);
+            c11 = v.fma(b1, c11);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 2]);
+            c20 = v.fma(b0, c20);
+            c21 = v.fma(b1, c21);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = v.fma(b0, c30);
+            c31 = v.fma(b1, c31);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 4]);
+            c40 = v.fma(b0, c40);
+            c41 = v.fma(b1, c41);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 5]);
+            c50 = v.fma(b0, c50);
+            c51 = v.fma(b1, c51);
+            VarHandle.loadLoadFence();
         }
+        store(tile, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+    }
+
+    // tile (MR, NR) = the 12 accumulators, row by row.
+    private static void store(float[] tile, FloatVector c00, FloatVector c01, FloatVector c10, FloatVector c11,
+                              FloatVector c20, FloatVector c21, FloatVector c30, FloatVector c31,
+                              FloatVector c40, FloatVector c41, FloatVector c50, FloatVector c51) {
         c00.intoArray(tile, 0);
         c01.intoArray(tile, 8);
         c10.intoArray(tile, 16);
@@ -101,6 +137,10 @@ public final class MicroKernel {
         c21.intoArray(tile, 40);
         c30.intoArray(tile, 48);
         c31.intoArray(tile, 56);
+        c40.intoArray(tile, 64);
+        c41.intoArray(tile, 72);
+        c50.intoArray(tile, 80);
+        c51.intoArray(tile, 88);
     }
 
     /**

@@ -13,10 +13,10 @@ import org.densecl.backend.cpu.Parallel;
  * <pre>
  * for jc in n step NC                B block (KC x NC) packed into 16-wide panels: lives in L3
  *   for pc in k step KC              (beta applies to the first KC block only, then C accumulates)
- *     for ic in m step MC            A block (MC x KC) packed into 4-high panels: lives in L2
+ *     for ic in m step MC            A block (MC x KC) packed into 6-high panels: lives in L2
  *       for j0 in nc step NL2        a B slice of NL2 columns (192 KB): lives in L2
- *         for ir in mc step MR       one A panel (4 x KC = 4 KB): stays in L1 across the jr loop
- *           for jr in slice step NR  4x16 micro-kernel; C is written along rows
+ *         for ir in mc step MR       one A panel (6 x KC = 6 KB): stays in L1 across the jr loop
+ *           for jr in slice step NR  6x16 micro-kernel; C is written along rows
  * </pre>
  *
  * Parallel axis, two modes:
@@ -33,7 +33,7 @@ import org.densecl.backend.cpu.Parallel;
  * synchronized, so one driver serves one GEMM at a time (its threads are busy with it anyway).
  */
 public final class VectorGemm {
-    /** Micro-tile: 4 rows x 16 columns (two 8-float vectors). */
+    /** Micro-tile: 6 rows x 16 columns (two 8-float vectors). */
     public static final int MR = MicroKernel.MR;
     public static final int NR = MicroKernel.NR;
     /** Cache blocks for a Zen 3 core (32 KB L1d, 512 KB L2): A block 144 x 256 floats = 144 KB. */
@@ -197,7 +197,7 @@ public final class VectorGemm {
     // ------------------------------------------------------------------ shared
 
     // C[ic..ic+mc, jc..jc+nc] (+)= packed A block * packed B block. The B block is walked in L2-sized
-    // slices of NL2 columns; within a slice each A panel (4 KB, L1) meets every B panel (from L2), so C
+    // slices of NL2 columns; within a slice each A panel (6 KB, L1) meets every B panel (from L2), so C
     // is written along its rows, 64 bytes after 64 bytes, a stream the hardware prefetcher follows. (The
     // BLIS order, B panel outer and A panel inner, walks C down its rows instead: with 8 KB rows every
     // tile is a fresh miss, which cost 20% at 2048x2048.)

@@ -4,7 +4,7 @@
  * <ul>
  *   <li>{@link org.densecl.backend.cpu.gemm.VectorGemm}: the GotoBLAS/BLIS loop nest (cache blocks
  *       MC x KC of A in L2, KC x NC of B, L2 slices of NL2 columns), split over the backend's threads.</li>
- *   <li>MicroKernel: the 4x16 register tile, 8 FMAs per k step, at the FMA ports' limit.</li>
+ *   <li>MicroKernel: the 6x16 register tile, 12 FMAs per k step (12 accumulators hide the FMA latency).</li>
  *   <li>{@link org.densecl.backend.cpu.gemm.ASource} / {@link org.densecl.backend.cpu.gemm.BSource}:
  *       how an operand packs itself into the micro-kernel's panels. Dense matrices
  *       ({@link org.densecl.backend.cpu.gemm.MatrixPanels}), the im2col matrix of an NHWC tensor as A

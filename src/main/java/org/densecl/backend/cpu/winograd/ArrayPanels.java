@@ -10,12 +10,11 @@ import org.densecl.backend.cpu.gemm.VectorGemm;
 /**
  * One of the 36 point matrices of a Winograd scratch array (a row-major block of a float[] at an offset) as
  * a GEMM operand, packed in the layouts that {@link ASource} and {@link BSource} define. A is stored
- * (m, k), or (k, m) when transposed (then it packs interleaved, 4 floats per k step); B is stored (k, n).
+ * (m, k), or (k, m) when transposed (then it packs interleaved, MR floats per k step); B is stored (k, n).
  * Re-pointed per point with {@link #asA}/{@link #asB}, so a convolution allocates nothing.
  */
 final class ArrayPanels implements ASource, BSource {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128;
     private static final int MR = VectorGemm.MR;
     private static final int NR = VectorGemm.NR;
     private static final int KC = VectorGemm.KC;
@@ -54,32 +53,43 @@ final class ArrayPanels implements ASource, BSource {
 
     @Override
     public void packA(float[] dst, int dstOff, int i0, int rows, int p0, int kc) {
+        if (transposed) {
+            packTransposedA(dst, dstOff, i0, rows, p0, kc);
+            return;
+        }
         for (int q = 0; q * MR < rows; q++) {
             int i = i0 + q * MR;
             int w = Math.min(MR, rows - q * MR);
-            if (!transposed) {
-                int base = dstOff + q * MR * KC; // rows KC apart (see ASource)
-                for (int t = 0; t < w; t++) {
-                    System.arraycopy(data, off + (i + t) * ld + p0, dst, base + t * KC, kc);
-                }
-                for (int t = w; t < MR; t++) {
-                    Arrays.fill(dst, base + t * KC, base + t * KC + kc, 0f);
-                }
-            } else {
-                // A(i, p) at p*ld + i: the MR rows of one k step are neighbours, one 4-float copy.
-                int base = dstOff + q * MR * kc;
-                int src = off + p0 * ld + i;
-                if (w == MR) {
-                    for (int p = 0; p < kc; p++, src += ld) {
-                        FloatVector.fromArray(S4, data, src).intoArray(dst, base + p * MR);
-                    }
+            int base = dstOff + q * MR * KC; // rows KC apart (see ASource)
+            for (int t = 0; t < w; t++) {
+                System.arraycopy(data, off + (i + t) * ld + p0, dst, base + t * KC, kc);
+            }
+            for (int t = w; t < MR; t++) {
+                Arrays.fill(dst, base + t * KC, base + t * KC + kc, 0f);
+            }
+        }
+    }
+
+    // A(i, p) at p*ld + i: the MR rows of one k step are neighbours. Walks A row by row (p outer), a
+    // sequential read, as MatrixPanels does for a transposed A.
+    private void packTransposedA(float[] dst, int dstOff, int i0, int rows, int p0, int kc) {
+        int full = rows / MR, w = rows - full * MR;
+        int last = data.length - S.length(); // an 8-float read from here on would leave the array
+        for (int p = 0; p < kc; p++) {
+            int row = off + (p0 + p) * ld + i0;
+            int d = dstOff + p * MR;
+            for (int q = 0; q < full; q++, d += MR * kc) {
+                int src = row + q * MR;
+                if (src <= last && p < kc - 1) {
+                    // 8 floats for 6: the 2 extra land in this panel's next k step, written after this.
+                    FloatVector.fromArray(S, data, src).intoArray(dst, d);
                 } else {
-                    for (int p = 0; p < kc; p++, src += ld) {
-                        for (int t = 0; t < MR; t++) {
-                            dst[base + p * MR + t] = t < w ? data[src + t] : 0f;
-                        }
-                    }
+                    System.arraycopy(data, src, dst, d, MR);
                 }
+            }
+            if (w > 0) {
+                System.arraycopy(data, row + full * MR, dst, d, w);
+                Arrays.fill(dst, d + w, d + MR, 0f);
             }
         }
     }

@@ -24,12 +24,12 @@ import org.densecl.backend.cpu.gemm.VectorGemm;
  *     out                 = A^T M A        (or +=, for the data gradient)
  * </pre>
  * Unfused, V and M of the 56x56 layers are 14 MB each, written and read back through memory, and the
- * transforms cost as much as the GEMMs; a chunk's V and M (36 x 32 x 64 floats each at 64 channels)
+ * transforms cost as much as the GEMMs; a chunk's V and M (36 x 36 x 64 floats each at 64 channels)
  * stay in L2. Chunks go to the threads from a shared counter; each thread has its own V, M and tile.
  */
 final class FusedWinograd {
-    /** Tiles per chunk: 8 micro-kernel A panels, each B panel (from L1) meeting all of them. */
-    static final int CHUNK = 32;
+    /** Tiles per chunk: 6 micro-kernel A panels, each B panel (from L1) meeting all of them. */
+    static final int CHUNK = 6 * VectorGemm.MR;
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
     private static final int MR = VectorGemm.MR;
     private static final int NR = VectorGemm.NR;
