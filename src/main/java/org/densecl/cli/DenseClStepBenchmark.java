@@ -94,9 +94,15 @@ final class DenseClStepBenchmark {
         DenseClOptions paper = DenseClOptions.paper();
         DenseClOptions opt = new DenseClOptions(paper.hidden(), paper.dim(), queue, paper.temperature(),
                 paper.lambda(), paper.momentum(), paper.sgdMomentum(), paper.weightDecay(), bnGroups);
+        if (a.comparePytorch && (widthMultiplier != 1.0 || bnGroups != 1)) {
+            throw new IllegalArgumentException("bench step: --compare-pytorch needs --width-multiplier 1 and"
+                    + " --bn-groups 1 (the PyTorch twin is torchvision's width on one device)");
+        }
         int usedThreads = a.threads > 0 ? a.threads : Runtime.getRuntime().availableProcessors();
-        double[] times = new double[a.steps];
-        try (Backend raw = Backends.open(a.backend, a.threads, a.gemm, a.winograd())) {
+        List<String> twinArgs = List.of("--arch", arch, "--batch", "" + a.batch, "--size", "" + a.size,
+                "--queue", "" + queue, "--channels", "" + a.channels);
+        try (PytorchTwin twin = a.startTwin("densecl_step_bench.py", twinArgs);
+             Backend raw = Backends.open(a.backend, a.threads, a.gemm, a.winograd())) {
             OpProfile prof = OpProfile.of(raw);
             Backend be = a.profile ? prof.backend() : raw;
             DenseClModel m = new DenseClModel(be, cfg, DType.F32, a.batch, a.size, a.size, opt);
@@ -106,32 +112,17 @@ final class DenseClStepBenchmark {
             SplittableRandom r = new SplittableRandom(0);
             StepBenchmark.fillUniform(be, imQ, r);
             StepBenchmark.fillUniform(be, imK, r);
-            DenseClModel.Losses loss = null;
-            for (int i = 0; i < a.warmup + a.steps; i++) {
-                prof.record(i >= a.warmup);
-                long t0 = System.nanoTime();
-                loss = m.step(imQ, imK, 0.03f);
-                long t1 = System.nanoTime();
-                if (i >= a.warmup) {
-                    times[i - a.warmup] = (t1 - t0) * 1e-9;
-                }
-            }
+            DenseClModel.Losses[] loss = new DenseClModel.Losses[1];
+            double[][] times = a.timeRounds(prof, () -> loss[0] = m.step(imQ, imK, 0.03f), twin);
             Flops flops = Flops.of(m.backboneQuery().convs(), a.batch, m.locations(), cfg.stageChannels(3),
                     opt.hidden(), opt.dim(), queue);
-            report(times, flops, usedThreads, loss);
+            report(times[0], flops, usedThreads, loss[0]);
             if (a.profile) {
-                prof.print(System.out, a.steps, StepBenchmark.mean(times), a.profileRows);
+                prof.print(System.out, times[0].length, StepBenchmark.mean(times[0]), a.profileRows);
             }
-        }
-        if (a.comparePytorch) {
-            if (widthMultiplier != 1.0 || bnGroups != 1) {
-                throw new IllegalStateException("bench step: --compare-pytorch needs --width-multiplier 1 and"
-                        + " --bn-groups 1 (the PyTorch twin is torchvision's width on one device)");
+            if (twin != null) {
+                a.printComparison(twin, times[0], times[1]);
             }
-            double best = Arrays.stream(times).min().orElse(Double.NaN);
-            a.comparePytorch(a.batch / StepBenchmark.mean(times), best, "densecl_step_bench.py",
-                    List.of("--arch", arch, "--batch", "" + a.batch, "--size", "" + a.size, "--queue", "" + queue,
-                            "--channels", "" + a.channels));
         }
         return 0;
     }
@@ -144,7 +135,7 @@ final class DenseClStepBenchmark {
         System.out.printf("densecl %s%s batch %d %dx%dx%d queue %d bn-groups %d, backend %s (%s),"
                         + " %d warm-up + %d timed steps, last loss %.4f (global %.4f + dense %.4f)%n", arch, width,
                 a.batch, a.channels, a.size, a.size, queue, bnGroups, a.backend, a.backendDetails(usedThreads),
-                a.warmup, a.steps, loss.total(), loss.global(), loss.dense());
+                a.warmup, times.length, loss.total(), loss.global(), loss.dense());
         System.out.printf("  %.3f images/s, %.4f s/step (min %.4f, median %.4f, max %.4f)%n",
                 a.batch / mean, mean, sorted[0], sorted[sorted.length / 2], sorted[sorted.length - 1]);
         System.out.printf("  %.2f GFLOP/s (direct-convolution FLOPs; step = %.3f GFLOP: backbones 4 x %.3f (query fwd+bwd 3x, key fwd 1x),"

@@ -1,6 +1,8 @@
 package org.densecl.cli;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
@@ -26,8 +28,8 @@ import picocli.CommandLine.Option;
  * really holds. With native memory tracking on ({@code DENSECL_JAVA_OPTS=-XX:NativeMemoryTracking=summary})
  * that is NMT's "Other" category, where every Arena segment (slabs, conv workspaces) is counted; without
  * it (the launcher's default) that figure is not available and only the peak resident set (JVM included)
- * is printed. With {@code --compare-pytorch} it then runs
- * bench/pytorch/step_bench.py on the same machine with the same shape and prints the ratio.
+ * is printed. With {@code --compare-pytorch} it also times bench/pytorch/step_bench.py on the same machine
+ * with the same shape, the two taking turns ({@link PytorchTwin}), and prints the ratios.
  *
  * <p>{@code --model densecl} times a DenseCL pretraining step instead ({@link DenseClStepBenchmark}, options
  * {@code --arch --queue --bn-groups --width-multiplier}; its PyTorch twin is
@@ -72,11 +74,15 @@ public final class StepBenchmark implements Callable<Integer> {
     @Option(names = "--warmup", description = "untimed steps first, so that the JIT has compiled every op"
             + " (default ${DEFAULT-VALUE})")
     int warmup = 5;
-    @Option(names = "--steps", description = "timed steps (default ${DEFAULT-VALUE})")
+    @Option(names = "--steps", description = "timed steps (per round with --compare-pytorch) (default ${DEFAULT-VALUE})")
     int steps = 5;
-    @Option(names = "--compare-pytorch", description = "also run bench/pytorch/step_bench.py (densecl:"
-            + " densecl_step_bench.py) and print the ratio")
+    @Option(names = "--compare-pytorch", description = "also time the same step in PyTorch"
+            + " (bench/pytorch/step_bench.py, densecl: densecl_step_bench.py), taking turns with ours, and print"
+            + " the ratio")
     boolean comparePytorch;
+    @Option(names = "--rounds", description = "with --compare-pytorch: blocks of --steps timed steps each side"
+            + " runs, alternated (default ${DEFAULT-VALUE})")
+    int rounds = 3;
     @Option(names = "--pytorch-channels-last", description = "run the PyTorch step in channels_last")
     boolean channelsLast;
     @Option(names = "--profile", description = "also time every backend op of the timed steps and print the"
@@ -111,9 +117,9 @@ public final class StepBenchmark implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (batch < 1 || size < 32 || channels < 1 || classes < 1 || steps < 1 || warmup < 0) {
+        if (batch < 1 || size < 32 || channels < 1 || classes < 1 || steps < 1 || warmup < 0 || rounds < 1) {
             throw new IllegalArgumentException("bench step: need batch >= 1, size >= 32, channels >= 1,"
-                    + " classes >= 1, steps >= 1, warmup >= 0");
+                    + " classes >= 1, steps >= 1, warmup >= 0, rounds >= 1");
         }
         if (!conv.equals("winograd") && !conv.equals("gemm")) {
             throw new IllegalArgumentException("bench step: --conv must be winograd or gemm, not " + conv);
@@ -132,8 +138,11 @@ public final class StepBenchmark implements Callable<Integer> {
         int depth = Integer.parseInt(model.substring("resnet".length()));
         ResNetConfig cfg = ResNetConfig.resnet(depth).withInChannels(channels).withClassifier(classes);
         int usedThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-        double[] times = new double[steps];
-        try (Backend raw = Backends.open(backend, threads, gemm, winograd())) {
+        List<String> twinArgs = List.of("--model", model, "--batch", "" + batch, "--size", "" + size,
+                "--channels", "" + channels, "--classes", "" + classes);
+        // The twin warms up first, alone; it then waits (no CPU) while ours is built and warmed up.
+        try (PytorchTwin twin = startTwin("step_bench.py", twinArgs);
+             Backend raw = Backends.open(backend, threads, gemm, winograd())) {
             OpProfile prof = OpProfile.of(raw);
             Backend be = profile ? prof.backend() : raw;
             ResNet net = ResNet.create(be, cfg, DType.F32, batch, size, size);
@@ -145,9 +154,7 @@ public final class StepBenchmark implements Callable<Integer> {
             Tensor loss = be.allocate(DType.F32, Shape.of(1));
             fillInputs(be, x, labels);
 
-            for (int i = 0; i < warmup + steps; i++) {
-                prof.record(i >= warmup);
-                long t0 = System.nanoTime();
+            double[][] times = timeRounds(prof, () -> {
                 net.parameters().zeroGrads();
                 net.activations().zeroGrads();
                 net.forward(x, true);
@@ -155,23 +162,93 @@ public final class StepBenchmark implements Callable<Integer> {
                 be.softmaxCrossEntropyBackward(probs, labels, -1, false, 1f, net.logits().grad());
                 net.backward(null);
                 sgd.step(0.01f);
-                long t1 = System.nanoTime();
-                if (i >= warmup) {
-                    times[i - warmup] = (t1 - t0) * 1e-9;
-                }
-            }
+            }, twin);
             float lastLoss = (float) loss.get(0);
-            report(net, cfg, times, usedThreads, lastLoss);
+            report(net, cfg, times[0], usedThreads, lastLoss);
             if (profile) {
-                prof.print(System.out, steps, mean(times), profileRows);
+                prof.print(System.out, times[0].length, mean(times[0]), profileRows);
             }
-        }
-        if (comparePytorch) {
-            comparePytorch(batch / mean(times), Double.NaN, "step_bench.py",
-                    java.util.List.of("--model", model, "--batch", "" + batch, "--size", "" + size,
-                            "--channels", "" + channels, "--classes", "" + classes));
+            if (twin != null) {
+                printComparison(twin, times[0], times[1]);
+            }
         }
         return 0;
+    }
+
+    /** One training step, as {@link #timeRounds} runs it. */
+    @FunctionalInterface
+    interface TimedStep {
+        void run() throws Exception;
+    }
+
+    /** The PyTorch twin (script in bench/pytorch/) warmed up and waiting, or null without --compare-pytorch. */
+    PytorchTwin startTwin(String script, List<String> modelArgs) throws Exception {
+        if (!comparePytorch) {
+            return null;
+        }
+        List<String> args = new ArrayList<>(modelArgs);
+        args.addAll(List.of("--warmup", "" + warmup, "--threads",
+                "" + (threads > 0 ? threads : Runtime.getRuntime().availableProcessors())));
+        if (channelsLast) {
+            args.add("--channels-last");
+        }
+        return PytorchTwin.start(python, scriptPath(script).toString(), args);
+    }
+
+    /**
+     * Runs --warmup untimed steps, then the timed ones: --steps of them, or with a twin --rounds blocks of
+     * --steps, each followed by a block of the twin's. Returns {ours, the twin's} step times in seconds
+     * (the twin's empty without one). Only our timed steps are recorded by {@code prof}.
+     */
+    double[][] timeRounds(OpProfile prof, TimedStep step, PytorchTwin twin) throws Exception {
+        int blocks = twin == null ? 1 : rounds;
+        double[] ours = new double[blocks * steps], theirs = new double[twin == null ? 0 : blocks * steps];
+        prof.record(false);
+        for (int i = 0; i < warmup; i++) {
+            step.run();
+        }
+        prof.record(true);
+        for (int b = 0; b < blocks; b++) {
+            for (int i = 0; i < steps; i++) {
+                long t0 = System.nanoTime();
+                step.run();
+                ours[b * steps + i] = (System.nanoTime() - t0) * 1e-9;
+            }
+            if (twin != null) {
+                prof.record(false);
+                System.arraycopy(twin.run(steps), 0, theirs, b * steps, steps);
+                prof.record(true);
+            }
+        }
+        prof.record(false);
+        return new double[][] {ours, theirs};
+    }
+
+    /** The per-round table and the ratios of images/s (means), median steps and fastest steps. */
+    void printComparison(PytorchTwin twin, double[] ours, double[] theirs) {
+        System.out.println("  " + twin.description());
+        System.out.println("  round   ours s/step   pytorch s/step   ours/pytorch");
+        for (int b = 0; b < rounds; b++) {
+            double o = mean(Arrays.copyOfRange(ours, b * steps, (b + 1) * steps));
+            double t = mean(Arrays.copyOfRange(theirs, b * steps, (b + 1) * steps));
+            System.out.printf("  %5d   %11.4f   %14.4f   %12.3f%n", b + 1, o, t, t / o);
+        }
+        System.out.printf("  ours / pytorch = %.3f (%.3f vs %.3f images/s: means of %d steps each, %d rounds"
+                        + " alternated, same machine)%n", mean(theirs) / mean(ours), batch / mean(ours),
+                batch / mean(theirs), ours.length, rounds);
+        System.out.printf("  ours / pytorch, median step = %.3f (%.4f vs %.4f s); fastest step = %.3f (%.4f vs"
+                        + " %.4f s)%n", median(theirs) / median(ours), median(ours), median(theirs),
+                min(theirs) / min(ours), min(ours), min(theirs));
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    static double min(double[] v) {
+        return Arrays.stream(v).min().orElse(Double.NaN);
     }
 
     private void fillInputs(Backend be, Tensor x, Tensor labels) {
@@ -196,7 +273,7 @@ public final class StepBenchmark implements Callable<Integer> {
         Arrays.sort(sorted);
         System.out.printf("%s batch %d %dx%dx%d, backend %s (%s), %d warm-up + %d timed steps,"
                         + " last loss %.4f%n", model, batch, channels, size, size, backend,
-                backendDetails(usedThreads), warmup, steps, lastLoss);
+                backendDetails(usedThreads), warmup, times.length, lastLoss);
         System.out.printf("  %.3f images/s, %.4f s/step (min %.4f, median %.4f, max %.4f)%n",
                 batch / mean, mean, sorted[0], sorted[sorted.length / 2], sorted[sorted.length - 1]);
         System.out.printf("  %.2f GFLOP/s (step = 3 x forward = %.3f GFLOP of direct convolution, which Winograd"
@@ -250,51 +327,6 @@ public final class StepBenchmark implements Callable<Integer> {
             return m.find() ? Long.parseLong(m.group(1)) * 1024 : -1;
         } catch (Exception e) {
             return -1;
-        }
-    }
-
-    /**
-     * Runs bench/pytorch/{@code scriptName} with {@code modelArgs} and this command's warm-up, steps, threads
-     * (and --channels-last), echoes its output and prints the ratio of {@code ours} to its images/s; and,
-     * when {@code oursBestStep} (s) is a number and the script reports {@code min_s_per_step}, the ratio of
-     * the fastest steps too (less sensitive to other processes on a shared machine).
-     */
-    void comparePytorch(double ours, double oursBestStep, String scriptName, java.util.List<String> modelArgs)
-            throws Exception {
-        String script = scriptPath(scriptName).toString();
-        var cmd = new java.util.ArrayList<>(java.util.List.of(python, script));
-        cmd.addAll(modelArgs);
-        cmd.addAll(java.util.List.of("--warmup", "" + warmup, "--steps", "" + steps, "--threads",
-                "" + (threads > 0 ? threads : Runtime.getRuntime().availableProcessors())));
-        if (channelsLast) {
-            cmd.add("--channels-last");
-        }
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        double theirs = Double.NaN, theirsBestStep = Double.NaN;
-        try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
-            for (String line; (line = in.readLine()) != null; ) {
-                if (line.startsWith("RESULT ")) {
-                    for (String kv : line.substring(7).split(" ")) {
-                        if (kv.startsWith("images_per_s=")) {
-                            theirs = Double.parseDouble(kv.substring(13));
-                        } else if (kv.startsWith("min_s_per_step=")) {
-                            theirsBestStep = Double.parseDouble(kv.substring(15));
-                        }
-                    }
-                } else {
-                    System.out.println("  " + line);
-                }
-            }
-        }
-        int rc = p.waitFor();
-        if (rc != 0 || Double.isNaN(theirs)) {
-            throw new IllegalStateException("bench step: " + String.join(" ", cmd) + " failed (exit " + rc + ")");
-        }
-        System.out.printf("  ours / pytorch = %.3f (%.3f vs %.3f images/s, same machine, same run)%n",
-                ours / theirs, ours, theirs);
-        if (!Double.isNaN(oursBestStep) && !Double.isNaN(theirsBestStep)) {
-            System.out.printf("  ours / pytorch, fastest step = %.3f (%.4f vs %.4f s/step)%n",
-                    theirsBestStep / oursBestStep, oursBestStep, theirsBestStep);
         }
     }
 
