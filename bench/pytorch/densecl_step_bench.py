@@ -23,7 +23,7 @@ steps; the last line is machine-readable for the Java caller, as in step_bench.p
 
     RESULT images_per_s=<float> s_per_step=<float> threads=<int> min_s_per_step=<float>
 
---serve alternates blocks of steps with the Java caller, as step_bench.py's --serve.
+preceded, as in step_bench.py, by a line "STEPS <float> ... <float>" with every timed step's seconds.
 
 Run with Debian's interpreter (/usr/bin/python3, torch 1.13, torchvision 0.14).
 """
@@ -64,7 +64,6 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads; 0 = all cores")
     ap.add_argument("--channels-last", action="store_true", help="NHWC memory format (as our activations)")
-    ap.add_argument("--serve", action="store_true", help="time blocks of steps on request (step_bench.py)")
     a = ap.parse_args()
     if a.queue % a.batch != 0:
         raise SystemExit(f"densecl_step_bench.py: --queue {a.queue} must be a multiple of --batch {a.batch}")
@@ -90,17 +89,13 @@ def main():
         opt.step()
         return loss.item()
 
-    if a.serve:
-        step_bench.serve(step, a.warmup, f"pytorch {torch.__version__}, {backbone.source}, densecl {a.arch} batch"
-                         f" {a.batch} {a.channels}x{a.size}x{a.size} queue {a.queue}"
-                         f"{' channels_last' if a.channels_last else ''}, {torch.get_num_threads()} threads")
-        return
     times, loss = step_bench.timed(step, a.warmup, a.steps)
     mean = sum(times) / len(times)
     print(f"pytorch {torch.__version__}, {backbone.source}, densecl {a.arch} batch {a.batch}"
           f" {a.channels}x{a.size}x{a.size} queue {a.queue}{' channels_last' if a.channels_last else ''},"
           f" {torch.get_num_threads()} threads, last loss {loss:.4f}:"
           f" {a.batch / mean:.3f} images/s, {mean:.4f} s/step (min {min(times):.4f})")
+    print("STEPS " + " ".join(f"{t:.6f}" for t in times))
     print(f"RESULT images_per_s={a.batch / mean:.6f} s_per_step={mean:.6f} threads={torch.get_num_threads()}"
           f" min_s_per_step={min(times):.6f}")
 

@@ -7,10 +7,10 @@ the warm-up steps; the last line is machine-readable for the Java caller:
 
     RESULT images_per_s=<float> s_per_step=<float> threads=<int>
 
-With --serve it warms up, prints its description and a line READY, then waits for commands on stdin so that
-the Java caller can alternate blocks of its own steps with blocks of these (the host's speed drifts over
-tens of seconds, so back-to-back runs compare different moments): "RUN n" times n steps and answers
-"TIMES t1 ... tn" (seconds); "QUIT" or the end of stdin exits.
+and the line before it lists every timed step's seconds (the Java caller alternates runs of this script
+with its own and compares the distributions):
+
+    STEPS <float> ... <float>
 
 Run with Debian's interpreter (/usr/bin/python3, torch 1.13); torchvision's resnet is used when it
 imports, otherwise the equivalent definition below (the same v1.5 Bottleneck: stride on the 3x3).
@@ -81,23 +81,6 @@ def timed(step, warmup, steps):
     return times, result
 
 
-def serve(step, warmup, description):
-    """--serve: warm up, announce READY, then time blocks of steps on request (see the module comment)."""
-    import sys
-    for _ in range(warmup):
-        step()
-    print(description)
-    print("READY", flush=True)
-    for line in sys.stdin:
-        words = line.split()
-        if not words or words[0] == "QUIT":
-            break
-        if words[0] != "RUN" or len(words) != 2:
-            raise SystemExit(f"step_bench.py --serve: unknown command {line.strip()!r}")
-        times, _ = timed(step, 0, int(words[1]))
-        print("TIMES " + " ".join(f"{t:.6f}" for t in times), flush=True)
-
-
 def build(model, channels, classes):
     try:
         import torchvision
@@ -124,7 +107,6 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads; 0 = all cores")
     ap.add_argument("--channels-last", action="store_true", help="NHWC memory format (as our activations)")
-    ap.add_argument("--serve", action="store_true", help="time blocks of steps on request (see above)")
     a = ap.parse_args()
 
     import os
@@ -148,12 +130,10 @@ def main():
 
     description = (f"pytorch {torch.__version__}, {source}, {a.model} batch {a.batch} {a.channels}x{a.size}x{a.size}"
                    f"{' channels_last' if a.channels_last else ''}, {torch.get_num_threads()} threads")
-    if a.serve:
-        serve(step, a.warmup, description)
-        return
     times, _ = timed(step, a.warmup, a.steps)
     mean = sum(times) / len(times)
     print(f"{description}: {a.batch / mean:.3f} images/s, {mean:.4f} s/step (min {min(times):.4f})")
+    print("STEPS " + " ".join(f"{t:.6f}" for t in times))
     print(f"RESULT images_per_s={a.batch / mean:.6f} s_per_step={mean:.6f} threads={torch.get_num_threads()}")
 
 

@@ -99,32 +99,31 @@ final class DenseClStepBenchmark {
                     + " --bn-groups 1 (the PyTorch twin is torchvision's width on one device)");
         }
         int usedThreads = a.threads > 0 ? a.threads : Runtime.getRuntime().availableProcessors();
-        List<String> twinArgs = List.of("--arch", arch, "--batch", "" + a.batch, "--size", "" + a.size,
-                "--queue", "" + queue, "--channels", "" + a.channels);
-        try (PytorchTwin twin = a.startTwin("densecl_step_bench.py", twinArgs);
-             Backend raw = Backends.open(a.backend, a.threads, a.gemm, a.winograd())) {
-            OpProfile prof = OpProfile.of(raw);
-            Backend be = a.profile ? prof.backend() : raw;
-            DenseClModel m = new DenseClModel(be, cfg, DType.F32, a.batch, a.size, a.size, opt);
-            m.initialize(1);
-            Tensor imQ = be.allocate(DType.F32, Shape.of(a.batch, a.size, a.size, a.channels)); // (N, H, W, C)
-            Tensor imK = be.allocate(DType.F32, imQ.shape());                                   // (N, H, W, C)
-            SplittableRandom r = new SplittableRandom(0);
-            StepBenchmark.fillUniform(be, imQ, r);
-            StepBenchmark.fillUniform(be, imK, r);
-            DenseClModel.Losses[] loss = new DenseClModel.Losses[1];
-            double[][] times = a.timeRounds(prof, () -> loss[0] = m.step(imQ, imK, 0.03f), twin);
-            Flops flops = Flops.of(m.backboneQuery().convs(), a.batch, m.locations(), cfg.stageChannels(3),
-                    opt.hidden(), opt.dim(), queue);
-            report(times[0], flops, usedThreads, loss[0]);
-            if (a.profile) {
-                prof.print(System.out, times[0].length, StepBenchmark.mean(times[0]), a.profileRows);
+        return a.runRounds((last, earlier) -> {
+            try (Backend raw = Backends.open(a.backend, a.threads, a.gemm, a.winograd())) {
+                OpProfile prof = OpProfile.of(raw);
+                Backend be = a.profile ? prof.backend() : raw;
+                DenseClModel m = new DenseClModel(be, cfg, DType.F32, a.batch, a.size, a.size, opt);
+                m.initialize(1);
+                Tensor imQ = be.allocate(DType.F32, Shape.of(a.batch, a.size, a.size, a.channels)); // (N, H, W, C)
+                Tensor imK = be.allocate(DType.F32, imQ.shape());                                   // (N, H, W, C)
+                SplittableRandom r = new SplittableRandom(0);
+                StepBenchmark.fillUniform(be, imQ, r);
+                StepBenchmark.fillUniform(be, imK, r);
+                DenseClModel.Losses[] loss = new DenseClModel.Losses[1];
+                double[] times = a.timeSteps(prof, () -> loss[0] = m.step(imQ, imK, 0.03f));
+                if (last) {
+                    Flops flops = Flops.of(m.backboneQuery().convs(), a.batch, m.locations(), cfg.stageChannels(3),
+                            opt.hidden(), opt.dim(), queue);
+                    report(StepBenchmark.concat(earlier, times), flops, usedThreads, loss[0]);
+                    if (a.profile) {
+                        prof.print(System.out, times.length, StepBenchmark.mean(times), a.profileRows);
+                    }
+                }
+                return times;
             }
-            if (twin != null) {
-                a.printComparison(twin, times[0], times[1]);
-            }
-        }
-        return 0;
+        }, "densecl_step_bench.py", List.of("--arch", arch, "--batch", "" + a.batch, "--size", "" + a.size,
+                "--queue", "" + queue, "--channels", "" + a.channels));
     }
 
     private void report(double[] times, Flops flops, int usedThreads, DenseClModel.Losses loss) {
@@ -133,9 +132,9 @@ final class DenseClStepBenchmark {
         Arrays.sort(sorted);
         String width = widthMultiplier == 1.0 ? "" : " width x" + widthMultiplier;
         System.out.printf("densecl %s%s batch %d %dx%dx%d queue %d bn-groups %d, backend %s (%s),"
-                        + " %d warm-up + %d timed steps, last loss %.4f (global %.4f + dense %.4f)%n", arch, width,
+                        + " %s, last loss %.4f (global %.4f + dense %.4f)%n", arch, width,
                 a.batch, a.channels, a.size, a.size, queue, bnGroups, a.backend, a.backendDetails(usedThreads),
-                a.warmup, times.length, loss.total(), loss.global(), loss.dense());
+                a.stepsLabel(times.length), loss.total(), loss.global(), loss.dense());
         System.out.printf("  %.3f images/s, %.4f s/step (min %.4f, median %.4f, max %.4f)%n",
                 a.batch / mean, mean, sorted[0], sorted[sorted.length / 2], sorted[sorted.length - 1]);
         System.out.printf("  %.2f GFLOP/s (direct-convolution FLOPs; step = %.3f GFLOP: backbones 4 x %.3f (query fwd+bwd 3x, key fwd 1x),"

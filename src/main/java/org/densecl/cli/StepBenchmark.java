@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
  * that is NMT's "Other" category, where every Arena segment (slabs, conv workspaces) is counted; without
  * it (the launcher's default) that figure is not available and only the peak resident set (JVM included)
  * is printed. With {@code --compare-pytorch} it also times bench/pytorch/step_bench.py on the same machine
- * with the same shape, the two taking turns ({@link PytorchTwin}), and prints the ratios.
+ * with the same shape, runs of the two alternated ({@link #runRounds}), and prints the ratios.
  *
  * <p>{@code --model densecl} times a DenseCL pretraining step instead ({@link DenseClStepBenchmark}, options
  * {@code --arch --queue --bn-groups --width-multiplier}; its PyTorch twin is
@@ -74,14 +74,15 @@ public final class StepBenchmark implements Callable<Integer> {
     @Option(names = "--warmup", description = "untimed steps first, so that the JIT has compiled every op"
             + " (default ${DEFAULT-VALUE})")
     int warmup = 5;
-    @Option(names = "--steps", description = "timed steps (per round with --compare-pytorch) (default ${DEFAULT-VALUE})")
+    @Option(names = "--steps", description = "timed steps (per round with --compare-pytorch) (default"
+            + " ${DEFAULT-VALUE})")
     int steps = 5;
     @Option(names = "--compare-pytorch", description = "also time the same step in PyTorch"
-            + " (bench/pytorch/step_bench.py, densecl: densecl_step_bench.py), taking turns with ours, and print"
-            + " the ratio")
+            + " (bench/pytorch/step_bench.py, densecl: densecl_step_bench.py), runs of each alternated, and print"
+            + " the ratios")
     boolean comparePytorch;
-    @Option(names = "--rounds", description = "with --compare-pytorch: blocks of --steps timed steps each side"
-            + " runs, alternated (default ${DEFAULT-VALUE})")
+    @Option(names = "--rounds", description = "with --compare-pytorch: runs of each side (warm-up and --steps"
+            + " timed steps), alternated (default ${DEFAULT-VALUE})")
     int rounds = 3;
     @Option(names = "--pytorch-channels-last", description = "run the PyTorch step in channels_last")
     boolean channelsLast;
@@ -138,107 +139,132 @@ public final class StepBenchmark implements Callable<Integer> {
         int depth = Integer.parseInt(model.substring("resnet".length()));
         ResNetConfig cfg = ResNetConfig.resnet(depth).withInChannels(channels).withClassifier(classes);
         int usedThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-        List<String> twinArgs = List.of("--model", model, "--batch", "" + batch, "--size", "" + size,
-                "--channels", "" + channels, "--classes", "" + classes);
-        // The twin warms up first, alone; it then waits (no CPU) while ours is built and warmed up.
-        try (PytorchTwin twin = startTwin("step_bench.py", twinArgs);
-             Backend raw = Backends.open(backend, threads, gemm, winograd())) {
-            OpProfile prof = OpProfile.of(raw);
-            Backend be = profile ? prof.backend() : raw;
-            ResNet net = ResNet.create(be, cfg, DType.F32, batch, size, size);
-            net.initialize(1);
-            Sgd sgd = new Sgd(be, net.parameters(), 0.9f, 1e-4f, true);
-            Tensor x = be.allocate(DType.F32, net.inputShape());   // (N, H, W, C)
-            Tensor labels = be.allocate(DType.I32, Shape.of(batch)); // (N)
-            Tensor probs = be.allocate(DType.F32, Shape.of(batch, classes)); // (N, classes)
-            Tensor loss = be.allocate(DType.F32, Shape.of(1));
-            fillInputs(be, x, labels);
-
-            double[][] times = timeRounds(prof, () -> {
-                net.parameters().zeroGrads();
-                net.activations().zeroGrads();
-                net.forward(x, true);
-                be.softmaxCrossEntropyForward(net.logits().value(), labels, -1, false, probs, loss);
-                be.softmaxCrossEntropyBackward(probs, labels, -1, false, 1f, net.logits().grad());
-                net.backward(null);
-                sgd.step(0.01f);
-            }, twin);
-            float lastLoss = (float) loss.get(0);
-            report(net, cfg, times[0], usedThreads, lastLoss);
-            if (profile) {
-                prof.print(System.out, times[0].length, mean(times[0]), profileRows);
+        return runRounds((last, earlier) -> {
+            try (Backend raw = Backends.open(backend, threads, gemm, winograd())) {
+                OpProfile prof = OpProfile.of(raw);
+                Backend be = profile ? prof.backend() : raw;
+                ResNet net = ResNet.create(be, cfg, DType.F32, batch, size, size);
+                net.initialize(1);
+                Sgd sgd = new Sgd(be, net.parameters(), 0.9f, 1e-4f, true);
+                Tensor x = be.allocate(DType.F32, net.inputShape());   // (N, H, W, C)
+                Tensor labels = be.allocate(DType.I32, Shape.of(batch)); // (N)
+                Tensor probs = be.allocate(DType.F32, Shape.of(batch, classes)); // (N, classes)
+                Tensor loss = be.allocate(DType.F32, Shape.of(1));
+                fillInputs(be, x, labels);
+                double[] times = timeSteps(prof, () -> {
+                    net.parameters().zeroGrads();
+                    net.activations().zeroGrads();
+                    net.forward(x, true);
+                    be.softmaxCrossEntropyForward(net.logits().value(), labels, -1, false, probs, loss);
+                    be.softmaxCrossEntropyBackward(probs, labels, -1, false, 1f, net.logits().grad());
+                    net.backward(null);
+                    sgd.step(0.01f);
+                });
+                if (last) {
+                    report(net, cfg, concat(earlier, times), usedThreads, (float) loss.get(0));
+                    if (profile) {
+                        prof.print(System.out, times.length, mean(times), profileRows);
+                    }
+                }
+                return times;
             }
-            if (twin != null) {
-                printComparison(twin, times[0], times[1]);
-            }
-        }
-        return 0;
+        }, "step_bench.py", List.of("--model", model, "--batch", "" + batch, "--size", "" + size,
+                "--channels", "" + channels, "--classes", "" + classes));
     }
 
-    /** One training step, as {@link #timeRounds} runs it. */
+    /** One training step, as {@link #timeSteps} runs it. */
     @FunctionalInterface
     interface TimedStep {
         void run() throws Exception;
     }
 
-    /** The PyTorch twin (script in bench/pytorch/) warmed up and waiting, or null without --compare-pytorch. */
-    PytorchTwin startTwin(String script, List<String> modelArgs) throws Exception {
-        if (!comparePytorch) {
-            return null;
-        }
+    /**
+     * One round of our benchmark: build the model on a fresh backend, warm up, time --steps steps, close
+     * the backend (freeing its memory before PyTorch runs: see {@link PytorchStep}). The last round also
+     * prints the report, with the step times of every round ({@code earlier} and its own).
+     */
+    @FunctionalInterface
+    interface Round {
+        double[] run(boolean last, double[] earlier) throws Exception;
+    }
+
+    /**
+     * Runs our rounds; with --compare-pytorch --rounds of them, each followed by a run of
+     * bench/pytorch/{@code script} with {@code modelArgs} and the same warm-up, steps, threads (and
+     * --channels-last), then prints the comparison.
+     *
+     * <p>Why rounds: this host's speed drifts by 20-30% over tens of seconds (the same step measured 1.7 s
+     * and 2.7 s a minute apart), so one run of each, back to back, can compare a fast minute with a slow
+     * one; alternating several shorter runs samples both sides over the same minutes.
+     */
+    int runRounds(Round ours, String script, List<String> modelArgs) throws Exception {
+        int n = comparePytorch ? rounds : 1;
         List<String> args = new ArrayList<>(modelArgs);
-        args.addAll(List.of("--warmup", "" + warmup, "--threads",
+        args.addAll(List.of("--warmup", "" + warmup, "--steps", "" + steps, "--threads",
                 "" + (threads > 0 ? threads : Runtime.getRuntime().availableProcessors())));
         if (channelsLast) {
             args.add("--channels-last");
         }
-        return PytorchTwin.start(python, scriptPath(script).toString(), args);
+        double[] all = new double[0], theirs = new double[0];
+        List<String> roundLines = new ArrayList<>();
+        String description = null;
+        for (int r = 0; r < n; r++) {
+            double[] t = ours.run(r == n - 1, all);
+            all = concat(all, t);
+            if (comparePytorch) {
+                PytorchStep.Result py = PytorchStep.run(python, scriptPath(script).toString(), args);
+                theirs = concat(theirs, py.times());
+                description = py.description();
+                roundLines.add(String.format("  %5d   %11.4f   %14.4f   %12.3f", r + 1, mean(t), mean(py.times()),
+                        mean(py.times()) / mean(t)));
+            }
+        }
+        if (comparePytorch) {
+            printComparison(description, roundLines, all, theirs);
+        }
+        return 0;
     }
 
-    /**
-     * Runs --warmup untimed steps, then the timed ones: --steps of them, or with a twin --rounds blocks of
-     * --steps, each followed by a block of the twin's. Returns {ours, the twin's} step times in seconds
-     * (the twin's empty without one). Only our timed steps are recorded by {@code prof}.
-     */
-    double[][] timeRounds(OpProfile prof, TimedStep step, PytorchTwin twin) throws Exception {
-        int blocks = twin == null ? 1 : rounds;
-        double[] ours = new double[blocks * steps], theirs = new double[twin == null ? 0 : blocks * steps];
+    /** Runs --warmup untimed steps, then --steps timed ones (only those recorded by {@code prof}); seconds. */
+    double[] timeSteps(OpProfile prof, TimedStep step) throws Exception {
+        double[] times = new double[steps];
         prof.record(false);
         for (int i = 0; i < warmup; i++) {
             step.run();
         }
         prof.record(true);
-        for (int b = 0; b < blocks; b++) {
-            for (int i = 0; i < steps; i++) {
-                long t0 = System.nanoTime();
-                step.run();
-                ours[b * steps + i] = (System.nanoTime() - t0) * 1e-9;
-            }
-            if (twin != null) {
-                prof.record(false);
-                System.arraycopy(twin.run(steps), 0, theirs, b * steps, steps);
-                prof.record(true);
-            }
+        for (int i = 0; i < steps; i++) {
+            long t0 = System.nanoTime();
+            step.run();
+            times[i] = (System.nanoTime() - t0) * 1e-9;
         }
         prof.record(false);
-        return new double[][] {ours, theirs};
+        return times;
     }
 
     /** The per-round table and the ratios of images/s (means), median steps and fastest steps. */
-    void printComparison(PytorchTwin twin, double[] ours, double[] theirs) {
-        System.out.println("  " + twin.description());
+    private void printComparison(String description, List<String> roundLines, double[] ours, double[] theirs) {
+        System.out.println("  " + description);
         System.out.println("  round   ours s/step   pytorch s/step   ours/pytorch");
-        for (int b = 0; b < rounds; b++) {
-            double o = mean(Arrays.copyOfRange(ours, b * steps, (b + 1) * steps));
-            double t = mean(Arrays.copyOfRange(theirs, b * steps, (b + 1) * steps));
-            System.out.printf("  %5d   %11.4f   %14.4f   %12.3f%n", b + 1, o, t, t / o);
-        }
+        roundLines.forEach(System.out::println);
         System.out.printf("  ours / pytorch = %.3f (%.3f vs %.3f images/s: means of %d steps each, %d rounds"
                         + " alternated, same machine)%n", mean(theirs) / mean(ours), batch / mean(ours),
                 batch / mean(theirs), ours.length, rounds);
         System.out.printf("  ours / pytorch, median step = %.3f (%.4f vs %.4f s); fastest step = %.3f (%.4f vs"
                         + " %.4f s)%n", median(theirs) / median(ours), median(ours), median(theirs),
                 min(theirs) / min(ours), min(ours), min(theirs));
+    }
+
+    /** "5 warm-up + 5 timed steps", or with rounds "3 rounds of 5 warm-up + 5 timed steps". */
+    String stepsLabel(int timed) {
+        String one = warmup + " warm-up + " + steps + " timed steps";
+        return timed > steps ? timed / steps + " rounds of " + one : one;
+    }
+
+    static double[] concat(double[] a, double[] b) {
+        double[] c = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
     }
 
     static double median(double[] v) {
@@ -271,9 +297,8 @@ public final class StepBenchmark implements Callable<Integer> {
         double mean = mean(times);
         double[] sorted = times.clone();
         Arrays.sort(sorted);
-        System.out.printf("%s batch %d %dx%dx%d, backend %s (%s), %d warm-up + %d timed steps,"
-                        + " last loss %.4f%n", model, batch, channels, size, size, backend,
-                backendDetails(usedThreads), warmup, times.length, lastLoss);
+        System.out.printf("%s batch %d %dx%dx%d, backend %s (%s), %s, last loss %.4f%n", model, batch, channels,
+                size, size, backend, backendDetails(usedThreads), stepsLabel(times.length), lastLoss);
         System.out.printf("  %.3f images/s, %.4f s/step (min %.4f, median %.4f, max %.4f)%n",
                 batch / mean, mean, sorted[0], sorted[sorted.length / 2], sorted[sorted.length - 1]);
         System.out.printf("  %.2f GFLOP/s (step = 3 x forward = %.3f GFLOP of direct convolution, which Winograd"
