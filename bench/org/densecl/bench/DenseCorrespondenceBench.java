@@ -87,19 +87,54 @@ public class DenseCorrespondenceBench {
 
     @Benchmark
     public Tensor matchAndGather(FlopCounter counter) {
-        b.denseMatch(qb, kb, indices);
-        b.denseGather(kgrid, indices, out);
+        kernel();
         counter.flop += flopsPerCall;
         return out;
     }
 
     @Benchmark
     public Tensor gemmSameShape(FlopCounter counter) {
+        gemms();
+        counter.flop += flopsPerCall;
+        return sim;
+    }
+
+    /**
+     * The kernel and the same-shape GEMMs one after the other in each call (in alternating order), each
+     * timed, as {@link ContrastiveLossBench#interleaved}: the two benchmarks above run a minute apart, and
+     * this host's speed drifts by 20-30% over tens of seconds. gemmNs / kernelNs is the kernel's FLOP rate
+     * as a fraction of the GEMM's. {@code ./densecl bench DenseCorrespondenceBench.interleaved}.
+     */
+    @Benchmark
+    public Tensor interleaved(ContrastiveLossBench.PairTimer timer) {
+        boolean kernelFirst = (timer.calls++ & 1) == 0;
+        long t0 = System.nanoTime();
+        if (kernelFirst) {
+            kernel();
+        } else {
+            gemms();
+        }
+        long t1 = System.nanoTime();
+        if (kernelFirst) {
+            gemms();
+        } else {
+            kernel();
+        }
+        long t2 = System.nanoTime();
+        timer.kernelNs += kernelFirst ? t1 - t0 : t2 - t1;
+        timer.gemmNs += kernelFirst ? t2 - t1 : t1 - t0;
+        return out;
+    }
+
+    private void kernel() {
+        b.denseMatch(qb, kb, indices);
+        b.denseGather(kgrid, indices, out);
+    }
+
+    private void gemms() {
         for (int i = 0; i < n; i++) {
             b.gemm(false, true, s2, s2, C, 1f, qbImage[i], kbImage[i], 0f, simImage[i]);
         }
-        counter.flop += flopsPerCall;
-        return sim;
     }
 
     @TearDown
