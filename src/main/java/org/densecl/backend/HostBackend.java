@@ -20,8 +20,9 @@ public abstract class HostBackend implements Backend {
 
     @Override
     public MemorySegment allocateBytes(long bytes) {
-        // Arena memory is zero-filled by the JDK.
-        return arena.allocate(Math.max(bytes, 1), 64);
+        // Zero-filled either way: the JDK fills arena memory, anonymous mmap memory is zero. Large buffers
+        // go on huge pages (see HugePages: 10-20% of a ResNet-50 step was TLB misses).
+        return HugePages.allocate(arena, Math.max(bytes, 1));
     }
 
     @Override

@@ -19,7 +19,7 @@ import org.densecl.tensor.Tensor;
  *
  * <p>Two providers, chosen by name and never swapped silently:
  * <ul>
- *   <li>{@code "vector"}: pure Java, {@link VectorGemm} (Vector API, packed panels, 4x16 micro-kernel),
+ *   <li>{@code "vector"}: pure Java, {@link VectorGemm} (Vector API, packed panels, 6x16 micro-kernel),
  *       split over this backend's {@link Parallel} threads. Always available.</li>
  *   <li>{@code "openblas"}: cblas_sgemm through {@link OpenBlas} (FFM), with OpenBLAS's own thread pool
  *       set to the same thread count. Construction fails with the lookup details when the library is
