@@ -30,6 +30,9 @@ public final class HugePages {
     // void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off); int munmap(void *, size_t);
     // int madvise(void *addr, size_t len, int advice)
     private static final MethodHandle MMAP, MUNMAP, MADVISE;
+    // Bytes of the live buffers, each rounded up to whole huge pages (what they can hold resident). Native
+    // memory tracking does not see mmap, so memory reports add this to its count of arena memory.
+    private static final java.util.concurrent.atomic.AtomicLong LIVE = new java.util.concurrent.atomic.AtomicLong();
 
     static {
         MethodHandle mmap = null, munmap = null, madvise = null;
@@ -57,6 +60,11 @@ public final class HugePages {
 
     private HugePages() {}
 
+    /** Bytes of the buffers mapped here and not yet freed, each rounded up to whole 2 MiB pages. */
+    public static long liveBytes() {
+        return LIVE.get();
+    }
+
     /** Whether buffers of at least {@link #MIN_BYTES} are mapped here (false: they come from the arena). */
     public static boolean available() {
         return MMAP != null;
@@ -82,7 +90,12 @@ public final class HugePages {
             MemorySegment buffer = MemorySegment.ofAddress(start);
             int ignored = (int) MADVISE.invokeExact(buffer, mapped - (start - base.address()), MADV_HUGEPAGE);
             // A failed madvise leaves ordinary pages: still correct, only slower; nothing to report.
-            return buffer.reinterpret(bytes, arena, unused -> unmap(base, mapped));
+            long pages = mapped - HUGE;
+            LIVE.addAndGet(pages);
+            return buffer.reinterpret(bytes, arena, unused -> {
+                unmap(base, mapped);
+                LIVE.addAndGet(-pages);
+            });
         } catch (Throwable e) {
             throw new IllegalStateException("allocate: mmap of " + mapped + " bytes failed: " + e, e);
         }

@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
  * data gradient and the filter gradient each cost one forward), and the memory the step needs: the sum of
  * weights, gradients, optimiser state and activations planned by the model against what the process
  * really holds. With native memory tracking on ({@code DENSECL_JAVA_OPTS=-XX:NativeMemoryTracking=summary})
- * that is NMT's "Other" category, where every Arena segment (slabs, conv workspaces) is counted; without
+ * that is the buffers on huge pages ({@link org.densecl.backend.HugePages}, mmap'd: NMT cannot see them)
+ * plus NMT's "Other" category, where every other Arena segment is counted; without
  * it (the launcher's default) that figure is not available and only the peak resident set (JVM included)
  * is printed. With {@code --compare-pytorch} it also times bench/pytorch/step_bench.py on the same machine
  * with the same shape, runs of the two alternated ({@link #runRounds}), and prints the ratios.
@@ -322,10 +323,12 @@ public final class StepBenchmark implements Callable<Integer> {
         var mem = java.lang.management.ManagementFactory.getMemoryMXBean();
         long heapUsed = mem.getHeapMemoryUsage().getUsed();
         long nmtOther = nmtOtherBytes();
+        long mapped = org.densecl.backend.HugePages.liveBytes(); // NMT does not see these mmaps
         String nativeLine = nmtOther < 0
                 ? "n/a (native memory tracking is off: run with DENSECL_JAVA_OPTS=-XX:NativeMemoryTracking=summary)"
-                : String.format("%s = %.2fx planned (NMT 'Other': every Arena segment)", mib(nmtOther),
-                        nmtOther / (double) planned);
+                : String.format("%s = %.2fx planned (huge-page buffers %s, rounded up to 2 MiB pages, + NMT"
+                        + " 'Other': the other Arena segments %s)", mib(nmtOther + mapped),
+                        (nmtOther + mapped) / (double) planned, mib(mapped), mib(nmtOther));
         System.out.printf("  memory allocated: native %s; process peak RSS %s, Java heap in use %s%n",
                 nativeLine, mib(procStatusBytes("VmHWM")), mib(heapUsed));
     }
