@@ -83,6 +83,21 @@ class CpuGemmTest {
     }
 
     @Test
+    void perKBlockPathMatchesReference() {
+        // The shared-B mode packs all of B's k blocks at once (whole-k) when they fit WHOLE_K_FLOATS, and
+        // one k block at a time otherwise; the cases above take the first path, this one the second.
+        CpuGemm gemm = new CpuGemm(two, "vector");
+        VectorGemm.wholeK = false;
+        try {
+            for (int t = 0; t < 4; t++) {
+                check(gemm, 450, 40, 300, (t & 1) != 0, (t & 2) != 0, 1.5f, -0.75f);
+            }
+        } finally {
+            VectorGemm.wholeK = true;
+        }
+    }
+
+    @Test
     void concurrentCallersShareOneGemmSafely() throws Exception {
         // The packing buffers belong to the CpuGemm; two callers at once must not corrupt each other.
         CpuGemm gemm = new CpuGemm(two, "vector");
