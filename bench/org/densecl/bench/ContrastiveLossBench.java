@@ -103,22 +103,7 @@ public class ContrastiveLossBench {
      */
     @Benchmark
     public Tensor interleaved(PairTimer timer) {
-        boolean kernelFirst = (timer.calls++ & 1) == 0;
-        long t0 = System.nanoTime();
-        if (kernelFirst) {
-            kernel();
-        } else {
-            gemms();
-        }
-        long t1 = System.nanoTime();
-        if (kernelFirst) {
-            gemms();
-        } else {
-            kernel();
-        }
-        long t2 = System.nanoTime();
-        timer.kernelNs += kernelFirst ? t1 - t0 : t2 - t1;
-        timer.gemmNs += kernelFirst ? t2 - t1 : t1 - t0;
+        timer.pair(this::kernel, this::gemms);
         return dAnchors;
     }
 
@@ -136,6 +121,18 @@ public class ContrastiveLossBench {
         public void reset() {
             kernelNs = 0;
             gemmNs = 0;
+        }
+
+        /** Runs and times {@code kernel} and {@code gemms}, one after the other, the first of them alternating. */
+        void pair(Runnable kernel, Runnable gemms) {
+            boolean kernelFirst = (calls++ & 1) == 0;
+            long t0 = System.nanoTime();
+            (kernelFirst ? kernel : gemms).run();
+            long t1 = System.nanoTime();
+            (kernelFirst ? gemms : kernel).run();
+            long t2 = System.nanoTime();
+            kernelNs += kernelFirst ? t1 - t0 : t2 - t1;
+            gemmNs += kernelFirst ? t2 - t1 : t1 - t0;
         }
     }
 

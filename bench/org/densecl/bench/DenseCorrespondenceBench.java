@@ -107,22 +107,7 @@ public class DenseCorrespondenceBench {
      */
     @Benchmark
     public Tensor interleaved(ContrastiveLossBench.PairTimer timer) {
-        boolean kernelFirst = (timer.calls++ & 1) == 0;
-        long t0 = System.nanoTime();
-        if (kernelFirst) {
-            kernel();
-        } else {
-            gemms();
-        }
-        long t1 = System.nanoTime();
-        if (kernelFirst) {
-            gemms();
-        } else {
-            kernel();
-        }
-        long t2 = System.nanoTime();
-        timer.kernelNs += kernelFirst ? t1 - t0 : t2 - t1;
-        timer.gemmNs += kernelFirst ? t2 - t1 : t1 - t0;
+        timer.pair(this::kernel, this::gemms);
         return out;
     }
 

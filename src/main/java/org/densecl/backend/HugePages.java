@@ -39,7 +39,9 @@ public final class HugePages {
         try {
             Linker linker = Linker.nativeLinker();
             var lookup = linker.defaultLookup();
-            if (System.getProperty("os.name", "").startsWith("Linux")) {
+            // -Ddensecl.hugePages=false turns them off (to measure what they bring).
+            if (System.getProperty("os.name", "").startsWith("Linux")
+                    && Boolean.parseBoolean(System.getProperty("densecl.hugePages", "true"))) {
                 mmap = lookup.find("mmap").map(a -> linker.downcallHandle(a, FunctionDescriptor.of(ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
                         ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG))).orElse(null);

@@ -67,10 +67,10 @@ public final class VectorGemm {
     static final int WHOLE_K_FLOATS = 1 << 22;
     /**
      * Whether the shared-B mode may use its whole-k variant; measured 1.07-1.17x faster at the conv
-     * shapes it applies to (call-by-call A/B in one process). False only to compare the two or, in tests,
-     * to exercise the per-k-block path that larger B takes.
+     * shapes it applies to (call-by-call A/B in one process). False (or -Ddensecl.wholeK=false) only to
+     * compare the two or, in tests, to exercise the per-k-block path that larger B takes.
      */
-    public static volatile boolean wholeK = true;
+    public static volatile boolean wholeK = Boolean.parseBoolean(System.getProperty("densecl.wholeK", "true"));
     private float[] wholeB = new float[0]; // (k blocks, NC/NR panels, kc, NR): B of one column block
 
     // The GEMM in flight, read by the bodies on the worker threads (published by the executor hand-off).
