@@ -49,8 +49,8 @@ class WinogradConvTest {
     static List<ConvGeometry> geometries() {
         return List.of(
                 same(2, 7, 7, 16, 24),      // 7x7 (ResNet's layer4 grid): tiles overhang by one; one chunk
-                same(5, 9, 14, 24, 16),     // non-square, both edges partial; 60 tiles: a partial chunk
-                same(4, 16, 16, 16, 16),    // exact tiles, exactly two chunks
+                same(5, 9, 14, 24, 16),     // non-square, both edges partial; 60 tiles: a full and a partial chunk
+                same(2, 24, 24, 16, 16),    // exact tiles, 72 of them: exactly two chunks (CHUNK = 36)
                 same(9, 1, 3, 16, 32),      // one row: only the centre row of each window is real
                 same(2, 8, 12, 264, 16),    // C past KC: two k blocks in every GEMM
                 same(1, 6, 6, 40, 272));    // K past KC, K not a multiple of the 16-wide panels
