@@ -1,8 +1,12 @@
 package org.densecl.backend.cpu.gemm;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.cpu.Parallel;
 
 /**
@@ -19,15 +23,22 @@ import org.densecl.backend.cpu.Parallel;
  *           for jr in slice step NR  6x16 micro-kernel; C is written along rows
  * </pre>
  *
- * Parallel axis, two modes:
+ * Parallel axis, three modes:
  * <ul>
+ *   <li>few rows, small C, long k, A transposed ({@link #splitsK}): conv weight gradients, m = K output
+ *       channels, n = C or R*S*C, k = N*P*Q pixels, up to 10^5. k is cut into chunks of at least {@link #SPLIT_K_MIN_K}
+ *       (up to {@link #SPLIT_K_CHUNKS_PER_THREAD} per thread), handed out from a shared counter. Each
+ *       chunk runs the whole loop nest on all of C, chunk 0 into C itself, chunk q into partial buffer q;
+ *       then the partials are added to C in chunk order, so the bits do not depend on which thread ran
+ *       which chunk. Nothing is packed twice (column slabs each pack all of A, row slabs all of B), and a thread that falls
+ *       behind (a late wake-up, a core shared with other work) costs at most its last chunk.</li>
  *   <li>enough rows (at least two MC blocks per thread): the threads pack each B block together, then
  *       take MC row blocks from a shared counter (BLIS's ic loop), each packing its own A block. Dynamic
  *       hand-out keeps both cores busy when one of them is shared with other work. Whole-k variant, when
  *       all of B's KC blocks for the column block fit {@link #WHOLE_K_FLOATS}: the threads pack them all
  *       at once, then each row block runs through every KC block (pc loop inside the ic loop), so the
  *       threads meet at one barrier per column block instead of one per KC block.</li>
- *   <li>few rows (e.g. conv weight gradients, m = K output channels): C is cut into one column slab per
+ *   <li>few rows otherwise (e.g. forward convolutions at 7x7): C is cut into one column slab per
  *       thread (rows if m > n), and each thread runs the whole loop nest on its slab with its own buffers.
  *       The shared operand is packed once per thread, which costs 1/(slab width) of the arithmetic.</li>
  * </ul>
@@ -60,6 +71,20 @@ public final class VectorGemm {
     private final IntConsumer blockBody = this::runRowBlocks;
     private final IntConsumer packWholeBody = this::packWholeB;
     private final IntConsumer wholeBody = this::runWholeK;
+    private final IntConsumer splitKBody = this::runSplitKChunks;
+    private final IntConsumer reduceBody = this::reducePartials;
+    /** Most elements of C (1 MB) for the split-k mode: each chunk but the first has a partial C this big. */
+    static final long SPLIT_K_MAX_MN = 1L << 18;
+    /** Least k for the split-k mode, and the least depth of one of its chunks. */
+    static final int SPLIT_K_MIN_K = 4 * KC;
+    /** Most chunks per thread in the split-k mode: more balance, but more partial C to add up. */
+    static final int SPLIT_K_CHUNKS_PER_THREAD = 3;
+    /** False (tests, measurements only) sends split-k's shapes to the slab mode. */
+    public static volatile boolean splitK = Boolean.parseBoolean(System.getProperty("densecl.splitK", "true"));
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private final MemorySegment[] partials; // per chunk q >= 1: (m, n) partial C of the split-k mode
+    private int chunks; // split-k mode: chunks of k in the GEMM in flight
     /**
      * Largest B (all k rows of one NC column block, packed) the whole-k variant of the shared-B mode takes:
      * 16 MB, every ResNet-50 conv GEMM at batch 8 but the stem's filter gradient (59 MB).
@@ -93,6 +118,7 @@ public final class VectorGemm {
         this.aBuffers = new float[t][];
         this.bBuffers = new float[t][];
         this.tiles = new float[t][];
+        this.partials = new MemorySegment[SPLIT_K_CHUNKS_PER_THREAD * t];
     }
 
     /** The thread pool this driver splits its work over. */
@@ -119,7 +145,9 @@ public final class VectorGemm {
         this.ldc = ldc;
         int threads = parallel.threads();
         try {
-            if (threads > 1 && ceilDiv(m, MC) >= 2 * threads) {
+            if (splitsK(threads, m, n, k, a.interleaved())) {
+                runSplitK(threads);
+            } else if (sharesB(threads, m)) {
                 runSharedB(threads);
             } else {
                 splitColumns = n >= m;
@@ -132,6 +160,93 @@ public final class VectorGemm {
             this.b = null;
             this.c = null;
         }
+    }
+
+    /**
+     * Whether a GEMM of these sizes takes the split-k mode: where the slab mode would take it otherwise
+     * (more than one thread, too few rows for the shared-B mode), with A transposed (dY^T: a filter
+     * gradient, k = pixels). Column slabs would each pack all of A, row slabs all of B. Measured call by
+     * call against the slab mode at ResNet-50's filter gradients (batch 8): 1.08-1.22x with k >= 6272
+     * (the stem 1.10-1.13x), 1.0 at k = 1568. Forward GEMMs of the same sizes (m = 392 pixels,
+     * k = R*S*C) measured 0.92-0.98x, and filter gradients that the shared-B mode takes 0.92-1.01x, so
+     * those keep their modes.
+     */
+    public static boolean splitsK(int threads, int m, int n, int k, boolean transposedA) {
+        return splitK && threads > 1 && transposedA && !sharesB(threads, m) && (long) m * n <= SPLIT_K_MAX_MN
+                && k >= SPLIT_K_MIN_K;
+    }
+
+    /** Whether a GEMM with m rows takes the shared-B mode (unless it takes the split-k mode). */
+    static boolean sharesB(int threads, int m) {
+        return threads > 1 && ceilDiv(m, MC) >= 2 * threads;
+    }
+
+    /** The number of chunks the split-k mode cuts k into: as many as fit, 1 to 3 per thread. */
+    static int splitKChunks(int threads, int k) {
+        return Math.clamp(k / SPLIT_K_MIN_K, threads, SPLIT_K_CHUNKS_PER_THREAD * threads);
+    }
+
+    // ------------------------------------------------------------------ split-k mode
+
+    private void runSplitK(int threads) {
+        chunks = splitKChunks(threads, k);
+        for (int q = 1; q < chunks; q++) {
+            partial(q); // allocated here, not on the workers
+        }
+        nextBlock.set(0);
+        parallel.forEach(threads, splitKBody);
+        parts = Math.min(threads, m);
+        parallel.forEach(parts, reduceBody);
+    }
+
+    // Takes k chunks from the shared counter until none are left. Chunk q always lands in the same place
+    // (chunk 0 in C with beta, chunk q > 0 in partial q with beta 0), whichever thread runs it.
+    private void runSplitKChunks(int part) {
+        for (int q = nextBlock.getAndIncrement(); q < chunks; q = nextBlock.getAndIncrement()) {
+            int p0 = (int) ((long) k * q / chunks), p1 = (int) ((long) k * (q + 1) / chunks);
+            if (q == 0) {
+                serial(part, 0, m, 0, n, p0, p1, c, cOff, ldc, beta);
+            } else {
+                serial(part, 0, m, 0, n, p0, p1, partial(q), 0L, n, 0f);
+            }
+        }
+    }
+
+    // C rows of part `part` += partials 1, 2, ... in that order.
+    private void reducePartials(int part) {
+        int i0 = (int) ((long) m * part / parts), i1 = (int) ((long) m * (part + 1) / parts);
+        for (int i = i0; i < i1; i++) {
+            long row = cOff + 4L * i * ldc;
+            for (int q = 1; q < chunks; q++) {
+                addRow(partial(q), 4L * i * n, c, row, n);
+            }
+        }
+    }
+
+    // dst[0..n) += src[0..n), floats from byte offsets srcOff and dstOff.
+    private static void addRow(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, int n) {
+        int j = 0;
+        for (; j + S.length() <= n; j += S.length()) {
+            long d = dstOff + 4L * j;
+            FloatVector.fromMemorySegment(S, dst, d, LE)
+                    .add(FloatVector.fromMemorySegment(S, src, srcOff + 4L * j, LE))
+                    .intoMemorySegment(dst, d, LE);
+        }
+        for (; j < n; j++) {
+            long d = dstOff + 4L * j;
+            dst.set(MatrixPanels.F32, d, dst.get(MatrixPanels.F32, d) + src.get(MatrixPanels.F32, srcOff + 4L * j));
+        }
+    }
+
+    // Partial C buffer of chunk `slot` (>= 1): at least m * n floats, grown on demand, kept.
+    private MemorySegment partial(int slot) {
+        MemorySegment buf = partials[slot];
+        long bytes = 4L * m * n;
+        if (buf == null || buf.byteSize() < bytes) {
+            buf = Arena.ofAuto().allocate(bytes + 4L * PAD, 64);
+            partials[slot] = buf;
+        }
+        return buf;
     }
 
     // ------------------------------------------------------------------ shared-B mode
@@ -190,7 +305,8 @@ public final class VectorGemm {
             for (int p0 = 0; p0 < k; p0 += KC) {
                 int kcb = Math.min(KC, k - p0);
                 a.packA(ap, 0, ic, mc, p0, kcb);
-                macroKernel(ap, wholeB, p0 / KC * KC * ncPadded, tile, ic, mc, jc, nc, kcb, p0 == 0 ? beta : 1f);
+                macroKernel(ap, wholeB, p0 / KC * KC * ncPadded, tile, ic, mc, jc, nc, kcb, c, cOff, ldc,
+                        p0 == 0 ? beta : 1f);
             }
         }
     }
@@ -213,7 +329,7 @@ public final class VectorGemm {
             int ic = blk * rowBlock;
             int mc = Math.min(rowBlock, m - ic);
             a.packA(ap, 0, ic, mc, pc, kc);
-            macroKernel(ap, bp, 0, tile, ic, mc, jc, nc, kc, betaBlock);
+            macroKernel(ap, bp, 0, tile, ic, mc, jc, nc, kc, c, cOff, ldc, betaBlock);
         }
     }
 
@@ -224,28 +340,31 @@ public final class VectorGemm {
             int units = ceilDiv(n, NR);
             int j0 = units * part / parts * NR;
             int j1 = Math.min(n, units * (part + 1) / parts * NR);
-            serial(part, 0, m, j0, j1);
+            serial(part, 0, m, j0, j1, 0, k, c, cOff, ldc, beta);
         } else {
             int units = ceilDiv(m, MR);
             int i0 = units * part / parts * MR;
             int i1 = Math.min(m, units * (part + 1) / parts * MR);
-            serial(part, i0, i1, 0, n);
+            serial(part, i0, i1, 0, n, 0, k, c, cOff, ldc, beta);
         }
     }
 
-    // The five-loop nest on C[i0..i1, j0..j1], single-threaded, with thread slot `part`'s buffers.
-    private void serial(int part, int i0, int i1, int j0, int j1) {
+    // The five-loop nest on rows [i0, i1) x columns [j0, j1) of A * B over k in [p0, p1), single-threaded,
+    // with thread slot `part`'s buffers, into the matrix cc (element (i, j) at byte cOffset + 4 (i ldcc + j))
+    // with beta cBeta: C itself, or a partial C of the split-k mode.
+    private void serial(int part, int i0, int i1, int j0, int j1, int p0, int p1, MemorySegment cc, long cOffset,
+                        int ldcc, float cBeta) {
         float[] ap = aBuffer(part), bp = bBuffer(part), tile = tile(part);
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
-                float betaBlock = pc == 0 ? beta : 1f;
+            for (int pc = p0; pc < p1; pc += KC) {
+                int kc = Math.min(KC, p1 - pc);
+                float betaBlock = pc == p0 ? cBeta : 1f;
                 b.packB(bp, 0, jc, nc, pc, kc);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
                     a.packA(ap, 0, ic, mc, pc, kc);
-                    macroKernel(ap, bp, 0, tile, ic, mc, jc, nc, kc, betaBlock);
+                    macroKernel(ap, bp, 0, tile, ic, mc, jc, nc, kc, cc, cOffset, ldcc, betaBlock);
                 }
             }
         }
@@ -259,7 +378,7 @@ public final class VectorGemm {
     // BLIS order, B panel outer and A panel inner, walks C down its rows instead: with 8 KB rows every
     // tile is a fresh miss, which cost 20% at 2048x2048.)
     private void macroKernel(float[] ap, float[] bp, int bOff, float[] tile, int ic, int mc, int jc, int nc,
-                             int kc, float betaBlock) {
+                             int kc, MemorySegment c, long cOff, int ldc, float betaBlock) {
         long ldcBytes = 4L * ldc;
         boolean interleaved = a.interleaved();
         for (int j0 = 0; j0 < nc; j0 += NL2) {
