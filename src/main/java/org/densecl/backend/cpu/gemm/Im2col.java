@@ -118,6 +118,14 @@ public final class Im2col {
         for (; e + S.length() <= len; e += S.length()) {
             FloatVector.fromMemorySegment(S, x, 4 * (src + e), ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + e);
         }
+        if (e < len && len >= S.length()) {
+            // The tail as one whole vector that ends where the run ends, overlapping the one before: the
+            // stem's runs are 21 floats (7 taps x 3 channels), and their 5-float scalar tails made its
+            // forward and filter gradient 10-12% slower (A/B call by call).
+            e = len - S.length();
+            FloatVector.fromMemorySegment(S, x, 4 * (src + e), ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + e);
+            return;
+        }
         for (; e < len; e++) {
             dst[d + e] = x.getAtIndex(MatrixPanels.F32, src + e);
         }
