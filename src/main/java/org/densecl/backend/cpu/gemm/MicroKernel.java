@@ -44,9 +44,10 @@ public final class MicroKernel {
 
     /**
      * tile (MR x NR, row-major) = Apanel * Bpanel over kc steps, for an A panel in the rows layout (row
-     * r's k values contiguous from {@code ai + r * KC}). Kept apart from the C update so that C2 inlines
-     * every vector operation of this loop: with the C update in the same method the inlining budget ran
-     * out, and vectors crossing a call that is not inlined are boxed (3x slower).
+     * r's k values contiguous from {@code ai + r * KC}). For edge tiles and alpha/beta other than 1 and
+     * 0/1, then {@link #update}; whole tiles take {@link #multiplyInto}. (The general update, with its
+     * loops and branches, in the same method as this loop ran C2 out of inlining budget, and vectors
+     * crossing a call that is not inlined are boxed: 3x slower.)
      */
     public static void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
@@ -86,6 +87,78 @@ public final class MicroKernel {
         store(tile, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
+    /**
+     * {@link #multiply} for a whole tile with alpha 1, writing the accumulators straight into C (beta 0:
+     * C is not read) or adding them to it (beta 1): no round trip through the tile array and no separate
+     * update call, which cost 5-17% of a GEMM with k of 64 to 1024 (fixed work per tile, and a k of 64
+     * is only 64 steps). C's element (r, j) is at byte {@code cOff + r * ldcBytes + 4 * j}.
+     */
+    static void multiplyInto(int kc, float[] a, int ai, float[] b, int bi, MemorySegment c, long cOff,
+                             long ldcBytes, boolean accumulate) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        for (int end = ai + kc; ai < end; ai++, bi += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + 8);
+            FloatVector v = FloatVector.broadcast(S, a[ai]);
+            c00 = v.fma(b0, c00);
+            c01 = v.fma(b1, c01);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + KC]);
+            c10 = v.fma(b0, c10);
+            c11 = v.fma(b1, c11);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 2 * KC]);
+            c20 = v.fma(b0, c20);
+            c21 = v.fma(b1, c21);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 3 * KC]);
+            c30 = v.fma(b0, c30);
+            c31 = v.fma(b1, c31);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 4 * KC]);
+            c40 = v.fma(b0, c40);
+            c41 = v.fma(b1, c41);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 5 * KC]);
+            c50 = v.fma(b0, c50);
+            c51 = v.fma(b1, c51);
+            VarHandle.loadLoadFence();
+        }
+        // Loads and stores written out here, not in helpers: vectors passed to a method that C2 does not
+        // inline are boxed (measured: 6 GFLOP/s, once C2 recompiled the caller with a helper for these).
+        if (accumulate) {
+            c00 = c00.add(FloatVector.fromMemorySegment(S, c, cOff, LE));
+            c01 = c01.add(FloatVector.fromMemorySegment(S, c, cOff + 32, LE));
+            c10 = c10.add(FloatVector.fromMemorySegment(S, c, cOff + ldcBytes, LE));
+            c11 = c11.add(FloatVector.fromMemorySegment(S, c, cOff + ldcBytes + 32, LE));
+            c20 = c20.add(FloatVector.fromMemorySegment(S, c, cOff + 2 * ldcBytes, LE));
+            c21 = c21.add(FloatVector.fromMemorySegment(S, c, cOff + 2 * ldcBytes + 32, LE));
+            c30 = c30.add(FloatVector.fromMemorySegment(S, c, cOff + 3 * ldcBytes, LE));
+            c31 = c31.add(FloatVector.fromMemorySegment(S, c, cOff + 3 * ldcBytes + 32, LE));
+            c40 = c40.add(FloatVector.fromMemorySegment(S, c, cOff + 4 * ldcBytes, LE));
+            c41 = c41.add(FloatVector.fromMemorySegment(S, c, cOff + 4 * ldcBytes + 32, LE));
+            c50 = c50.add(FloatVector.fromMemorySegment(S, c, cOff + 5 * ldcBytes, LE));
+            c51 = c51.add(FloatVector.fromMemorySegment(S, c, cOff + 5 * ldcBytes + 32, LE));
+        }
+        c00.intoMemorySegment(c, cOff, LE);
+        c01.intoMemorySegment(c, cOff + 32, LE);
+        c10.intoMemorySegment(c, cOff + ldcBytes, LE);
+        c11.intoMemorySegment(c, cOff + ldcBytes + 32, LE);
+        c20.intoMemorySegment(c, cOff + 2 * ldcBytes, LE);
+        c21.intoMemorySegment(c, cOff + 2 * ldcBytes + 32, LE);
+        c30.intoMemorySegment(c, cOff + 3 * ldcBytes, LE);
+        c31.intoMemorySegment(c, cOff + 3 * ldcBytes + 32, LE);
+        c40.intoMemorySegment(c, cOff + 4 * ldcBytes, LE);
+        c41.intoMemorySegment(c, cOff + 4 * ldcBytes + 32, LE);
+        c50.intoMemorySegment(c, cOff + 5 * ldcBytes, LE);
+        c51.intoMemorySegment(c, cOff + 5 * ldcBytes + 32, LE);
+    }
+
     /** {@link #multiply} for an A panel in the interleaved layout: the MR values of each k step adjacent. */
     static void multiplyInterleaved(int kc, float[] a, int ai, float[] b, int bi, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
@@ -123,6 +196,73 @@ public final class MicroKernel {
             VarHandle.loadLoadFence();
         }
         store(tile, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+    }
+
+    /** {@link #multiplyInto} for an A panel in the interleaved layout. */
+    static void multiplyInterleavedInto(int kc, float[] a, int ai, float[] b, int bi, MemorySegment c, long cOff,
+                                        long ldcBytes, boolean accumulate) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        for (int end = ai + MR * kc; ai < end; ai += MR, bi += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + 8);
+            FloatVector v = FloatVector.broadcast(S, a[ai]);
+            c00 = v.fma(b0, c00);
+            c01 = v.fma(b1, c01);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = v.fma(b0, c10);
+            c11 = v.fma(b1, c11);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 2]);
+            c20 = v.fma(b0, c20);
+            c21 = v.fma(b1, c21);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = v.fma(b0, c30);
+            c31 = v.fma(b1, c31);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 4]);
+            c40 = v.fma(b0, c40);
+            c41 = v.fma(b1, c41);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 5]);
+            c50 = v.fma(b0, c50);
+            c51 = v.fma(b1, c51);
+            VarHandle.loadLoadFence();
+        }
+        // Loads and stores written out here, not in helpers: vectors passed to a method that C2 does not
+        // inline are boxed (measured: 6 GFLOP/s, once C2 recompiled the caller with a helper for these).
+        if (accumulate) {
+            c00 = c00.add(FloatVector.fromMemorySegment(S, c, cOff, LE));
+            c01 = c01.add(FloatVector.fromMemorySegment(S, c, cOff + 32, LE));
+            c10 = c10.add(FloatVector.fromMemorySegment(S, c, cOff + ldcBytes, LE));
+            c11 = c11.add(FloatVector.fromMemorySegment(S, c, cOff + ldcBytes + 32, LE));
+            c20 = c20.add(FloatVector.fromMemorySegment(S, c, cOff + 2 * ldcBytes, LE));
+            c21 = c21.add(FloatVector.fromMemorySegment(S, c, cOff + 2 * ldcBytes + 32, LE));
+            c30 = c30.add(FloatVector.fromMemorySegment(S, c, cOff + 3 * ldcBytes, LE));
+            c31 = c31.add(FloatVector.fromMemorySegment(S, c, cOff + 3 * ldcBytes + 32, LE));
+            c40 = c40.add(FloatVector.fromMemorySegment(S, c, cOff + 4 * ldcBytes, LE));
+            c41 = c41.add(FloatVector.fromMemorySegment(S, c, cOff + 4 * ldcBytes + 32, LE));
+            c50 = c50.add(FloatVector.fromMemorySegment(S, c, cOff + 5 * ldcBytes, LE));
+            c51 = c51.add(FloatVector.fromMemorySegment(S, c, cOff + 5 * ldcBytes + 32, LE));
+        }
+        c00.intoMemorySegment(c, cOff, LE);
+        c01.intoMemorySegment(c, cOff + 32, LE);
+        c10.intoMemorySegment(c, cOff + ldcBytes, LE);
+        c11.intoMemorySegment(c, cOff + ldcBytes + 32, LE);
+        c20.intoMemorySegment(c, cOff + 2 * ldcBytes, LE);
+        c21.intoMemorySegment(c, cOff + 2 * ldcBytes + 32, LE);
+        c30.intoMemorySegment(c, cOff + 3 * ldcBytes, LE);
+        c31.intoMemorySegment(c, cOff + 3 * ldcBytes + 32, LE);
+        c40.intoMemorySegment(c, cOff + 4 * ldcBytes, LE);
+        c41.intoMemorySegment(c, cOff + 4 * ldcBytes + 32, LE);
+        c50.intoMemorySegment(c, cOff + 5 * ldcBytes, LE);
+        c51.intoMemorySegment(c, cOff + 5 * ldcBytes + 32, LE);
     }
 
     // tile (MR, NR) = the 12 accumulators, row by row.
