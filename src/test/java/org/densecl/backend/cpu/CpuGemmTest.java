@@ -137,6 +137,42 @@ class CpuGemmTest {
     }
 
     @Test
+    void wholeTransposedAGivesThePerBlockPackingsBits() {
+        // In the shared-B mode's whole-k variant a transposed A is packed whole before the row blocks run
+        // (packsWholeA), otherwise block by block; only where the packed values live differs, so the
+        // bits must agree. m 600 and 1000 (shared-B with two threads), k with a short last k block, m not
+        // a multiple of 6; beta 0 and 1.
+        CpuGemm gemm = new CpuGemm(two, "vector");
+        int[][] sizes = {{600, 40, 700}, {1000, 200, 300}, {583, 37, 1100}};
+        for (int[] sz : sizes) {
+            for (float beta : new float[] {0f, 1f}) {
+                int m = sz[0], n = sz[1], k = sz[2];
+                Tensor a = ref.allocate(Shape.of(k, m)), b = ref.allocate(Shape.of(k, n));
+                Tensor c0 = ref.allocate(Shape.of(m, n)), c1 = ref.allocate(Shape.of(m, n));
+                Rand.uniform(a, 5L * m + k, -1, 1);
+                Rand.uniform(b, 3L * n + k, -1, 1);
+                Rand.uniform(c0, 17L * m + n, -1, 1);
+                ref.copy(c0, c1);
+                gemm.gemm(true, false, m, n, k, 1f, a, b, beta, c0);
+                VectorGemm.packsWholeA = false;
+                try {
+                    gemm.gemm(true, false, m, n, k, 1f, a, b, beta, c1);
+                } finally {
+                    VectorGemm.packsWholeA = true;
+                }
+                for (long i = 0; i < (long) m * n; i++) {
+                    if (Float.floatToRawIntBits(c0.getFloat(i)) != Float.floatToRawIntBits(c1.getFloat(i))) {
+                        throw new AssertionError("gemm transA m=" + m + " n=" + n + " k=" + k + " beta=" + beta
+                                + ": element " + i + " is " + c0.getFloat(i) + " with A packed whole, "
+                                + c1.getFloat(i) + " packed block by block");
+                    }
+                }
+                check(gemm, m, n, k, true, false, 1f, beta);
+            }
+        }
+    }
+
+    @Test
     void concurrentCallersShareOneGemmSafely() throws Exception {
         // The packing buffers belong to the CpuGemm; two callers at once must not corrupt each other.
         CpuGemm gemm = new CpuGemm(two, "vector");
