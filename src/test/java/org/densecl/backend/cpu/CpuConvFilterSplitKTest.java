@@ -28,12 +28,14 @@ class CpuConvFilterSplitKTest {
 
     @BeforeAll
     static void setUp() {
+        VectorGemm.splitK = true; // opt-in in production (see VectorGemm.splitK); these tests are about it
         ref = new RefBackend();
         two = new Parallel(2);
     }
 
     @AfterAll
     static void tearDown() {
+        VectorGemm.splitK = false;
         ref.close();
         two.close();
     }

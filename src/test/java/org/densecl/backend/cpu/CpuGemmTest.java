@@ -101,8 +101,9 @@ class CpuGemmTest {
     void directCKernelsGiveTheTilePathsBits() {
         // Whole tiles with alpha 1 and beta 0 or 1 are written by the kernels themselves (directC), the
         // rest through the tile array and update; both add the same terms in the same order, so the two
-        // paths must agree bit for bit, in every mode: shared-B (m 450), slab (m 40), split-k (transA,
-        // k 2100), edges in both directions (m, n not multiples of 6, 16). Also against the reference.
+        // paths must agree bit for bit, in every mode: shared-B (m 450), slab (m 40; m 29 with k 2100, the
+        // split-k mode's shape when that is on), edges in both directions (m, n not multiples of 6, 16).
+        // Also against the reference.
         CpuGemm gemm = new CpuGemm(two, "vector");
         int[][] sizes = {{450, 40, 300}, {40, 100, 300}, {29, 37, 2100}, {13, 35, 70}};
         for (int[] sz : sizes) {

@@ -28,12 +28,14 @@ class VectorGemmModesTest {
 
     @BeforeAll
     static void setUp() {
+        VectorGemm.splitK = true; // opt-in in production (see VectorGemm.splitK); these tests are about it
         two = new Parallel(2);
         one = new Parallel(1);
     }
 
     @AfterAll
     static void tearDown() {
+        VectorGemm.splitK = false;
         two.close();
         one.close();
     }
