@@ -124,13 +124,8 @@ class CpuGemmTest {
                     } finally {
                         VectorGemm.directC = true;
                     }
-                    for (long i = 0; i < (long) m * n; i++) {
-                        if (Float.floatToRawIntBits(c0.getFloat(i)) != Float.floatToRawIntBits(c1.getFloat(i))) {
-                            throw new AssertionError("gemm m=" + m + " n=" + n + " k=" + k + " transA=" + transA
-                                    + " beta=" + beta + ": element " + i + " is " + c0.getFloat(i)
-                                    + " with the direct-C kernels, " + c1.getFloat(i) + " through the tile");
-                        }
-                    }
+                    assertSameBits("gemm m=" + m + " n=" + n + " k=" + k + " transA=" + transA + " beta=" + beta,
+                            c0, "with the direct-C kernels", c1, "through the tile");
                     check(gemm, m, n, k, transA, false, 1f, beta);
                 }
             }
@@ -161,13 +156,8 @@ class CpuGemmTest {
                 } finally {
                     VectorGemm.packsWholeA = true;
                 }
-                for (long i = 0; i < (long) m * n; i++) {
-                    if (Float.floatToRawIntBits(c0.getFloat(i)) != Float.floatToRawIntBits(c1.getFloat(i))) {
-                        throw new AssertionError("gemm transA m=" + m + " n=" + n + " k=" + k + " beta=" + beta
-                                + ": element " + i + " is " + c0.getFloat(i) + " with A packed whole, "
-                                + c1.getFloat(i) + " packed block by block");
-                    }
-                }
+                assertSameBits("gemm transA m=" + m + " n=" + n + " k=" + k + " beta=" + beta,
+                        c0, "with A packed whole", c1, "packed block by block");
                 check(gemm, m, n, k, true, false, 1f, beta);
             }
         }
@@ -216,6 +206,16 @@ class CpuGemmTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> gemm.gemm(false, false, 3, 5, 4, 1f, a, b, 0f, c));
         assertTrue(e.getMessage().contains("gemm") && e.getMessage().contains("(3, 6)"), e.getMessage());
+    }
+
+    // x and y hold the same floats, bit for bit; else fails naming the first element that differs.
+    private static void assertSameBits(String what, Tensor x, String xText, Tensor y, String yText) {
+        for (long i = 0; i < x.numel(); i++) {
+            if (Float.floatToRawIntBits(x.getFloat(i)) != Float.floatToRawIntBits(y.getFloat(i))) {
+                throw new AssertionError(what + ": element " + i + " is " + x.getFloat(i) + " " + xText + ", "
+                        + y.getFloat(i) + " " + yText);
+            }
+        }
     }
 
     private static void check(CpuGemm gemm, int m, int n, int k, boolean transA, boolean transB,
