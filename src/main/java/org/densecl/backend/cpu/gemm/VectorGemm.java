@@ -105,6 +105,13 @@ public final class VectorGemm {
      * compare the two or, in tests, to exercise the per-k-block path that larger B takes.
      */
     public static volatile boolean wholeK = Boolean.parseBoolean(System.getProperty("densecl.wholeK", "true"));
+    /**
+     * Whether whole tiles with alpha 1 and beta 0 or 1 (every convolution's GEMM) go through the kernels
+     * that write C themselves ({@link MicroKernel#multiplyInto}); measured call by call against the tile
+     * array and separate update: 1.05-1.17x on forward and data-gradient GEMMs of ResNet-50's layers,
+     * 1.0-1.07x on filter gradients. False (or -Ddensecl.directC=false) only to compare the two.
+     */
+    public static volatile boolean directC = Boolean.parseBoolean(System.getProperty("densecl.directC", "true"));
     private float[] wholeB = new float[0]; // (k blocks, NC/NR panels, kc, NR): B of one column block
     private float[] wholeA = new float[0]; // (k blocks, m/MR panels, kc, MR): all of a transposed A
     private int aRegion;                   // floats per k block in wholeA: ceil(m / MR) * MR * KC
@@ -426,14 +433,6 @@ public final class VectorGemm {
     // is written along its rows, 64 bytes after 64 bytes, a stream the hardware prefetcher follows. (The
     // BLIS order, B panel outer and A panel inner, walks C down its rows instead: with 8 KB rows every
     // tile is a fresh miss, which cost 20% at 2048x2048.)
-    /**
-     * Whether whole tiles with alpha 1 and beta 0 or 1 (every convolution's GEMM) go through the kernels
-     * that write C themselves ({@link MicroKernel#multiplyInto}); measured call by call against the tile
-     * array and separate update: 1.05-1.17x on forward and data-gradient GEMMs of ResNet-50's layers,
-     * 1.0-1.07x on filter gradients. False (or -Ddensecl.directC=false) only to compare the two.
-     */
-    public static volatile boolean directC = Boolean.parseBoolean(System.getProperty("densecl.directC", "true"));
-
     private void macroKernel(float[] ap, int aOff, float[] bp, int bOff, float[] tile, int ic, int mc, int jc,
                              int nc, int kc, MemorySegment c, long cOff, int ldc, float betaBlock) {
         long ldcBytes = 4L * ldc;
