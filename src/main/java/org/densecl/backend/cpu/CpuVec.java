@@ -166,11 +166,21 @@ final class CpuVec {
 
     // ---- checks ----
 
-    /** The cpu backend computes in F32; F64 tensors exist only for the ref backend's gradient checks. */
+    /**
+     * The cpu backend computes in F32 (F64 tensors exist only for the ref backend's gradient checks), on
+     * native memory. Why native only: the Vector API's segment loads and stores share one type profile
+     * across the whole process, and a single heap segment (MemorySegment.ofArray) passing through them
+     * makes C2 compile every loop compiled after it with a type switch on each access; the SGD step ran 4x
+     * slower, and the GEMM packing with it, until WinogradConv stopped handing the GEMM a heap segment.
+     */
     static void f32(String op, String arg, Tensor t) {
         if (t.dtype() != DType.F32) {
             throw new IllegalArgumentException(op + ": " + arg + " is " + t.dtype() + " " + t.shape()
                     + " but the cpu backend computes in F32 only (F64 is for the ref backend's gradient checks)");
+        }
+        if (!t.data().isNative()) {
+            throw new IllegalArgumentException(op + ": " + arg + " " + t.shape() + " is on the Java heap, but the cpu"
+                    + " backend takes native memory only (allocate it with the backend, or wrap an Arena segment)");
         }
     }
 

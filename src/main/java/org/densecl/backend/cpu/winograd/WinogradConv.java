@@ -5,6 +5,7 @@ import static org.densecl.backend.cpu.winograd.Winograd43.LANES;
 import static org.densecl.backend.cpu.winograd.Winograd43.POINTS;
 import static org.densecl.backend.cpu.winograd.Winograd43.TILE;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -70,8 +71,11 @@ public final class WinogradConv {
     // Filter gradient: V (36, T, C) from x, Mbar (36, T, K) from dy, dU (36, K, C).
     private float[] pointsX = new float[0];
     private float[] pointsDy = new float[0];
-    private float[] pointsDw = new float[0];
-    private MemorySegment pointsDwSegment = MemorySegment.ofArray(pointsDw); // the GEMMs' C
+    // The GEMMs' C, off the Java heap on purpose: a heap segment (MemorySegment.ofArray) reaching the
+    // Vector API's segment loads and stores makes their type profile, which every caller in the process
+    // shares, see two segment classes, and code C2 compiles after that (SGD, batch norm, any elementwise
+    // loop) reads memory through a type switch: the SGD step measured 4x slower in a training step.
+    private MemorySegment pointsDw = MemorySegment.NULL;
 
     public WinogradConv(Parallel parallel) {
         this.parallel = parallel;
@@ -121,9 +125,8 @@ public final class WinogradConv {
         int c = g.c(), k = g.k(), tiles = tiles(g);
         pointsX = FusedWinograd.atLeast(pointsX, (long) POINTS * tiles * c);
         pointsDy = FusedWinograd.atLeast(pointsDy, (long) POINTS * tiles * k);
-        if (pointsDw.length < (long) POINTS * k * c) {
-            pointsDw = FusedWinograd.atLeast(pointsDw, (long) POINTS * k * c);
-            pointsDwSegment = MemorySegment.ofArray(pointsDw);
+        if (pointsDw.byteSize() < 4L * POINTS * k * c) {
+            pointsDw = Arena.ofAuto().allocate(4L * POINTS * k * c, 64);
         }
         parts(tiles, (part, t0, t1) -> transformInput(g, x, c, tiles, t0, t1, part));
         parts(tiles, (part, t0, t1) -> transformOutputGradient(g, dy, k, tiles, t0, t1, part));
@@ -133,7 +136,7 @@ public final class WinogradConv {
         parallel.forEach(parallel.threads(), part -> {
             for (int p = nextPoint.getAndIncrement(); p < POINTS; p = nextPoint.getAndIncrement()) {
                 gemms[part].run(k, c, tiles, 1f, aPanels[part].asA(pointsDy, p * tiles * k, k, tiles, true),
-                        bPanels[part].asB(pointsX, p * tiles * c, c), 0f, pointsDwSegment, 4L * p * k * c, c);
+                        bPanels[part].asB(pointsX, p * tiles * c, c), 0f, pointsDw, 4L * p * k * c, c);
             }
             aPanels[part].clear();
             bPanels[part].clear();
@@ -225,7 +228,12 @@ public final class WinogradConv {
             for (int c0 = 0; c0 < c; c0 += LANES) {
                 int base = ki * c + c0;
                 for (int j = 0; j < ALPHA; j++) {
-                    Winograd43.filterAdjoint(pointsDw, j * plane + base, ALPHA * plane, tmp, j * LANES, ALPHA * LANES);
+                    // dU[i][j] for i = 0..5, staged in out (free until the r loop) for the array transform.
+                    for (int i = 0; i < ALPHA; i++) {
+                        long off = 4L * ((long) (i * ALPHA + j) * plane + base);
+                        FloatVector.fromMemorySegment(S, pointsDw, off, LE).intoArray(out, i * LANES);
+                    }
+                    Winograd43.filterAdjoint(out, 0, LANES, tmp, j * LANES, ALPHA * LANES);
                 }
                 for (int r = 0; r < 3; r++) {
                     Winograd43.filterAdjoint(tmp, r * ALPHA * LANES, LANES, out, r * 3 * LANES, LANES);
