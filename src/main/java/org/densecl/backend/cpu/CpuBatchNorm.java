@@ -169,19 +169,46 @@ final class CpuBatchNorm {
             f[fK + j] = (float) (-a * sumG / m);
         }
         MemorySegment dxs = dx.data();
-        CpuVec.range(par, m, 4L * c, (lo, hi) -> {
-            for (long r = lo; r < hi; r++) {
-                long row = r * c;
-                for (int j = 0; j < c; j += L) {
-                    VectorMask<Float> mk = maskAt(j, c);
-                    FloatVector g = grad(gs, ys, row + j, mk);
-                    FloatVector xmu = loadOr(xs, row + j, mk).sub(FloatVector.fromArray(F, f, fMean + j));
-                    FloatVector v = g.fma(FloatVector.fromArray(F, f, fA + j), loadOr(dxs, row + j, mk));
-                    v = xmu.fma(FloatVector.fromArray(F, f, fB + j), v).add(FloatVector.fromArray(F, f, fK + j));
-                    storeOr(v, dxs, row + j, mk);
-                }
+        // Two loops, not one with a branch on ys inside: see gradientSums.
+        if (relu) {
+            CpuVec.range(par, m, 4L * c, (lo, hi) -> addDxRelu(xs, gs, ys, dxs, lo, hi, c, f, fMean));
+        } else {
+            CpuVec.range(par, m, 4L * c, (lo, hi) -> addDx(xs, gs, dxs, lo, hi, c, f, fMean));
+        }
+    }
+
+    // dx += a * g + b * (x - mean) + k for rows [lo, hi), g = dy. f holds mean, a, b, k (cp each) from fMean.
+    private static void addDx(MemorySegment xs, MemorySegment gs, MemorySegment dxs, long lo, long hi, int c,
+                              float[] f, int fMean) {
+        int cp = padded(c), fA = fMean + cp, fB = fA + cp, fK = fB + cp;
+        for (long r = lo; r < hi; r++) {
+            long row = r * c;
+            for (int j = 0; j < c; j += L) {
+                VectorMask<Float> mk = maskAt(j, c);
+                FloatVector g = loadOr(gs, row + j, mk);
+                FloatVector xmu = loadOr(xs, row + j, mk).sub(FloatVector.fromArray(F, f, fMean + j));
+                FloatVector v = g.fma(FloatVector.fromArray(F, f, fA + j), loadOr(dxs, row + j, mk));
+                v = xmu.fma(FloatVector.fromArray(F, f, fB + j), v).add(FloatVector.fromArray(F, f, fK + j));
+                storeOr(v, dxs, row + j, mk);
             }
-        });
+        }
+    }
+
+    // addDx with g = dy masked by the post-ReLU output y > 0.
+    private static void addDxRelu(MemorySegment xs, MemorySegment gs, MemorySegment ys, MemorySegment dxs, long lo,
+                                  long hi, int c, float[] f, int fMean) {
+        int cp = padded(c), fA = fMean + cp, fB = fA + cp, fK = fB + cp;
+        for (long r = lo; r < hi; r++) {
+            long row = r * c;
+            for (int j = 0; j < c; j += L) {
+                VectorMask<Float> mk = maskAt(j, c);
+                FloatVector g = reluMasked(loadOr(gs, row + j, mk), ys, row + j, mk);
+                FloatVector xmu = loadOr(xs, row + j, mk).sub(FloatVector.fromArray(F, f, fMean + j));
+                FloatVector v = g.fma(FloatVector.fromArray(F, f, fA + j), loadOr(dxs, row + j, mk));
+                v = xmu.fma(FloatVector.fromArray(F, f, fB + j), v).add(FloatVector.fromArray(F, f, fK + j));
+                storeOr(v, dxs, row + j, mk);
+            }
+        }
     }
 
     /**
@@ -322,7 +349,13 @@ final class CpuBatchNorm {
         q3.intoArray(a, qOff + j + 3 * L);
     }
 
-    /** Sums of g and g * (x - mean) over rows [lo, hi) into d[sumOff + j] and d[prodOff + j]. */
+    /**
+     * Sums of g and g * (x - mean) over rows [lo, hi) into d[sumOff + j] and d[prodOff + j]. The row
+     * loops are two methods, with and without the ReLU mask, and the choice is made here, once per
+     * column block: with the test on ys inside one shared loop, C2 compiled that loop (and the dx pass)
+     * from whichever variant it had seen so far, deoptimised when the other came, and the batch-norm
+     * backward of ResNet-50's 53 layers took anywhere from 90 to 380 ms from run to run.
+     */
     private static void gradientSums(MemorySegment xs, MemorySegment gs, MemorySegment ys, long lo, long hi, int c,
                                      float[] f, int fMean, double[] d, int sumOff, int prodOff, int laneOff) {
         for (int j = 0; j < c; j++) {
@@ -333,28 +366,11 @@ final class CpuBatchNorm {
         for (long r0 = lo; r0 < hi; r0 += block) {
             long r1 = Math.min(hi, r0 + block);
             for (int j = 0; j < c; j += L) {
-                VectorMask<Float> mk = maskAt(j, c);
-                FloatVector mean = FloatVector.fromArray(F, f, fMean + j);
-                // Two rows per step into separate accumulators (see statistics).
-                FloatVector sum = FloatVector.zero(F), sum1 = sum, prod = sum, prod1 = sum;
-                long r = r0;
-                for (; r + 2 <= r1; r += 2) {
-                    long i = r * c + j;
-                    FloatVector g = grad(gs, ys, i, mk), g1 = grad(gs, ys, i + c, mk);
-                    sum = sum.add(g);
-                    sum1 = sum1.add(g1);
-                    prod = g.fma(loadOr(xs, i, mk).sub(mean), prod);
-                    prod1 = g1.fma(loadOr(xs, i + c, mk).sub(mean), prod1);
+                if (ys == null) {
+                    columnSums(xs, gs, r0, r1, c, j, f, fMean, laneOff);
+                } else {
+                    columnSumsRelu(xs, gs, ys, r0, r1, c, j, f, fMean, laneOff);
                 }
-                if (r < r1) {
-                    FloatVector g = grad(gs, ys, r * c + j, mk);
-                    sum = sum.add(g);
-                    prod = g.fma(loadOr(xs, r * c + j, mk).sub(mean), prod);
-                }
-                sum = sum.add(sum1);
-                prod = prod.add(prod1);
-                sum.intoArray(f, laneOff);
-                prod.intoArray(f, laneOff + L);
                 int n = Math.min(L, c - j);
                 for (int k = 0; k < n; k++) {
                     d[sumOff + j + k] += f[laneOff + k];
@@ -364,37 +380,92 @@ final class CpuBatchNorm {
         }
     }
 
-    /**
-     * dy at element i, zeroed where the post-ReLU output is not positive when ys is given. Written as
-     * g.blend(0, not(y > 0)): the form zero().blend(g, y > 0) made the ReLU-masked backward run at 6 GB/s
-     * instead of 14 (single thread, ResNet-50's shapes), whatever C2 made of it.
-     */
-    private static FloatVector grad(MemorySegment gs, MemorySegment ys, long i, VectorMask<Float> mk) {
-        FloatVector g = loadOr(gs, i, mk);
-        if (ys == null) {
-            return g;
+    // Column vector j's sums of g = dy and g * (x - mean) over rows [r0, r1), into f[laneOff ..] and
+    // f[laneOff + L ..]. Two rows per step into separate accumulators (see statistics).
+    private static void columnSums(MemorySegment xs, MemorySegment gs, long r0, long r1, int c, int j, float[] f,
+                                   int fMean, int laneOff) {
+        VectorMask<Float> mk = maskAt(j, c);
+        FloatVector mean = FloatVector.fromArray(F, f, fMean + j);
+        FloatVector sum = FloatVector.zero(F), sum1 = sum, prod = sum, prod1 = sum;
+        long r = r0;
+        for (; r + 2 <= r1; r += 2) {
+            long i = r * c + j;
+            FloatVector g = loadOr(gs, i, mk), g1 = loadOr(gs, i + c, mk);
+            sum = sum.add(g);
+            sum1 = sum1.add(g1);
+            prod = g.fma(loadOr(xs, i, mk).sub(mean), prod);
+            prod1 = g1.fma(loadOr(xs, i + c, mk).sub(mean), prod1);
         }
+        if (r < r1) {
+            FloatVector g = loadOr(gs, r * c + j, mk);
+            sum = sum.add(g);
+            prod = g.fma(loadOr(xs, r * c + j, mk).sub(mean), prod);
+        }
+        sum.add(sum1).intoArray(f, laneOff);
+        prod.add(prod1).intoArray(f, laneOff + L);
+    }
+
+    // columnSums with g = dy masked by the post-ReLU output y > 0.
+    private static void columnSumsRelu(MemorySegment xs, MemorySegment gs, MemorySegment ys, long r0, long r1, int c,
+                                       int j, float[] f, int fMean, int laneOff) {
+        VectorMask<Float> mk = maskAt(j, c);
+        FloatVector mean = FloatVector.fromArray(F, f, fMean + j);
+        FloatVector sum = FloatVector.zero(F), sum1 = sum, prod = sum, prod1 = sum;
+        long r = r0;
+        for (; r + 2 <= r1; r += 2) {
+            long i = r * c + j;
+            FloatVector g = reluMasked(loadOr(gs, i, mk), ys, i, mk);
+            FloatVector g1 = reluMasked(loadOr(gs, i + c, mk), ys, i + c, mk);
+            sum = sum.add(g);
+            sum1 = sum1.add(g1);
+            prod = g.fma(loadOr(xs, i, mk).sub(mean), prod);
+            prod1 = g1.fma(loadOr(xs, i + c, mk).sub(mean), prod1);
+        }
+        if (r < r1) {
+            FloatVector g = reluMasked(loadOr(gs, r * c + j, mk), ys, r * c + j, mk);
+            sum = sum.add(g);
+            prod = g.fma(loadOr(xs, r * c + j, mk).sub(mean), prod);
+        }
+        sum.add(sum1).intoArray(f, laneOff);
+        prod.add(prod1).intoArray(f, laneOff + L);
+    }
+
+    /**
+     * g zeroed where the post-ReLU output y at element i is not positive. Written as g.blend(0, not(y > 0)):
+     * the form zero().blend(g, y > 0) made the ReLU-masked backward run at 6 GB/s instead of 14 (single
+     * thread, ResNet-50's shapes), whatever C2 made of it.
+     */
+    private static FloatVector reluMasked(FloatVector g, MemorySegment ys, long i, VectorMask<Float> mk) {
         return g.blend(0f, loadOr(ys, i, mk).compare(VectorOperators.GT, 0f).not());
     }
 
     /** y = (x - mean[c]) * scale[c] + shift[c], then max(., 0) when relu. x, y (M, C). */
     private void normalize(MemorySegment xs, MemorySegment ys, long m, int c, float[] f, int fMean, int fScale,
                            int fShift, boolean relu) {
-        // Parallel over row ranges.
-        CpuVec.range(par, m, 2L * c, (lo, hi) -> {
-            for (long r = lo; r < hi; r++) {
-                long row = r * c;
-                for (int j = 0; j < c; j += L) {
-                    VectorMask<Float> mk = maskAt(j, c);
-                    FloatVector v = loadOr(xs, row + j, mk).sub(FloatVector.fromArray(F, f, fMean + j))
-                            .fma(FloatVector.fromArray(F, f, fScale + j), FloatVector.fromArray(F, f, fShift + j));
-                    if (relu) {
-                        v = v.max(0f);
-                    }
-                    storeOr(v, ys, row + j, mk);
+        // Parallel over row ranges. Two loops, not one testing relu inside (see gradientSums).
+        if (relu) {
+            CpuVec.range(par, m, 2L * c, (lo, hi) -> normalizeRows(xs, ys, lo, hi, c, f, fMean, fScale, fShift, true));
+        } else {
+            CpuVec.range(par, m, 2L * c, (lo, hi) -> normalizeRows(xs, ys, lo, hi, c, f, fMean, fScale, fShift, false));
+        }
+    }
+
+    // Rows [lo, hi) of normalize. Each call site passes relu as a constant, so where C2 inlines this into
+    // the two lambdas above, each copy has its loop without the test.
+    private static void normalizeRows(MemorySegment xs, MemorySegment ys, long lo, long hi, int c, float[] f,
+                                      int fMean, int fScale, int fShift, boolean relu) {
+        for (long r = lo; r < hi; r++) {
+            long row = r * c;
+            for (int j = 0; j < c; j += L) {
+                VectorMask<Float> mk = maskAt(j, c);
+                FloatVector v = loadOr(xs, row + j, mk).sub(FloatVector.fromArray(F, f, fMean + j))
+                        .fma(FloatVector.fromArray(F, f, fScale + j), FloatVector.fromArray(F, f, fShift + j));
+                if (relu) {
+                    v = v.max(0f);
                 }
+                storeOr(v, ys, row + j, mk);
             }
-        });
+        }
     }
 
     /**
