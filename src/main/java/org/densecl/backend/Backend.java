@@ -84,6 +84,13 @@ public interface Backend extends AutoCloseable {
     void add(Tensor a, Tensor b, Tensor y);
 
     /**
+     * y = max(a + b, 0): a residual block's join and the ReLU after it in one pass over memory instead of
+     * two (the sum is rounded to float before the max, so the values are those of add then reluForward).
+     * {@code y} may alias {@code a} or {@code b}.
+     */
+    void addRelu(Tensor a, Tensor b, Tensor y);
+
+    /**
      * The number of NaN and infinite elements of x (F32; F64 too on ref), any shape. A reduction that
      * returns to the host (so it synchronises a device backend): the trainer's divergence check calls it
      * once per gradient tensor per step, and on the loss. 0 means every element is finite.

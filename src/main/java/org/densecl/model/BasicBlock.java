@@ -110,11 +110,10 @@ public final class BasicBlock implements ResidualBlock {
         if (dsConv != null) {
             dsConv.forward(x, td.value());
             dsBn.forward(td.value(), ad.value(), training);
-            be.add(out.value(), ad.value(), out.value());
+            relu.forwardSum(out.value(), ad.value(), out.value());
         } else {
-            be.add(out.value(), x, out.value());
+            relu.forwardSum(out.value(), x, out.value());
         }
-        relu.forward(out.value(), out.value());
     }
 
     @Override

@@ -21,8 +21,9 @@ import org.densecl.tensor.Tensor;
  *     -> conv3 1x1 (p -> 4p) -> bn3 -> (+ shortcut) -> relu
  *   shortcut = x, or downsample.0 conv1x1 (Cin -> 4p, stride s) -> downsample.1 BN
  * </pre>
- * BN-ReLU pairs are fused. bn3 writes straight into the output, the shortcut is added in place and the
- * final ReLU runs in place, so the pre-activation sum is never stored; its gradient is {@code add}.
+ * BN-ReLU pairs are fused. bn3 writes straight into the output, and the shortcut sum and the final ReLU
+ * run in place in one pass ({@link Relu#forwardSum}), so the pre-activation sum is never stored; its
+ * gradient is {@code add}.
  */
 public final class Bottleneck implements ResidualBlock {
     private final Backend be;
@@ -126,11 +127,10 @@ public final class Bottleneck implements ResidualBlock {
         if (dsConv != null) {
             dsConv.forward(x, td.value());
             dsBn.forward(td.value(), ad.value(), training);
-            be.add(out.value(), ad.value(), out.value());
+            relu.forwardSum(out.value(), ad.value(), out.value());
         } else {
-            be.add(out.value(), x, out.value());
+            relu.forwardSum(out.value(), x, out.value());
         }
-        relu.forward(out.value(), out.value());
     }
 
     @Override

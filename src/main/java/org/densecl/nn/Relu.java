@@ -26,6 +26,15 @@ public final class Relu {
         be.reluForward(x, y);
     }
 
+    /**
+     * y = max(a + b, 0): a residual sum and this ReLU in one pass over memory (y may alias a or b). The
+     * values are those of add then {@link #forward}; the backward is {@link #backward} as usual.
+     */
+    public void forwardSum(Tensor a, Tensor b, Tensor y) {
+        Check.shape(name, "a", a, shape);
+        be.addRelu(a, b, y);
+    }
+
     /** dx += dy where y > 0. */
     public void backward(Tensor y, Tensor dy, Tensor dx) {
         Check.shape(name, "dy", dy, shape);

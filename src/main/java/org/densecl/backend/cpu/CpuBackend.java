@@ -104,6 +104,11 @@ public final class CpuBackend extends HostBackend {
         elementwise.add(a, b, y);
     }
 
+    @Override
+    public void addRelu(Tensor a, Tensor b, Tensor y) {
+        elementwise.addRelu(a, b, y);
+    }
+
     // ------------------------------------------------------------------ GEMM and convolution
 
     @Override

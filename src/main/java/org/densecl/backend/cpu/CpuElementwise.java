@@ -123,6 +123,26 @@ final class CpuElementwise {
         });
     }
 
+    /** y = max(a + b, 0); y may alias a or b (each element is read before it is written). */
+    void addRelu(Tensor a, Tensor b, Tensor y) {
+        // Parallel over flat element ranges.
+        f32("addRelu", "a", a);
+        f32("addRelu", "b", b);
+        f32("addRelu", "y", y);
+        Check.numel("addRelu", "b", b, a.numel());
+        Check.numel("addRelu", "y", y, a.numel());
+        MemorySegment as = a.data(), bs = b.data(), ys = y.data();
+        CpuVec.range(par, a.numel(), 2, (lo, hi) -> {
+            long i = lo;
+            for (long end = lo + bound(hi - lo); i < end; i += L) {
+                store(load(as, i).add(load(bs, i)).max(0f), ys, i);
+            }
+            for (; i < hi; i++) {
+                set(ys, i, Math.max(get(as, i) + get(bs, i), 0f));
+            }
+        });
+    }
+
     /** y = max(x, 0); y may alias x. */
     void reluForward(Tensor x, Tensor y) {
         // Parallel over flat element ranges.

@@ -56,6 +56,11 @@ public final class RefBackend extends HostBackend {
     }
 
     @Override
+    public void addRelu(Tensor a, Tensor b, Tensor y) {
+        RefElementwise.addRelu(a, b, y);
+    }
+
+    @Override
     public void biasAdd(Tensor y, Tensor b) {
         RefElementwise.biasAdd(y, b);
     }

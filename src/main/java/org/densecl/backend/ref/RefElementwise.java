@@ -85,6 +85,20 @@ final class RefElementwise {
     }
 
     /** y = max(x, 0); y may alias x. NaN passes through (v < 0 is false for it), as in PyTorch. */
+    /** y = max(a + b, 0), the sum rounded to the tensors' type first (as add then reluForward). */
+    static void addRelu(Tensor a, Tensor b, Tensor y) {
+        RefArgs.floats("addRelu", "a", a);
+        RefArgs.floats("addRelu", "b", b);
+        RefArgs.floats("addRelu", "y", y);
+        Check.same("addRelu", "b", b, "a", a);
+        Check.same("addRelu", "y", y, "a", a);
+        for (long i = 0; i < a.numel(); i++) {
+            y.set(i, a.get(i) + b.get(i));
+            double v = y.get(i);
+            y.set(i, v < 0 ? 0 : v);
+        }
+    }
+
     static void reluForward(Tensor x, Tensor y) {
         RefArgs.floats("reluForward", "x", x);
         RefArgs.floats("reluForward", "y", y);

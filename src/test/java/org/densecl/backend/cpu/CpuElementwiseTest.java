@@ -47,9 +47,35 @@ class CpuElementwiseTest {
             b.ref.add(z.ref(), y.ref(), z.ref()); // y aliases a
             b.cpu.add(z.cpu(), y.cpu(), z.cpu());
             CpuVsRef.close("add aliased n=" + n, z, ATOL, RTOL);
+            b.ref.addRelu(x.ref(), y.ref(), z.ref());
+            b.cpu.addRelu(x.cpu(), y.cpu(), z.cpu());
+            CpuVsRef.close("addRelu n=" + n, z, ATOL, RTOL);
+            b.ref.addRelu(x.ref(), z.ref(), z.ref()); // y aliases b
+            b.cpu.addRelu(x.cpu(), z.cpu(), z.cpu());
+            CpuVsRef.close("addRelu aliased n=" + n, z, ATOL, RTOL);
             b.ref.fill(z.ref(), 3.25f);
             b.cpu.fill(z.cpu(), 3.25f);
             CpuVsRef.close("fill n=" + n, z, 0, 0);
+        }
+    }
+
+    /** The fused residual join gives exactly the bits of add then reluForward, which it replaced. */
+    @Test
+    void addReluIsAddThenReluBitForBit() {
+        for (int n : new int[] {1, 13, BIG}) {
+            Pair x = b.uniform(3, -2, 2, n), y = b.uniform(4, -2, 2, n), fused = b.zeros(n), twoPass = b.zeros(n);
+            b.cpu.addRelu(x.cpu(), y.cpu(), fused.cpu());
+            b.cpu.add(x.cpu(), y.cpu(), twoPass.cpu());
+            b.cpu.reluForward(twoPass.cpu(), twoPass.cpu());
+            float[] f = new float[n], t = new float[n];
+            b.cpu.download(fused.cpu(), f);
+            b.cpu.download(twoPass.cpu(), t);
+            int zeros = 0;
+            for (int i = 0; i < n; i++) {
+                assertEquals(Float.floatToRawIntBits(t[i]), Float.floatToRawIntBits(f[i]), "addRelu n=" + n + " at " + i);
+                zeros += f[i] == 0f ? 1 : 0;
+            }
+            assertTrue(n < 13 || (zeros > 0 && zeros < n), "inputs of both signs: " + zeros + " of " + n + " zero");
         }
     }
 
