@@ -71,10 +71,10 @@ public final class WinogradConv {
     // Filter gradient: V (36, T, C) from x, Mbar (36, T, K) from dy, dU (36, K, C).
     private float[] pointsX = new float[0];
     private float[] pointsDy = new float[0];
-    // The GEMMs' C, off the Java heap on purpose: a heap segment (MemorySegment.ofArray) reaching the
-    // Vector API's segment loads and stores makes their type profile, which every caller in the process
-    // shares, see two segment classes, and code C2 compiles after that (SGD, batch norm, any elementwise
-    // loop) reads memory through a type switch: the SGD step measured 4x slower in a training step.
+    // dU (36, K, C), the GEMMs' C. Off the Java heap on purpose: a heap segment (MemorySegment.ofArray)
+    // reaching the Vector API's segment loads and stores makes their type profile, which every caller in
+    // the process shares, see two segment classes, and code C2 compiles after that (SGD, batch norm, any
+    // elementwise loop) reads memory through a type switch: the SGD step measured 4x slower in a step.
     private MemorySegment pointsDw = MemorySegment.NULL;
 
     public WinogradConv(Parallel parallel) {
