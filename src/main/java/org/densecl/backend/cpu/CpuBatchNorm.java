@@ -354,7 +354,7 @@ final class CpuBatchNorm {
      * loops are two methods, with and without the ReLU mask, and the choice is made here, once per
      * column block: with the test on ys inside one shared loop, C2 compiled that loop (and the dx pass)
      * from whichever variant it had seen so far, deoptimised when the other came, and the batch-norm
-     * backward of ResNet-50's 53 layers took anywhere from 90 to 380 ms from run to run.
+     * backward of ResNet-50's 53 layers took anywhere from 80 to 380 ms from run to run.
      */
     private static void gradientSums(MemorySegment xs, MemorySegment gs, MemorySegment ys, long lo, long hi, int c,
                                      float[] f, int fMean, double[] d, int sumOff, int prodOff, int laneOff) {
