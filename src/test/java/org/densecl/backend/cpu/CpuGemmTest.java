@@ -104,29 +104,12 @@ class CpuGemmTest {
         // paths must agree bit for bit, in every mode: shared-B (m 450), slab (m 40; m 29 with k 2100, the
         // split-k mode's shape when that is on), edges in both directions (m, n not multiples of 6, 16).
         // Also against the reference.
-        CpuGemm gemm = new CpuGemm(two, "vector");
         int[][] sizes = {{450, 40, 300}, {40, 100, 300}, {29, 37, 2100}, {13, 35, 70}};
         for (int[] sz : sizes) {
             for (boolean transA : new boolean[] {false, true}) {
                 for (float beta : new float[] {0f, 1f}) {
-                    int m = sz[0], n = sz[1], k = sz[2];
-                    Tensor a = ref.allocate(transA ? Shape.of(k, m) : Shape.of(m, k));
-                    Tensor b = ref.allocate(Shape.of(k, n));
-                    Tensor c0 = ref.allocate(Shape.of(m, n)), c1 = ref.allocate(Shape.of(m, n));
-                    Rand.uniform(a, 7L * m + k, -1, 1);
-                    Rand.uniform(b, 11L * n + k, -1, 1);
-                    Rand.uniform(c0, 13L * m + n, -1, 1);
-                    ref.copy(c0, c1);
-                    gemm.gemm(transA, false, m, n, k, 1f, a, b, beta, c0);
-                    VectorGemm.directC = false;
-                    try {
-                        gemm.gemm(transA, false, m, n, k, 1f, a, b, beta, c1);
-                    } finally {
-                        VectorGemm.directC = true;
-                    }
-                    assertSameBits("gemm m=" + m + " n=" + n + " k=" + k + " transA=" + transA + " beta=" + beta,
-                            c0, "with the direct-C kernels", c1, "through the tile");
-                    check(gemm, m, n, k, transA, false, 1f, beta);
+                    sameBitsWithSwitchOff(sz[0], sz[1], sz[2], transA, beta, on -> VectorGemm.directC = on,
+                            "with the direct-C kernels", "through the tile");
                 }
             }
         }
@@ -138,29 +121,38 @@ class CpuGemmTest {
         // (packsWholeA), otherwise block by block; only where the packed values live differs, so the
         // bits must agree. m 600 and 1000 (shared-B with two threads), k with a short last k block, m not
         // a multiple of 6; beta 0 and 1.
-        CpuGemm gemm = new CpuGemm(two, "vector");
         int[][] sizes = {{600, 40, 700}, {1000, 200, 300}, {583, 37, 1100}};
         for (int[] sz : sizes) {
             for (float beta : new float[] {0f, 1f}) {
-                int m = sz[0], n = sz[1], k = sz[2];
-                Tensor a = ref.allocate(Shape.of(k, m)), b = ref.allocate(Shape.of(k, n));
-                Tensor c0 = ref.allocate(Shape.of(m, n)), c1 = ref.allocate(Shape.of(m, n));
-                Rand.uniform(a, 5L * m + k, -1, 1);
-                Rand.uniform(b, 3L * n + k, -1, 1);
-                Rand.uniform(c0, 17L * m + n, -1, 1);
-                ref.copy(c0, c1);
-                gemm.gemm(true, false, m, n, k, 1f, a, b, beta, c0);
-                VectorGemm.packsWholeA = false;
-                try {
-                    gemm.gemm(true, false, m, n, k, 1f, a, b, beta, c1);
-                } finally {
-                    VectorGemm.packsWholeA = true;
-                }
-                assertSameBits("gemm transA m=" + m + " n=" + n + " k=" + k + " beta=" + beta,
-                        c0, "with A packed whole", c1, "packed block by block");
-                check(gemm, m, n, k, true, false, 1f, beta);
+                sameBitsWithSwitchOff(sz[0], sz[1], sz[2], true, beta, on -> VectorGemm.packsWholeA = on,
+                        "with A packed whole", "packed block by block");
             }
         }
+    }
+
+    // C = A B + beta C on seeded inputs with a VectorGemm switch on (its default) and off: the two results
+    // must agree bit for bit, and the first must match the reference (check).
+    private static void sameBitsWithSwitchOff(int m, int n, int k, boolean transA, float beta,
+                                              java.util.function.Consumer<Boolean> setSwitch, String onText,
+                                              String offText) {
+        CpuGemm gemm = new CpuGemm(two, "vector");
+        Tensor a = ref.allocate(transA ? Shape.of(k, m) : Shape.of(m, k));
+        Tensor b = ref.allocate(Shape.of(k, n));
+        Tensor c0 = ref.allocate(Shape.of(m, n)), c1 = ref.allocate(Shape.of(m, n));
+        Rand.uniform(a, 7L * m + k, -1, 1);
+        Rand.uniform(b, 11L * n + k, -1, 1);
+        Rand.uniform(c0, 13L * m + n, -1, 1);
+        ref.copy(c0, c1);
+        gemm.gemm(transA, false, m, n, k, 1f, a, b, beta, c0);
+        setSwitch.accept(false);
+        try {
+            gemm.gemm(transA, false, m, n, k, 1f, a, b, beta, c1);
+        } finally {
+            setSwitch.accept(true);
+        }
+        assertSameBits("gemm m=" + m + " n=" + n + " k=" + k + " transA=" + transA + " beta=" + beta, c0, onText, c1,
+                offText);
+        check(gemm, m, n, k, transA, false, 1f, beta);
     }
 
     @Test
