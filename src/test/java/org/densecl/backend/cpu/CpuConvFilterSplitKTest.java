@@ -28,14 +28,14 @@ class CpuConvFilterSplitKTest {
 
     @BeforeAll
     static void setUp() {
-        VectorGemm.splitK = true; // opt-in in production (see VectorGemm.splitK); these tests are about it
+        VectorGemm.splitK = true; // the default; set in case a -Ddensecl.splitK=false run reaches this
         ref = new RefBackend();
         two = new Parallel(2);
     }
 
     @AfterAll
     static void tearDown() {
-        VectorGemm.splitK = false;
+        VectorGemm.splitK = true;
         ref.close();
         two.close();
     }
@@ -71,7 +71,7 @@ class CpuConvFilterSplitKTest {
 
     @Test
     void splitKFilterGradientIsRepeatable() {
-        // k chunks are handed out to whichever thread asks first; the sum order must not follow.
+        // k blocks are handed out to whichever thread asks first; the sum order must not follow.
         CpuConv conv = new CpuConv(two, new CpuGemm(two, "vector"));
         for (ConvGeometry g : List.of(geometries().get(0), geometries().get(3))) {
             Tensor x = random(g.xShape(), 5), dy = random(g.yShape(), 6);

@@ -101,8 +101,8 @@ class CpuGemmTest {
     void directCKernelsGiveTheTilePathsBits() {
         // Whole tiles with alpha 1 and beta 0 or 1 are written by the kernels themselves (directC), the
         // rest through the tile array and update; both add the same terms in the same order, so the two
-        // paths must agree bit for bit, in every mode: shared-B (m 450), slab (m 40; m 29 with k 2100, the
-        // split-k mode's shape when that is on), edges in both directions (m, n not multiples of 6, 16).
+        // paths must agree bit for bit, in every mode: shared-B (m 450), slab (m 40), split-k (m 29 with
+        // k 2100 and A transposed), edges in both directions (m, n not multiples of 6, 16).
         // Also against the reference.
         int[][] sizes = {{450, 40, 300}, {40, 100, 300}, {29, 37, 2100}, {13, 35, 70}};
         for (int[] sz : sizes) {
@@ -111,6 +111,21 @@ class CpuGemmTest {
                     sameBitsWithSwitchOff(sz[0], sz[1], sz[2], transA, beta, on -> VectorGemm.directC = on,
                             "with the direct-C kernels", "through the tile");
                 }
+            }
+        }
+    }
+
+    @Test
+    void splitKGivesTheSlabModesBits() {
+        // The split-k mode adds its k blocks to C in the serial order, so it must give the bits of the slab
+        // mode the same sizes take without it: column slabs (n >= m) and row slabs, k with a short last
+        // block, beta 0 and 1, an edge tile in each direction. The third size fills C's 2^18 elements.
+        int[][] sizes = {{29, 37, 2100}, {200, 7, 1500}, {128, 2048, 1100}};
+        for (int[] sz : sizes) {
+            assertTrue(VectorGemm.splitsK(2, sz[0], sz[1], sz[2], true), "split-k for m=" + sz[0] + " n=" + sz[1]);
+            for (float beta : new float[] {0f, 1f}) {
+                sameBitsWithSwitchOff(sz[0], sz[1], sz[2], true, beta, on -> VectorGemm.splitK = on,
+                        "in the split-k mode", "in the slab mode");
             }
         }
     }

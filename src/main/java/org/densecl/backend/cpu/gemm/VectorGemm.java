@@ -25,14 +25,13 @@ import org.densecl.backend.cpu.Parallel;
  *
  * Parallel axis, three modes:
  * <ul>
- *   <li>(opt-in, see {@link #splitK}) few rows, small C, long k, A transposed ({@link #splitsK}): conv
- *       weight gradients, m = K output channels, n = C or R*S*C, k = N*P*Q pixels, up to 10^5. k is cut
- *       into chunks of at least {@link #SPLIT_K_MIN_K} (up to {@link #SPLIT_K_CHUNKS_PER_THREAD} per
- *       thread), handed out from a shared counter. Each chunk runs the whole loop nest on all of C, chunk
- *       0 into C itself, chunk q into partial buffer q; then the partials are added to C in chunk order,
- *       so the bits do not depend on which thread ran which chunk. Nothing is packed twice (column slabs
- *       each pack all of A, row slabs all of B), and a thread that falls behind (a late wake-up, a core
- *       shared with other work) costs at most its last chunk.</li>
+ *   <li>split-k ({@link #splitsK}): few rows, small C, long k, A transposed: conv weight gradients,
+ *       m = K output channels, n = C or R*S*C, k = N*P*Q pixels, up to 10^5. The threads take k blocks
+ *       (KC deep) from a shared counter and run each on all of C: block 0 into C itself, block q into the
+ *       thread's partial C, which it adds to C as soon as blocks 0 .. q-1 are in. So C is summed block
+ *       after block, ((C + s0) + s1) + ..., exactly as the serial nest sums it: the same bits as the slab
+ *       mode, whichever thread ran which block. Nothing is packed twice (column slabs each pack all of
+ *       A, row slabs all of B), and a thread that falls behind costs at most one block.</li>
  *   <li>enough rows (at least two MC blocks per thread): the threads pack each B block together, then
  *       take MC row blocks from a shared counter (BLIS's ic loop), each packing its own A block. Dynamic
  *       hand-out keeps both cores busy when one of them is shared with other work. Whole-k variant, when
@@ -73,27 +72,24 @@ public final class VectorGemm {
     private final IntConsumer blockBody = this::runRowBlocks;
     private final IntConsumer packWholeBody = this::packWholeB;
     private final IntConsumer wholeBody = this::runWholeK;
-    private final IntConsumer splitKBody = this::runSplitKChunks;
-    private final IntConsumer reduceBody = this::reducePartials;
-    /** Most elements of C (1 MB) for the split-k mode: each chunk but the first has a partial C this big. */
+    private final IntConsumer splitKBody = this::runSplitKBlocks;
+    /** Most elements of C (1 MB) for the split-k mode: each thread but the first has a partial C this big. */
     static final long SPLIT_K_MAX_MN = 1L << 18;
-    /** Least k for the split-k mode, and the least depth of one of its chunks. */
+    /** Least k for the split-k mode: four k blocks. */
     static final int SPLIT_K_MIN_K = 4 * KC;
-    /** Most chunks per thread in the split-k mode: more balance, but more partial C to add up. */
-    static final int SPLIT_K_CHUNKS_PER_THREAD = 3;
     /**
-     * Whether the split-k mode is on: off unless -Ddensecl.splitK=true. It is faster (1.08-1.22x on the
-     * filter gradients it takes), but it adds each filter gradient's terms in another order, and the
-     * quick pretraining recipe (configs/densecl_quick.yaml) is chaotic enough that this order decided
-     * whether its global head separated the images: with split-k a fresh run ended collapsed (q_std 0.12,
-     * sim_pos 0.977 = sim_neg 0.983), without it separated (q_std 0.44, 0.91 against 0.73). Until that
-     * recipe is robust to rounding, the default keeps the summation order its results were made with.
+     * Whether the split-k mode is on (-Ddensecl.splitK=false turns it off, to compare). It adds the k
+     * blocks to C in the serial order, so its bits are the slab mode's. (An earlier version summed
+     * chunks of several blocks first and added the chunk sums to C: another order, and the quick
+     * pretraining recipe, chaotic enough to follow it, then ended collapsed; so the order is kept.)
      */
-    public static volatile boolean splitK = Boolean.parseBoolean(System.getProperty("densecl.splitK", "false"));
+    public static volatile boolean splitK = Boolean.parseBoolean(System.getProperty("densecl.splitK", "true"));
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private final MemorySegment[] partials; // per chunk q >= 1: (m, n) partial C of the split-k mode
-    private int chunks; // split-k mode: chunks of k in the GEMM in flight
+    private final MemorySegment[] partials; // per thread slot: (m, n) partial C of the split-k mode
+    private int blocks;                     // split-k mode: k blocks of the GEMM in flight
+    private final AtomicInteger folded = new AtomicInteger(); // split-k mode: k blocks added to C so far
+    private volatile boolean abandoned;     // split-k mode: a part failed, so waiting for its block is futile
     /**
      * Largest B (all k rows of one NC column block, packed) the whole-k variant of the shared-B mode takes:
      * 16 MB, every ResNet-50 conv GEMM at batch 8 but the stem's filter gradient (59 MB).
@@ -144,7 +140,7 @@ public final class VectorGemm {
         this.aBuffers = new float[t][];
         this.bBuffers = new float[t][];
         this.tiles = new float[t][];
-        this.partials = new MemorySegment[SPLIT_K_CHUNKS_PER_THREAD * t];
+        this.partials = new MemorySegment[t];
     }
 
     /** The thread pool this driver splits its work over. */
@@ -171,7 +167,7 @@ public final class VectorGemm {
         this.ldc = ldc;
         int threads = parallel.threads();
         try {
-            if (splitsK(threads, m, n, k, a.interleaved())) {
+            if (alpha == 1f && splitsK(threads, m, n, k, a.interleaved())) {
                 runSplitK(threads);
             } else if (sharesB(threads, m)) {
                 runSharedB(threads);
@@ -195,7 +191,8 @@ public final class VectorGemm {
      * call against the slab mode at ResNet-50's filter gradients (batch 8): 1.08-1.22x with k >= 6272
      * (the stem 1.10-1.13x), 1.0 at k = 1568. Forward GEMMs of the same sizes (m = 392 pixels,
      * k = R*S*C) measured 0.92-0.98x, and filter gradients that the shared-B mode takes 0.92-1.01x, so
-     * those keep their modes.
+     * those keep their modes. (The driver takes it only with alpha 1: then a block's partial, alpha * s,
+     * is s, and adding it to C rounds as the slab mode's C + s does.)
      */
     public static boolean splitsK(int threads, int m, int n, int k, boolean transposedA) {
         return splitK && threads > 1 && transposedA && !sharesB(threads, m) && (long) m * n <= SPLIT_K_MAX_MN
@@ -207,44 +204,57 @@ public final class VectorGemm {
         return threads > 1 && ceilDiv(m, MC) >= 2 * threads;
     }
 
-    /** The number of chunks the split-k mode cuts k into: as many as fit, 1 to 3 per thread. */
-    static int splitKChunks(int threads, int k) {
-        return Math.clamp(k / SPLIT_K_MIN_K, threads, SPLIT_K_CHUNKS_PER_THREAD * threads);
-    }
-
     // ------------------------------------------------------------------ split-k mode
 
     private void runSplitK(int threads) {
-        chunks = splitKChunks(threads, k);
-        for (int q = 1; q < chunks; q++) {
-            partial(q); // allocated here, not on the workers
+        blocks = ceilDiv(k, KC);
+        parts = threads;
+        for (int t = 0; t < threads; t++) {
+            partial(t); // allocated here, not on the workers
         }
         nextBlock.set(0);
+        folded.set(0);
+        abandoned = false;
         parallel.forEach(threads, splitKBody);
-        parts = Math.min(threads, m);
-        parallel.forEach(parts, reduceBody);
     }
 
-    // Takes k chunks from the shared counter until none are left. Chunk q always lands in the same place
-    // (chunk 0 in C with beta, chunk q > 0 in partial q with beta 0), whichever thread runs it.
-    private void runSplitKChunks(int part) {
-        for (int q = nextBlock.getAndIncrement(); q < chunks; q = nextBlock.getAndIncrement()) {
-            int p0 = (int) ((long) k * q / chunks), p1 = (int) ((long) k * (q + 1) / chunks);
-            if (q == 0) {
-                serial(part, 0, m, 0, n, p0, p1, c, cOff, ldc, beta);
-            } else {
-                serial(part, 0, m, 0, n, p0, p1, partial(q), 0L, n, 0f);
+    // Takes k blocks from the shared counter until none are left. Block 0 goes straight into C (with
+    // beta, as the first block of the serial loop nest does); block q > 0 into this thread's partial C
+    // (beta 0), which is then added to C once blocks 0 .. q-1 are in: C = ((C + s0) + s1) + ..., the order
+    // of the serial nest, whichever thread ran which block.
+    private void runSplitKBlocks(int part) {
+        try {
+            for (int q = nextBlock.getAndIncrement(); q < blocks; q = nextBlock.getAndIncrement()) {
+                int p0 = q * KC, p1 = Math.min(k, p0 + KC);
+                if (q == 0) {
+                    serial(part, 0, m, 0, n, p0, p1, c, cOff, ldc, beta);
+                } else {
+                    MemorySegment mine = partial(part);
+                    serial(part, 0, m, 0, n, p0, p1, mine, 0L, n, 0f);
+                    awaitFolded(q);
+                    for (int i = 0; i < m; i++) {
+                        addRow(mine, 4L * i * n, c, cOff + 4L * i * ldc, n);
+                    }
+                }
+                folded.set(q + 1);
             }
+        } catch (RuntimeException | Error e) {
+            abandoned = true; // the other thread may be waiting for a block this one will never add
+            throw e;
         }
     }
 
-    // C rows of part `part` += partials 1, 2, ... in that order.
-    private void reducePartials(int part) {
-        int i0 = (int) ((long) m * part / parts), i1 = (int) ((long) m * (part + 1) / parts);
-        for (int i = i0; i < i1; i++) {
-            long row = cOff + 4L * i * ldc;
-            for (int q = 1; q < chunks; q++) {
-                addRow(partial(q), 4L * i * n, c, row, n);
+    // Waits until blocks 0 .. q-1 have been added to C. Spins first (a block takes about a millisecond),
+    // then yields, so that a descheduled holder of block q-1 gets the core back.
+    private void awaitFolded(int q) {
+        for (int spin = 0; folded.get() < q; spin++) {
+            if (abandoned) {
+                throw new IllegalStateException("VectorGemm: split-k block " + q + " abandoned, another part failed");
+            }
+            if (spin < 1 << 12) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
             }
         }
     }
@@ -264,7 +274,7 @@ public final class VectorGemm {
         }
     }
 
-    // Partial C buffer of chunk `slot` (>= 1): at least m * n floats, grown on demand, kept.
+    // Thread slot `slot`'s partial C (m, n) for the split-k mode: grown on demand, kept.
     private MemorySegment partial(int slot) {
         MemorySegment buf = partials[slot];
         long bytes = 4L * m * n;
