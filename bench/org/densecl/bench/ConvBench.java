@@ -86,7 +86,7 @@ public class ConvBench {
     public void conv(Flops flops) {
         switch (pass) {
             case "forward" -> conv.forward(g, x, w, null, y);
-            case "backwardData" -> conv.backwardData(g, y, w, dx);
+            case "backwardData" -> conv.backwardData(g, y, w, dx, true);
             case "backwardFilter" -> conv.backwardFilter(g, x, y, dw, null);
             default -> throw new IllegalArgumentException("pass '" + pass + "'");
         }

@@ -115,6 +115,19 @@ public interface Backend extends AutoCloseable {
     /** dx += the gradient of conv w.r.t. its input. dy (N, P, Q, K), w (K, R, S, C), dx (N, H, W, C). */
     void conv2dBackwardData(ConvGeometry g, Tensor dy, Tensor w, Tensor dx);
 
+    /**
+     * {@link #conv2dBackwardData} with the choice of accumulating into dx or assigning it (false: dx = the
+     * gradient, every element written, its old contents ignored, even NaN). Assigning spares the first
+     * writer of a gradient the zeroing before it and the read of those zeros. This default zeroes, then
+     * accumulates; a backend overrides it where it can write the gradient directly.
+     */
+    default void conv2dBackwardData(ConvGeometry g, Tensor dy, Tensor w, Tensor dx, boolean accumulate) {
+        if (!accumulate) {
+            zero(dx);
+        }
+        conv2dBackwardData(g, dy, w, dx);
+    }
+
     /** dw += the gradient w.r.t. the filter; db += the sum of dy over (N, P, Q) when db is not null. */
     void conv2dBackwardFilter(ConvGeometry g, Tensor x, Tensor dy, Tensor dw, Tensor db);
 
@@ -151,11 +164,35 @@ public interface Backend extends AutoCloseable {
     void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                            Tensor y, boolean relu, Tensor dx, Tensor dgamma, Tensor dbeta);
 
+    /**
+     * {@link #batchNormBackward} with dx accumulated or assigned (false: dx = ..., its old contents
+     * ignored); dgamma and dbeta accumulate either way. The default zeroes dx, then accumulates.
+     */
+    default void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                   Tensor y, boolean relu, Tensor dx, Tensor dgamma, Tensor dbeta,
+                                   boolean accumulate) {
+        if (!accumulate) {
+            zero(dx);
+        }
+        batchNormBackward(x, dy, gamma, saveMean, saveInvStd, y, relu, dx, dgamma, dbeta);
+    }
+
     /** y = max(x, 0). {@code y} may alias {@code x}. */
     void reluForward(Tensor x, Tensor y);
 
     /** dx += dy where y > 0 (y is the ReLU's output). */
     void reluBackward(Tensor y, Tensor dy, Tensor dx);
+
+    /**
+     * {@link #reluBackward} with dx accumulated or assigned (false: dx = dy where y > 0, else 0). The
+     * default zeroes dx, then accumulates.
+     */
+    default void reluBackward(Tensor y, Tensor dy, Tensor dx, boolean accumulate) {
+        if (!accumulate) {
+            zero(dx);
+        }
+        reluBackward(y, dy, dx);
+    }
 
     // ------------------------------------------------------------------ pooling
 

@@ -35,7 +35,8 @@ public final class BasicBlock implements ResidualBlock {
     private final Act t2;   // (N, P, Q, p)  conv2 output
     private final Act td;   // (N, P, Q, p)  downsample conv output (null without downsample)
     private final Act ad;   // (N, P, Q, p)  downsample BN output, value only
-    private final Act add;  // (N, P, Q, p)  gradient of the residual sum, no value
+    private final Act add;  // (N, P, Q, p)  gradient of the residual sum, no value; unused by an identity
+                            //               block whose dx is assigned
     private final Act out;  // (N, P, Q, p)  block output
 
     /** As {@link Bottleneck#Bottleneck}, with expansion 1: the output has {@code planes} channels. */
@@ -74,6 +75,9 @@ public final class BasicBlock implements ResidualBlock {
         t2 = acts.act(name + ".conv2", g2.yShape());
         add = acts.gradOnly(name + ".add", g2.yShape());
         out = acts.act(name, g2.yShape());
+        for (Act a : td == null ? List.of(t1, a1, t2, add) : List.of(t1, a1, t2, td, add)) {
+            acts.assignsGrad(a); // see backward
+        }
     }
 
     @Override
@@ -117,18 +121,21 @@ public final class BasicBlock implements ResidualBlock {
     }
 
     @Override
-    public void backward(Tensor x, Tensor dx) {
-        relu.backward(out.value(), out.grad(), add.grad());
+    public void backward(Tensor x, Tensor dx, boolean accumulateDx) {
+        // As Bottleneck's: internal gradients assigned by their only writer, the shortcut into dx first
+        // (with an identity shortcut and dx assigned, dx itself holds the sum's gradient).
+        Tensor sumGrad = dsConv == null && !accumulateDx ? dx : add.grad();
+        relu.backward(out.value(), out.grad(), sumGrad, false);
         if (dsConv != null) {
-            dsBn.backward(td.value(), null, add.grad(), td.grad());
-            dsConv.backward(x, td.grad(), dx);
-        } else {
-            be.axpy(1f, add.grad(), dx);
+            dsBn.backward(td.value(), null, sumGrad, td.grad(), false);
+            dsConv.backward(x, td.grad(), dx, accumulateDx);
+        } else if (accumulateDx) {
+            be.axpy(1f, sumGrad, dx);
         }
-        bn2.backward(t2.value(), null, add.grad(), t2.grad());
-        conv2.backward(a1.value(), t2.grad(), a1.grad());
-        bn1.backward(t1.value(), a1.value(), a1.grad(), t1.grad());
-        conv1.backward(x, t1.grad(), dx);
+        bn2.backward(t2.value(), null, sumGrad, t2.grad(), false);
+        conv2.backward(a1.value(), t2.grad(), a1.grad(), false);
+        bn1.backward(t1.value(), a1.value(), a1.grad(), t1.grad(), false);
+        conv1.backward(x, t1.grad(), dx, true);
     }
 
     @Override

@@ -23,7 +23,7 @@ import org.densecl.tensor.Tensor;
  * </pre>
  * BN-ReLU pairs are fused. bn3 writes straight into the output, and the shortcut sum and the final ReLU
  * run in place in one pass ({@link Relu#forwardSum}), so the pre-activation sum is never stored; its
- * gradient is {@code add}.
+ * gradient is {@code add} (or dx itself, see backward).
  */
 public final class Bottleneck implements ResidualBlock {
     private final Backend be;
@@ -38,7 +38,8 @@ public final class Bottleneck implements ResidualBlock {
     private final Act t3;   // (N, P, Q, 4p)  conv3 output
     private final Act td;   // (N, P, Q, 4p)  downsample conv output (null without downsample)
     private final Act ad;   // (N, P, Q, 4p)  downsample BN output, value only: its gradient is add's
-    private final Act add;  // (N, P, Q, 4p)  gradient of the residual sum (pre-ReLU), no value
+    private final Act add;  // (N, P, Q, 4p)  gradient of the residual sum (pre-ReLU), no value; unused by an
+                            //                identity block whose dx is assigned
     private final Act out;  // (N, P, Q, 4p)  block output
 
     /**
@@ -89,6 +90,9 @@ public final class Bottleneck implements ResidualBlock {
         t3 = acts.act(name + ".conv3", g3.yShape());
         add = acts.gradOnly(name + ".add", g3.yShape());
         out = acts.act(name, g3.yShape());
+        for (Act a : td == null ? List.of(t1, a1, t2, a2, t3, add) : List.of(t1, a1, t2, a2, t3, td, add)) {
+            acts.assignsGrad(a); // see backward
+        }
     }
 
     @Override
@@ -134,21 +138,25 @@ public final class Bottleneck implements ResidualBlock {
     }
 
     @Override
-    public void backward(Tensor x, Tensor dx) {
-        relu.backward(out.value(), out.grad(), add.grad());
-        // The sum's gradient flows unchanged into both summands.
+    public void backward(Tensor x, Tensor dx, boolean accumulateDx) {
+        // Every internal gradient is assigned by its first (and only) writer: false below. The sum's
+        // gradient flows unchanged into both summands, the shortcut's part into dx first. With an identity
+        // shortcut and dx assigned, dx itself holds the sum's gradient (no copy); bn3 reads it before
+        // conv1 adds the branch's part.
+        Tensor sumGrad = dsConv == null && !accumulateDx ? dx : add.grad();
+        relu.backward(out.value(), out.grad(), sumGrad, false);
         if (dsConv != null) {
-            dsBn.backward(td.value(), null, add.grad(), td.grad());
-            dsConv.backward(x, td.grad(), dx);
-        } else {
-            be.axpy(1f, add.grad(), dx);
+            dsBn.backward(td.value(), null, sumGrad, td.grad(), false);
+            dsConv.backward(x, td.grad(), dx, accumulateDx);
+        } else if (accumulateDx) {
+            be.axpy(1f, sumGrad, dx);
         }
-        bn3.backward(t3.value(), null, add.grad(), t3.grad());
-        conv3.backward(a2.value(), t3.grad(), a2.grad());
-        bn2.backward(t2.value(), a2.value(), a2.grad(), t2.grad());
-        conv2.backward(a1.value(), t2.grad(), a1.grad());
-        bn1.backward(t1.value(), a1.value(), a1.grad(), t1.grad());
-        conv1.backward(x, t1.grad(), dx);
+        bn3.backward(t3.value(), null, sumGrad, t3.grad(), false);
+        conv3.backward(a2.value(), t3.grad(), a2.grad(), false);
+        bn2.backward(t2.value(), a2.value(), a2.grad(), t2.grad(), false);
+        conv2.backward(a1.value(), t2.grad(), a1.grad(), false);
+        bn1.backward(t1.value(), a1.value(), a1.grad(), t1.grad(), false);
+        conv1.backward(x, t1.grad(), dx, true);
     }
 
     @Override

@@ -34,7 +34,9 @@ import org.densecl.tensor.Tensor;
  * order. Batch and input size are fixed at construction; {@link #forward} and {@link #backward} allocate
  * nothing. Gradients reach the network through the activation handles: a loss adds into
  * {@link #logits()}{@code .grad()} and/or any stage output's grad ({@link #stage}), then
- * {@link #backward} propagates everything. The trainer zeroes both registries' gradients once per step.
+ * {@link #backward} propagates everything. The trainer zeroes both registries' gradients once per step;
+ * the gradients no one outside writes (inside blocks, the outputs of all but a stage's last block, the
+ * stem's conv and pool outputs) are assigned by their first writer instead and need no zeroing.
  */
 public final class ResNet {
     private final Backend be;
@@ -98,6 +100,15 @@ public final class ResNet {
                         ? new Bottleneck(be, params, acts, name, cfg, x, planes, st, dil, project)
                         : new BasicBlock(be, params, acts, name, cfg, x, planes, st, dil, project);
                 x = layers[s][b].output().shape();
+            }
+        }
+
+        // Not the stage outputs: a loss may add into those (see the class comment).
+        acts.assignsGrad(stemConv);
+        acts.assignsGrad(stemPool);
+        for (ResidualBlock[] layer : layers) {
+            for (int b = 0; b < layer.length - 1; b++) {
+                acts.assignsGrad(layer[b].output());
             }
         }
 
@@ -234,11 +245,11 @@ public final class ResNet {
         for (int s = 3; s >= 0; s--) {
             for (int b = layers[s].length - 1; b >= 0; b--) {
                 Act in = blockInput(s, b);
-                layers[s][b].backward(in.value(), in.grad());
+                layers[s][b].backward(in.value(), in.grad(), !in.gradAssigned());
             }
         }
         maxpool.backward(stemBn.value(), stemPool.value(), stemPool.grad(), stemBn.grad());
-        bn1.backward(stemConv.value(), stemBn.value(), stemBn.grad(), stemConv.grad());
+        bn1.backward(stemConv.value(), stemBn.value(), stemBn.grad(), stemConv.grad(), !stemConv.gradAssigned());
         conv1.backward(input, stemConv.grad(), dx);
     }
 

@@ -10,7 +10,9 @@ import org.densecl.tensor.Tensor;
 /**
  * One residual block of a ResNet stage. It owns its output activation and its internal ones; the input
  * belongs to whoever produced it (the previous block, or the stem). Backward reads the gradient that has
- * accumulated in {@link #output()} and adds into dx and the block's parameter gradients.
+ * accumulated in {@link #output()}, adds into the block's parameter gradients, and writes dx. The block's
+ * internal gradients are assigned by their first writer (see {@code Activations.assignsGrad}), so they
+ * cost no zeroing.
  */
 public sealed interface ResidualBlock permits BasicBlock, Bottleneck {
 
@@ -32,8 +34,12 @@ public sealed interface ResidualBlock permits BasicBlock, Bottleneck {
     /** out = relu(branch(x) + shortcut(x)). x (N, H, W, Cin). */
     void forward(Tensor x, boolean training);
 
-    /** dx += ..., parameter gradients += ..., from output().grad(). x is the forward input. */
-    void backward(Tensor x, Tensor dx);
+    /**
+     * dx += ... ({@code accumulateDx}) or dx = ... (dx's old contents ignored), parameter gradients += ...,
+     * from output().grad(). x is the forward input. dx is written by the shortcut first, then the branch
+     * adds to it, so assigning costs nothing extra.
+     */
+    void backward(Tensor x, Tensor dx, boolean accumulateDx);
 
     /** Kaiming convs, BN gamma 1 beta 0, and gamma 0 on the last BN when {@code zeroInitResidual}. */
     void initialize(Init init, FanMode mode, boolean zeroInitResidual);

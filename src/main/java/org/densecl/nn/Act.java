@@ -13,6 +13,7 @@ public final class Act {
     private final Shape shape;
     private final boolean hasValue;
     private final boolean hasGrad;
+    private boolean gradAssigned; // see Activations#assignsGrad
     private Tensor value; // shape
     private Tensor grad;  // shape
 
@@ -52,7 +53,22 @@ public final class Act {
         return value;
     }
 
-    /** The gradient w.r.t. this activation, zeroed once per step by {@link Activations#zeroGrads()}. */
+    /**
+     * True if the first writer of this gradient in every backward pass assigns it whole, so that
+     * {@link Activations#zeroGrads()} leaves it alone (see {@link Activations#assignsGrad}).
+     */
+    public boolean gradAssigned() {
+        return gradAssigned;
+    }
+
+    void markGradAssigned() {
+        gradAssigned = true;
+    }
+
+    /**
+     * The gradient w.r.t. this activation: zeroed once per step by {@link Activations#zeroGrads()}, or,
+     * if {@link #gradAssigned()}, set by its first writer.
+     */
     public Tensor grad() {
         if (!hasGrad) {
             throw new IllegalStateException("activation '" + name + "' " + shape + " has no gradient"

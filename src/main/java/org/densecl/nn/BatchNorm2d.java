@@ -87,12 +87,17 @@ public final class BatchNorm2d {
      * forward output (needed, and only read, when the ReLU is fused: dy is then masked by y > 0).
      */
     public void backward(Tensor x, Tensor y, Tensor dy, Tensor dx) {
+        backward(x, y, dy, dx, true);
+    }
+
+    /** {@link #backward(Tensor, Tensor, Tensor, Tensor)}, with dx assigned (dx = ...) unless {@code accumulateDx}. */
+    public void backward(Tensor x, Tensor y, Tensor dy, Tensor dx, boolean accumulateDx) {
         if (!lastForwardTrained) {
             throw new IllegalStateException(name + ": backward after an evaluation-mode forward; batch norm"
                     + " trains only through training-mode forwards (batch statistics)");
         }
         be.batchNormBackward(x, dy, gamma.value(), mean.value(), invStd.value(), relu ? y : null, relu, dx,
-                gamma.grad(), beta.grad());
+                gamma.grad(), beta.grad(), accumulateDx);
     }
 
     /** gamma = {@code gammaValue} (1, or 0 for a zero-initialised residual branch), beta = 0, fresh stats. */

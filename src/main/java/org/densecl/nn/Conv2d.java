@@ -55,10 +55,15 @@ public final class Conv2d {
      * such as the image). x (N, H, W, C), dy (N, P, Q, K), dx (N, H, W, C).
      */
     public void backward(Tensor x, Tensor dy, Tensor dx) {
+        backward(x, dy, dx, true);
+    }
+
+    /** {@link #backward(Tensor, Tensor, Tensor)}, with dx assigned (dx = ...) unless {@code accumulateDx}. */
+    public void backward(Tensor x, Tensor dy, Tensor dx, boolean accumulateDx) {
         Check.shape(name, "dy", dy, yShape);
         be.conv2dBackwardFilter(g, x, dy, weight.grad(), bias == null ? null : bias.grad());
         if (dx != null) {
-            be.conv2dBackwardData(g, dy, weight.value(), dx);
+            be.conv2dBackwardData(g, dy, weight.value(), dx, accumulateDx);
         }
     }
 

@@ -37,7 +37,12 @@ public final class Relu {
 
     /** dx += dy where y > 0. */
     public void backward(Tensor y, Tensor dy, Tensor dx) {
+        backward(y, dy, dx, true);
+    }
+
+    /** {@link #backward(Tensor, Tensor, Tensor)}, with dx assigned (dy where y > 0, else 0) unless {@code accumulateDx}. */
+    public void backward(Tensor y, Tensor dy, Tensor dx, boolean accumulateDx) {
         Check.shape(name, "dy", dy, shape);
-        be.reluBackward(y, dy, dx);
+        be.reluBackward(y, dy, dx, accumulateDx);
     }
 }

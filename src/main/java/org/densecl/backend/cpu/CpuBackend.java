@@ -127,7 +127,12 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     public void conv2dBackwardData(ConvGeometry g, Tensor dy, Tensor w, Tensor dx) {
-        conv.backwardData(g, dy, w, dx);
+        conv.backwardData(g, dy, w, dx, true);
+    }
+
+    @Override
+    public void conv2dBackwardData(ConvGeometry g, Tensor dy, Tensor w, Tensor dx, boolean accumulate) {
+        conv.backwardData(g, dy, w, dx, accumulate);
     }
 
     @Override
@@ -165,7 +170,14 @@ public final class CpuBackend extends HostBackend {
     @Override
     public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                                   Tensor y, boolean relu, Tensor dx, Tensor dgamma, Tensor dbeta) {
-        batchNorm.backward(x, dy, gamma, saveMean, saveInvStd, y, relu, dx, dgamma, dbeta);
+        batchNorm.backward(x, dy, gamma, saveMean, saveInvStd, y, relu, dx, dgamma, dbeta, true);
+    }
+
+    @Override
+    public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                  Tensor y, boolean relu, Tensor dx, Tensor dgamma, Tensor dbeta,
+                                  boolean accumulate) {
+        batchNorm.backward(x, dy, gamma, saveMean, saveInvStd, y, relu, dx, dgamma, dbeta, accumulate);
     }
 
     @Override
@@ -175,7 +187,12 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     public void reluBackward(Tensor y, Tensor dy, Tensor dx) {
-        elementwise.reluBackward(y, dy, dx);
+        elementwise.reluBackward(y, dy, dx, true);
+    }
+
+    @Override
+    public void reluBackward(Tensor y, Tensor dy, Tensor dx, boolean accumulate) {
+        elementwise.reluBackward(y, dy, dx, accumulate);
     }
 
     // ------------------------------------------------------------------ pooling

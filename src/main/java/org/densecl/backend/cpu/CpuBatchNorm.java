@@ -121,7 +121,7 @@ final class CpuBatchNorm {
     }
 
     void backward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor y, boolean relu,
-                  Tensor dx, Tensor dgamma, Tensor dbeta) {
+                  Tensor dx, Tensor dgamma, Tensor dbeta, boolean accumulate) {
         // Parallel over row ranges, twice: the two channel sums, then dx.
         String op = "batchNormBackward";
         int c = channels(op, x);
@@ -171,15 +171,18 @@ final class CpuBatchNorm {
         MemorySegment dxs = dx.data();
         // Two loops, not one with a branch on ys inside: see gradientSums.
         if (relu) {
-            CpuVec.range(par, m, 4L * c, (lo, hi) -> addDxRelu(xs, gs, ys, dxs, lo, hi, c, f, fMean));
+            CpuVec.range(par, m, 4L * c, (lo, hi) -> addDxRelu(xs, gs, ys, dxs, accumulate, lo, hi, c, f, fMean));
         } else {
-            CpuVec.range(par, m, 4L * c, (lo, hi) -> addDx(xs, gs, dxs, lo, hi, c, f, fMean));
+            CpuVec.range(par, m, 4L * c, (lo, hi) -> addDx(xs, gs, dxs, accumulate, lo, hi, c, f, fMean));
         }
     }
 
     // dx += a * g + b * (x - mean) + k for rows [lo, hi), g = dy. f holds mean, a, b, k (cp each) from fMean.
-    private static void addDx(MemorySegment xs, MemorySegment gs, MemorySegment dxs, long lo, long hi, int c,
-                              float[] f, int fMean) {
+    // Not accumulate: dx's old value is taken as +0 without reading it, so the bits are those of a zeroed
+    // dx. (A flag inside the loop, where relu got two loops (see gradientSums): the models assign every
+    // batch-norm gradient, so in training C2 sees one value only and keeps one compiled loop.)
+    private static void addDx(MemorySegment xs, MemorySegment gs, MemorySegment dxs, boolean accumulate, long lo,
+                              long hi, int c, float[] f, int fMean) {
         int cp = padded(c), fA = fMean + cp, fB = fA + cp, fK = fB + cp;
         for (long r = lo; r < hi; r++) {
             long row = r * c;
@@ -187,7 +190,8 @@ final class CpuBatchNorm {
                 VectorMask<Float> mk = maskAt(j, c);
                 FloatVector g = loadOr(gs, row + j, mk);
                 FloatVector xmu = loadOr(xs, row + j, mk).sub(FloatVector.fromArray(F, f, fMean + j));
-                FloatVector v = g.fma(FloatVector.fromArray(F, f, fA + j), loadOr(dxs, row + j, mk));
+                FloatVector old = accumulate ? loadOr(dxs, row + j, mk) : FloatVector.zero(F);
+                FloatVector v = g.fma(FloatVector.fromArray(F, f, fA + j), old);
                 v = xmu.fma(FloatVector.fromArray(F, f, fB + j), v).add(FloatVector.fromArray(F, f, fK + j));
                 storeOr(v, dxs, row + j, mk);
             }
@@ -195,8 +199,8 @@ final class CpuBatchNorm {
     }
 
     // addDx with g = dy masked by the post-ReLU output y > 0.
-    private static void addDxRelu(MemorySegment xs, MemorySegment gs, MemorySegment ys, MemorySegment dxs, long lo,
-                                  long hi, int c, float[] f, int fMean) {
+    private static void addDxRelu(MemorySegment xs, MemorySegment gs, MemorySegment ys, MemorySegment dxs,
+                                  boolean accumulate, long lo, long hi, int c, float[] f, int fMean) {
         int cp = padded(c), fA = fMean + cp, fB = fA + cp, fK = fB + cp;
         for (long r = lo; r < hi; r++) {
             long row = r * c;
@@ -204,7 +208,8 @@ final class CpuBatchNorm {
                 VectorMask<Float> mk = maskAt(j, c);
                 FloatVector g = reluMasked(loadOr(gs, row + j, mk), ys, row + j, mk);
                 FloatVector xmu = loadOr(xs, row + j, mk).sub(FloatVector.fromArray(F, f, fMean + j));
-                FloatVector v = g.fma(FloatVector.fromArray(F, f, fA + j), loadOr(dxs, row + j, mk));
+                FloatVector old = accumulate ? loadOr(dxs, row + j, mk) : FloatVector.zero(F);
+                FloatVector v = g.fma(FloatVector.fromArray(F, f, fA + j), old);
                 v = xmu.fma(FloatVector.fromArray(F, f, fB + j), v).add(FloatVector.fromArray(F, f, fK + j));
                 storeOr(v, dxs, row + j, mk);
             }

@@ -124,32 +124,41 @@ public final class CpuConv {
         }
     }
 
-    /** dx += the gradient w.r.t. the input. dy (N, P, Q, K), w (K, R, S, C), dx (N, H, W, C). */
-    public synchronized void backwardData(ConvGeometry g, Tensor dy, Tensor w, Tensor dx) {
+    /**
+     * dx += the gradient w.r.t. the input, or dx = it when not {@code accumulate} (dx's old contents
+     * ignored). dy (N, P, Q, K), w (K, R, S, C), dx (N, H, W, C).
+     */
+    public synchronized void backwardData(ConvGeometry g, Tensor dy, Tensor w, Tensor dx, boolean accumulate) {
         String op = "conv2dBackwardData";
         check(op, "dy", dy, g, g.yShape());
         check(op, "w", w, g, g.wShape());
         check(op, "dx", dx, g, g.xShape());
         int m = pixels(op, g), k = g.k(), c = g.c(), rsc = g.r() * g.s() * c;
         int padH2 = g.dilationH() * (g.r() - 1) - g.padH(), padW2 = g.dilationW() * (g.s() - 1) - g.padW();
+        float beta = accumulate ? 1f : 0f;
         if (g.isPointwise()) {
-            // dx (NHW, C) += dy (NHW, K) * w (K, C)
-            gemm.gemm(false, false, m, c, k, 1f, dy.data(), w.data(), 1f, dx.data(), 0L);
+            // dx (NHW, C) (+)= dy (NHW, K) * w (K, C)
+            gemm.gemm(false, false, m, c, k, 1f, dy.data(), w.data(), beta, dx.data(), 0L);
         } else if (winograd != null && WinogradConv.applies(g)) {
-            winograd.backwardData(g, dy.data(), w.data(), dx.data());
+            winograd.backwardData(g, dy.data(), w.data(), dx.data(), accumulate);
         } else if (vector != null && g.strideH() == 1 && g.strideW() == 1 && padH2 >= 0 && padW2 >= 0) {
             // dx = conv(dy, rotated w) with stride 1 and padding dilation*(R-1) - pad: an implicit GEMM
-            // over dx's pixels (N*H*W rows, R*S*K columns), accumulated with beta = 1.
+            // over dx's pixels (N*H*W rows, R*S*K columns), with beta = 1 to accumulate, 0 to assign.
             int rows = pixels(op, g.n(), g.h(), g.w());
             view.set(dy.data(), g.p(), g.q(), k, g.h(), g.w(), g.r(), g.s(), 1, 1, padH2, padW2,
                     g.dilationH(), g.dilationW());
             try {
                 vector.run(rows, c, g.r() * g.s() * k, 1f, im2colA,
-                        flipped.set(w.data(), k, g.r(), g.s(), c), 1f, dx.data(), 0L, c);
+                        flipped.set(w.data(), k, g.r(), g.s(), c), beta, dx.data(), 0L, c);
             } finally {
                 release();
             }
         } else {
+            // Strided: the scatter-add leaves gaps and adds where windows overlap, so to assign is to
+            // zero first.
+            if (!accumulate) {
+                CpuMemset.zero(parallel, dx.data());
+            }
             int block = blockRows(m, rsc);
             ensureWorkspace((long) block * rsc);
             for (int row0 = 0; row0 < m; row0 += block) {

@@ -36,8 +36,7 @@ final class CpuElementwise {
     void zero(Tensor x) {
         // Parallel over flat byte ranges.
         Check.that(x.dtype() != DType.F64, "zero", "x is F64 " + x.shape() + " but the cpu backend computes in F32");
-        MemorySegment s = x.data();
-        CpuVec.range(par, s.byteSize(), 1, (lo, hi) -> CpuMemset.zero(s.asSlice(lo, hi - lo)));
+        CpuMemset.zero(par, x.data());
     }
 
     /** dst = src; same element count and dtype (F32 or I32). */
@@ -161,8 +160,11 @@ final class CpuElementwise {
         });
     }
 
-    /** dx += dy where y > 0. */
-    void reluBackward(Tensor y, Tensor dy, Tensor dx) {
+    /**
+     * dx += dy where y > 0; not {@code accumulate}: dx = that with dx's old value taken as +0, unread
+     * (the bits of a zeroed dx).
+     */
+    void reluBackward(Tensor y, Tensor dy, Tensor dx, boolean accumulate) {
         // Parallel over flat element ranges.
         f32("reluBackward", "y", y);
         f32("reluBackward", "dy", dy);
@@ -174,12 +176,12 @@ final class CpuElementwise {
             long i = lo;
             for (long end = lo + bound(hi - lo); i < end; i += L) {
                 VectorMask<Float> on = load(ys, i).compare(VectorOperators.GT, 0f);
-                store(load(xs, i).add(load(gs, i), on), xs, i);
+                FloatVector old = accumulate ? load(xs, i) : FloatVector.zero(F);
+                store(old.add(load(gs, i), on), xs, i);
             }
             for (; i < hi; i++) {
-                if (get(ys, i) > 0f) {
-                    set(xs, i, get(xs, i) + get(gs, i));
-                }
+                float old = accumulate ? get(xs, i) : 0f;
+                set(xs, i, get(ys, i) > 0f ? old + get(gs, i) : old);
             }
         });
     }

@@ -53,6 +53,11 @@ final class CpuMemset {
         }
     }
 
+    /** s = 0, every byte, split over the threads in contiguous byte ranges. */
+    static void zero(Parallel par, MemorySegment s) {
+        CpuVec.range(par, s.byteSize(), 1, (lo, hi) -> zero(s.asSlice(lo, hi - lo)));
+    }
+
     /** Whether memset is in use (for tests that must exercise both paths). */
     static boolean available() {
         return MEMSET != null;

@@ -97,14 +97,17 @@ class CpuBatchNormTest {
     void backwardAccumulatesLikeRef() {
         for (int[] dims : SHAPES) {
             for (boolean relu : new boolean[] {false, true}) {
-                backward(dims, relu);
+                backward(dims, relu, true);
+                backward(dims, relu, false);
             }
         }
     }
 
-    private void backward(int[] dims, boolean relu) {
+    // accumulate false: the cpu dx starts NaN and must be overwritten (the Backend default, which ref uses,
+    // zeroes first); dgamma and dbeta accumulate either way.
+    private void backward(int[] dims, boolean relu, boolean accumulate) {
         int c = dims[dims.length - 1];
-        String what = "batchNormBackward " + Shape.of(dims) + " relu=" + relu;
+        String what = "batchNormBackward " + Shape.of(dims) + " relu=" + relu + " accumulate=" + accumulate;
         Pair x = b.normal(41, 1, dims), gamma = b.uniform(42, 0.5, 1.5, c), beta = b.normal(43, 1, c);
         Pair rm = b.zeros(c), rv = b.zeros(c), mean = b.zeros(c), invStd = b.zeros(c), y = b.zeros(dims);
         // The forward runs on ref only and its outputs are mirrored, so both backward passes see the
@@ -116,10 +119,13 @@ class CpuBatchNormTest {
         CpuVsRef.mirror(y);
         Pair dy = b.normal(44, 1, dims), dx = b.normal(45, 1, dims);
         Pair dgamma = b.normal(46, 1, c), dbeta = b.normal(47, 1, c);
+        if (!accumulate) {
+            b.cpu.fill(dx.cpu(), Float.NaN);
+        }
         b.ref.batchNormBackward(x.ref(), dy.ref(), gamma.ref(), mean.ref(), invStd.ref(), relu ? y.ref() : null,
-                relu, dx.ref(), dgamma.ref(), dbeta.ref());
+                relu, dx.ref(), dgamma.ref(), dbeta.ref(), accumulate);
         b.cpu.batchNormBackward(x.cpu(), dy.cpu(), gamma.cpu(), mean.cpu(), invStd.cpu(), relu ? y.cpu() : null,
-                relu, dx.cpu(), dgamma.cpu(), dbeta.cpu());
+                relu, dx.cpu(), dgamma.cpu(), dbeta.cpu(), accumulate);
         CpuVsRef.close(what + " dx", dx, 1e-4, 1e-4);
         CpuVsRef.close(what + " dgamma", dgamma, 1e-4, 1e-4);
         CpuVsRef.close(what + " dbeta", dbeta, 1e-4, 1e-4);

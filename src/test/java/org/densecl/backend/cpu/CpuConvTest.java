@@ -94,11 +94,27 @@ class CpuConvTest {
         Tensor dy = random(g.yShape(), 4), w = random(g.wShape(), 5);
         Tensor expected = random(g.xShape(), 6), dx = random(g.xShape(), 6);
         ref.conv2dBackwardData(g, dy, w, expected);
-        conv.backwardData(g, dy, w, dx);
+        conv.backwardData(g, dy, w, dx, true);
         // Each dx element sums at most R*S*K products onto its old value.
         long terms = (long) g.r() * g.s() * g.k() + 1;
         TensorAssert.close("conv2dBackwardData[" + provider + "] " + g, expected, dx, GemmTesting.atol(terms),
                 GemmTesting.RTOL);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void assignedBackwardDataMatchesReference(String provider, ConvGeometry g) {
+        // accumulate = false: dx starts NaN and every element must be overwritten (strided geometries
+        // leave pixels no window touches: those must become 0); the reference starts from zeros.
+        CpuConv conv = new CpuConv(two, GemmTesting.provider(two, provider));
+        Tensor dy = random(g.yShape(), 4), w = random(g.wShape(), 5);
+        Tensor expected = ref.allocate(g.xShape()), dx = ref.allocate(g.xShape());
+        ref.fill(dx, Float.NaN);
+        ref.conv2dBackwardData(g, dy, w, expected);
+        conv.backwardData(g, dy, w, dx, false);
+        long terms = (long) g.r() * g.s() * g.k();
+        TensorAssert.close("conv2dBackwardData assigned[" + provider + "] " + g, expected, dx,
+                GemmTesting.atol(terms), GemmTesting.RTOL);
     }
 
     @ParameterizedTest(name = "{0} {1}")
@@ -141,7 +157,7 @@ class CpuConvTest {
                             GemmTesting.atol((long) g.r() * g.s() * g.c()), GemmTesting.RTOL);
                     Tensor dxRef = random(g.xShape(), 14), dx = random(g.xShape(), 14);
                     ref.conv2dBackwardData(g, dy, w, dxRef);
-                    conv.backwardData(g, dy, w, dx);
+                    conv.backwardData(g, dy, w, dx, true);
                     TensorAssert.close("conv2dBackwardData" + what, dxRef, dx,
                             GemmTesting.atol((long) g.r() * g.s() * g.k() + 1), GemmTesting.RTOL);
                     Tensor dwRef = random(g.wShape(), 15), dw = random(g.wShape(), 15);

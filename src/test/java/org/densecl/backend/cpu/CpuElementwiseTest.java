@@ -123,6 +123,10 @@ class CpuElementwiseTest {
             b.ref.reluBackward(y.ref(), dy.ref(), dx.ref());
             b.cpu.reluBackward(y.cpu(), dy.cpu(), dx.cpu());
             CpuVsRef.close("reluBackward " + Shape.of(dims), dx, ATOL, RTOL);
+            b.cpu.fill(dx.cpu(), Float.NaN); // assigned: the old dx must not be read
+            b.ref.reluBackward(y.ref(), dy.ref(), dx.ref(), false);
+            b.cpu.reluBackward(y.cpu(), dy.cpu(), dx.cpu(), false);
+            CpuVsRef.close("reluBackward assigned " + Shape.of(dims), dx, 0, 0);
             b.ref.reluForward(x.ref(), x.ref()); // in place
             b.cpu.reluForward(x.cpu(), x.cpu());
             CpuVsRef.close("reluForward in place " + Shape.of(dims), x, 0, 0);

@@ -112,12 +112,15 @@ public final class WinogradConv {
         fused.convolve(g, x, c, k, taps, y, false);
     }
 
-    /** dx (N, H, W, C) += the data gradient for dy (N, H, W, K) and w (K, 3, 3, C). */
-    public void backwardData(ConvGeometry g, MemorySegment dy, MemorySegment w, MemorySegment dx) {
+    /**
+     * dx (N, H, W, C) += the data gradient for dy (N, H, W, K) and w (K, 3, 3, C), or dx = it when not
+     * {@code accumulate}.
+     */
+    public void backwardData(ConvGeometry g, MemorySegment dy, MemorySegment w, MemorySegment dx, boolean accumulate) {
         int c = g.c(), k = g.k();
         taps = FusedWinograd.atLeast(taps, 9L * c * k);
         parts(k, (part, k0, k1) -> stageRotated(w, c, k, k0, k1));
-        fused.convolve(g, dy, k, c, taps, dx, true);
+        fused.convolve(g, dy, k, c, taps, dx, accumulate);
     }
 
     /** dw (K, 3, 3, C) += the filter gradient for x (N, H, W, C) and dy (N, H, W, K). */

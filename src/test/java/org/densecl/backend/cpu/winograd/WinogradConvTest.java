@@ -111,8 +111,14 @@ class WinogradConvTest {
 
         Tensor dxRef = random(g.xShape(), 4), dx = random(g.xShape(), 4);
         ref.conv2dBackwardData(g, dy, w, dxRef);
-        conv.backwardData(g, dy.data(), w.data(), dx.data());
+        conv.backwardData(g, dy.data(), w.data(), dx.data(), true);
         worst = Math.max(worst, assertClose("backwardData", g, what, dxRef, dx, 9L * g.k() + 1));
+        // Assigned (accumulate false): dx starts NaN and must be overwritten; the reference starts at 0.
+        ref.zero(dxRef);
+        ref.conv2dBackwardData(g, dy, w, dxRef);
+        ref.fill(dx, Float.NaN);
+        conv.backwardData(g, dy.data(), w.data(), dx.data(), false);
+        worst = Math.max(worst, assertClose("backwardData assigned", g, what, dxRef, dx, 9L * g.k()));
 
         Tensor dwRef = random(g.wShape(), 5), dw = random(g.wShape(), 5);
         ref.conv2dBackwardFilter(g, x, dy, dwRef, null);
