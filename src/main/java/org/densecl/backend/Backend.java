@@ -152,6 +152,20 @@ public interface Backend extends AutoCloseable {
                                Tensor runningMean, Tensor runningVar, Tensor saveMean, Tensor saveInvStd,
                                Tensor y, boolean relu);
 
+    /**
+     * A residual block's join in one op: y = max(BN(x) + residual, 0), with BN as
+     * {@link #batchNormTrainForward} without ReLU (same statistics, saved and running values), its
+     * output rounded to float before the add, so the values are those of that op followed by
+     * {@link #addRelu}, which is what this default does. {@code y} may alias neither x nor residual.
+     */
+    default void batchNormTrainForwardAddRelu(Tensor x, Tensor gamma, Tensor beta, float momentum, float eps,
+                                              Tensor runningMean, Tensor runningVar, Tensor saveMean,
+                                              Tensor saveInvStd, Tensor residual, Tensor y) {
+        batchNormTrainForward(x, gamma, beta, momentum, eps, runningMean, runningVar, saveMean, saveInvStd, y,
+                false);
+        addRelu(y, residual, y);
+    }
+
     /** Evaluation-mode batch norm with the running statistics, then ReLU when {@code relu}. */
     void batchNormInferenceForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
                                    Tensor runningVar, float eps, Tensor y, boolean relu);

@@ -110,14 +110,13 @@ public final class BasicBlock implements ResidualBlock {
         conv1.forward(x, t1.value());
         bn1.forward(t1.value(), a1.value(), training);
         conv2.forward(a1.value(), t2.value());
-        bn2.forward(t2.value(), out.value(), training);
+        Tensor shortcut = x;
         if (dsConv != null) {
             dsConv.forward(x, td.value());
             dsBn.forward(td.value(), ad.value(), training);
-            relu.forwardSum(out.value(), ad.value(), out.value());
-        } else {
-            relu.forwardSum(out.value(), x, out.value());
+            shortcut = ad.value();
         }
+        bn2.forwardAddRelu(t2.value(), shortcut, out.value(), training);
     }
 
     @Override

@@ -21,9 +21,9 @@ import org.densecl.tensor.Tensor;
  *     -> conv3 1x1 (p -> 4p) -> bn3 -> (+ shortcut) -> relu
  *   shortcut = x, or downsample.0 conv1x1 (Cin -> 4p, stride s) -> downsample.1 BN
  * </pre>
- * BN-ReLU pairs are fused. bn3 writes straight into the output, and the shortcut sum and the final ReLU
- * run in place in one pass ({@link Relu#forwardSum}), so the pre-activation sum is never stored; its
- * gradient is {@code add} (or dx itself, see backward).
+ * BN-ReLU pairs are fused. bn3, the shortcut sum and the final ReLU run as one pass
+ * ({@link BatchNorm2d#forwardAddRelu}) that writes the output, so neither bn3's output nor the
+ * pre-activation sum is ever stored; the sum's gradient is {@code add} (or dx itself, see backward).
  */
 public final class Bottleneck implements ResidualBlock {
     private final Backend be;
@@ -127,14 +127,13 @@ public final class Bottleneck implements ResidualBlock {
         conv2.forward(a1.value(), t2.value());
         bn2.forward(t2.value(), a2.value(), training);
         conv3.forward(a2.value(), t3.value());
-        bn3.forward(t3.value(), out.value(), training);
+        Tensor shortcut = x;
         if (dsConv != null) {
             dsConv.forward(x, td.value());
             dsBn.forward(td.value(), ad.value(), training);
-            relu.forwardSum(out.value(), ad.value(), out.value());
-        } else {
-            relu.forwardSum(out.value(), x, out.value());
+            shortcut = ad.value();
         }
+        bn3.forwardAddRelu(t3.value(), shortcut, out.value(), training);
     }
 
     @Override

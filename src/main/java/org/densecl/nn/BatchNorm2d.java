@@ -83,6 +83,31 @@ public final class BatchNorm2d {
     }
 
     /**
+     * A residual join: y = max(BN(x) + residual, 0), in one pass in training mode (the values of
+     * {@link #forward} and then add and ReLU). Only for a BN without fused ReLU. y aliases neither x nor
+     * residual.
+     */
+    public void forwardAddRelu(Tensor x, Tensor residual, Tensor y, boolean training) {
+        Check.shape(name, "x", x, xShape);
+        Check.shape(name, "residual", residual, xShape);
+        Check.shape(name, "y", y, xShape);
+        if (relu) {
+            throw new IllegalStateException(name + ": forwardAddRelu on a BN with fused ReLU (the ReLU goes after"
+                    + " the add)");
+        }
+        if (training) {
+            be.batchNormTrainForwardAddRelu(x, gamma.value(), beta.value(), momentum, eps, runningMean.value(),
+                    runningVar.value(), mean.value(), invStd.value(), residual, y);
+            numBatchesTracked.increment();
+        } else {
+            be.batchNormInferenceForward(x, gamma.value(), beta.value(), runningMean.value(),
+                    runningVar.value(), eps, y, false);
+            be.addRelu(y, residual, y);
+        }
+        lastForwardTrained = training;
+    }
+
+    /**
      * dx += ..., dgamma += ..., dbeta += ... after a training-mode forward. x is the forward input, y the
      * forward output (needed, and only read, when the ReLU is fused: dy is then masked by y > 0).
      */

@@ -6,8 +6,9 @@ import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 
 /**
- * A standalone ReLU, where it cannot be fused into a batch norm (after a residual sum). It saves nothing:
- * backward masks by the output, which is positive exactly where the input was.
+ * A standalone ReLU, where it cannot be fused into a batch norm (after a residual sum, whose forward
+ * {@link BatchNorm2d#forwardAddRelu} does; its backward is here). It saves nothing: backward masks by
+ * the output, which is positive exactly where the input was.
  */
 public final class Relu {
     private final Backend be;
@@ -24,15 +25,6 @@ public final class Relu {
     public void forward(Tensor x, Tensor y) {
         Check.shape(name, "x", x, shape);
         be.reluForward(x, y);
-    }
-
-    /**
-     * y = max(a + b, 0): a residual sum and this ReLU in one pass over memory (y may alias a or b). The
-     * values are those of add then {@link #forward}; the backward is {@link #backward} as usual.
-     */
-    public void forwardSum(Tensor a, Tensor b, Tensor y) {
-        Check.shape(name, "a", a, shape);
-        be.addRelu(a, b, y);
     }
 
     /** dx += dy where y > 0. */

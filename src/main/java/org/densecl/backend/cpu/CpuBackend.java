@@ -162,6 +162,14 @@ public final class CpuBackend extends HostBackend {
     }
 
     @Override
+    public void batchNormTrainForwardAddRelu(Tensor x, Tensor gamma, Tensor beta, float momentum, float eps,
+                                             Tensor runningMean, Tensor runningVar, Tensor saveMean,
+                                             Tensor saveInvStd, Tensor residual, Tensor y) {
+        batchNorm.trainForwardAddRelu(x, gamma, beta, momentum, eps, runningMean, runningVar, saveMean, saveInvStd,
+                residual, y);
+    }
+
+    @Override
     public void batchNormInferenceForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
                                           Tensor runningVar, float eps, Tensor y, boolean relu) {
         batchNorm.inferenceForward(x, gamma, beta, runningMean, runningVar, eps, y, relu);

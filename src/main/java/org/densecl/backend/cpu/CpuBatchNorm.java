@@ -47,8 +47,27 @@ final class CpuBatchNorm {
 
     void trainForward(Tensor x, Tensor gamma, Tensor beta, float momentum, float eps, Tensor runningMean,
                       Tensor runningVar, Tensor saveMean, Tensor saveInvStd, Tensor y, boolean relu) {
+        trainForward("batchNormTrainForward", x, gamma, beta, momentum, eps, runningMean, runningVar, saveMean,
+                saveInvStd, null, y, relu);
+    }
+
+    /** y = max(BN(x) + residual, 0): the normalisation pass adds the residual and applies the ReLU. */
+    void trainForwardAddRelu(Tensor x, Tensor gamma, Tensor beta, float momentum, float eps, Tensor runningMean,
+                             Tensor runningVar, Tensor saveMean, Tensor saveInvStd, Tensor residual, Tensor y) {
+        String op = "batchNormTrainForwardAddRelu";
+        f32(op, "residual", residual);
+        Check.same(op, "residual", residual, "x", x);
+        Check.that(residual.data().asOverlappingSlice(y.data()).isEmpty(), op,
+                "y may not alias residual " + residual.shape());
+        trainForward(op, x, gamma, beta, momentum, eps, runningMean, runningVar, saveMean, saveInvStd, residual, y,
+                true);
+    }
+
+    // residual null: y = BN(x), then ReLU when relu; else y = max(BN(x) + residual, 0) (relu true).
+    private void trainForward(String op, Tensor x, Tensor gamma, Tensor beta, float momentum, float eps,
+                              Tensor runningMean, Tensor runningVar, Tensor saveMean, Tensor saveInvStd,
+                              Tensor residual, Tensor y, boolean relu) {
         // Parallel over row ranges, twice: statistics, then normalisation.
-        String op = "batchNormTrainForward";
         int c = channels(op, x);
         perChannel(op, c, "gamma", gamma);
         perChannel(op, c, "beta", beta);
@@ -96,7 +115,12 @@ final class CpuBatchNorm {
             f[fScale + j] = (float) (get(gamma.data(), j) * invStd);
             f[fShift + j] = get(beta.data(), j);
         }
-        normalize(xs, y.data(), m, c, f, fMean, fScale, fShift, relu);
+        if (residual == null) {
+            normalize(xs, y.data(), m, c, f, fMean, fScale, fShift, relu);
+        } else {
+            MemorySegment rs = residual.data(), ys = y.data();
+            CpuVec.range(par, m, 3L * c, (lo, hi) -> normalizeAddRelu(xs, rs, ys, lo, hi, c, f, fMean, fScale, fShift));
+        }
     }
 
     void inferenceForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
@@ -469,6 +493,21 @@ final class CpuBatchNorm {
                     v = v.max(0f);
                 }
                 storeOr(v, ys, row + j, mk);
+            }
+        }
+    }
+
+    // Rows [lo, hi) of y = max(((x - mean) * scale + shift) + residual, 0): normalizeRows's value, then
+    // addRelu's arithmetic on it, so the bits are those of the two ops one after the other.
+    private static void normalizeAddRelu(MemorySegment xs, MemorySegment rs, MemorySegment ys, long lo, long hi,
+                                         int c, float[] f, int fMean, int fScale, int fShift) {
+        for (long r = lo; r < hi; r++) {
+            long row = r * c;
+            for (int j = 0; j < c; j += L) {
+                VectorMask<Float> mk = maskAt(j, c);
+                FloatVector v = loadOr(xs, row + j, mk).sub(FloatVector.fromArray(F, f, fMean + j))
+                        .fma(FloatVector.fromArray(F, f, fScale + j), FloatVector.fromArray(F, f, fShift + j));
+                storeOr(v.add(loadOr(rs, row + j, mk)).max(0f), ys, row + j, mk);
             }
         }
     }

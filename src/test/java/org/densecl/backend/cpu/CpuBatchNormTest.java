@@ -1,5 +1,6 @@
 package org.densecl.backend.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -75,6 +76,41 @@ class CpuBatchNormTest {
         CpuVsRef.close(what + " runningMean", rm, 1e-6, 1e-6);
         CpuVsRef.close(what + " runningVar", rv, 0, 1e-5);
         CpuVsRef.close(what + " y", y, 5e-5, 1e-5);
+    }
+
+    @Test
+    void trainForwardAddReluMatchesRefAndTheTwoOpsBitForBit() {
+        // y = max(BN(x) + residual, 0): against ref (its Backend default: BN, then addRelu), and on cpu bit
+        // for bit against cpu's BN followed by cpu's addRelu, which the fused pass claims to reproduce.
+        for (int[] dims : SHAPES) {
+            int c = dims[dims.length - 1];
+            String what = "batchNormTrainForwardAddRelu " + Shape.of(dims);
+            Pair x = b.normal(61, 1, dims), res = b.normal(62, 1, dims);
+            Pair gamma = b.uniform(63, 0.5, 1.5, c), beta = b.normal(64, 1, c);
+            Pair rm = b.normal(65, 1, c), rv = b.uniform(66, 0.5, 2, c);
+            Pair mean = b.zeros(c), invStd = b.zeros(c), y = b.zeros(dims);
+            Pair rm2 = b.normal(65, 1, c), rv2 = b.uniform(66, 0.5, 2, c);
+            Pair mean2 = b.zeros(c), invStd2 = b.zeros(c), y2 = b.zeros(dims);
+            b.ref.batchNormTrainForwardAddRelu(x.ref(), gamma.ref(), beta.ref(), 0.1f, 1e-5f, rm.ref(), rv.ref(),
+                    mean.ref(), invStd.ref(), res.ref(), y.ref());
+            b.cpu.batchNormTrainForwardAddRelu(x.cpu(), gamma.cpu(), beta.cpu(), 0.1f, 1e-5f, rm.cpu(), rv.cpu(),
+                    mean.cpu(), invStd.cpu(), res.cpu(), y.cpu());
+            CpuVsRef.close(what + " saveMean", mean, 1e-6, 1e-6);
+            CpuVsRef.close(what + " saveInvStd", invStd, 0, 1e-5);
+            CpuVsRef.close(what + " runningMean", rm, 1e-6, 1e-6);
+            CpuVsRef.close(what + " runningVar", rv, 0, 1e-5);
+            CpuVsRef.close(what + " y", y, 5e-5, 1e-5);
+            b.cpu.batchNormTrainForward(x.cpu(), gamma.cpu(), beta.cpu(), 0.1f, 1e-5f, rm2.cpu(), rv2.cpu(),
+                    mean2.cpu(), invStd2.cpu(), y2.cpu(), false);
+            b.cpu.addRelu(y2.cpu(), res.cpu(), y2.cpu());
+            for (Pair[] same : new Pair[][] {{y, y2}, {mean, mean2}, {invStd, invStd2}, {rm, rm2}, {rv, rv2}}) {
+                for (long i = 0; i < same[0].cpu().numel(); i++) {
+                    assertEquals(Float.floatToRawIntBits(same[1].cpu().getFloat(i)),
+                            Float.floatToRawIntBits(same[0].cpu().getFloat(i)), what + ": element " + i
+                                    + " differs from batchNormTrainForward then addRelu");
+                }
+            }
+        }
     }
 
     @Test
