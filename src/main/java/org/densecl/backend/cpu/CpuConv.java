@@ -15,6 +15,7 @@ import org.densecl.backend.cpu.gemm.Im2col;
 import org.densecl.backend.cpu.gemm.Im2colA;
 import org.densecl.backend.cpu.gemm.Im2colB;
 import org.densecl.backend.cpu.gemm.MatrixPanels;
+import org.densecl.backend.cpu.gemm.StemConv;
 import org.densecl.backend.cpu.gemm.VectorGemm;
 import org.densecl.backend.cpu.winograd.WinogradConv;
 import org.densecl.tensor.DType;
@@ -31,7 +32,8 @@ import org.densecl.tensor.Tensor;
  * </pre>
  * A 1x1, stride-1, unpadded convolution is exactly these GEMMs on the tensors themselves. A 3x3, stride-1,
  * pad-1 one (ResNet's bottleneck conv2) with the vector provider goes to {@link WinogradConv} (F(4x4, 3x3):
- * 3-4x fewer multiplications) when its sizes qualify ({@link WinogradConv#applies}). Otherwise:
+ * 3-4x fewer multiplications) when its sizes qualify ({@link WinogradConv#applies}); the forward of
+ * the RGB stem (7x7/2, 3 channels) to {@link StemConv}, a direct convolution. Otherwise:
  * <ul>
  *   <li>vector provider: implicit GEMM. The packing routines gather X_col panels straight from the
  *       NHWC input ({@link Im2colA}, {@link Im2colB}), so no column matrix exists. A stride-1 data
@@ -53,6 +55,7 @@ public final class CpuConv {
     private final VectorGemm vector; // null for openblas
     private final OpenBlas blas;     // null for vector
     private final WinogradConv winograd; // null for openblas
+    private final StemConv stem;         // null for openblas
     private final Im2col view = new Im2col();
     private final Im2colA im2colA = new Im2colA(view);
     private final Im2colB im2colB = new Im2colB(view);
@@ -79,6 +82,7 @@ public final class CpuConv {
         this.vector = gemm.vector();
         this.blas = gemm.blas();
         this.winograd = vector == null || !winograd ? null : new WinogradConv(parallel);
+        this.stem = vector == null ? null : new StemConv(parallel);
         this.rowBuffers = new float[parallel.threads()][];
         this.partialSums = new float[parallel.threads()][];
     }
@@ -97,6 +101,8 @@ public final class CpuConv {
             gemm.gemm(false, true, m, k, g.c(), 1f, x.data(), w.data(), 0f, y.data(), 0L);
         } else if (winograd != null && WinogradConv.applies(g)) {
             winograd.forward(g, x.data(), w.data(), y.data());
+        } else if (stem != null && StemConv.applies(g)) {
+            stem.forward(g, x.data(), w.data(), y.data());
         } else if (vector != null) {
             view.set(x.data(), g);
             try {

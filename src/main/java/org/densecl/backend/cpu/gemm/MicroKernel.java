@@ -164,6 +164,66 @@ public final class MicroKernel {
         c51.intoMemorySegment(c, cOff + 5 * ldcBytes + 32, LE);
     }
 
+    /**
+     * {@link #multiplyInto} (beta 0) with A read straight from a padded input image instead of a packed
+     * panel: tile row t is the output pixel whose receptive field starts at {@code a[ai + t * }{@link
+     * StemConv#STEP}{@code ]}, and its k values are {@code rows} runs of {@code rowLen} contiguous floats,
+     * {@code rowStride} apart (the kernel rows of the patch). The k order, and so the sum's order, is
+     * the GEMM's (R, S, C).
+     */
+    static void multiplyPatchesInto(int rows, int rowLen, int rowStride, float[] a, int ai, float[] b, int bi,
+                                    MemorySegment c, long cOff, long ldcBytes) {
+        final int d = StemConv.STEP;
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        for (int r = 0; r < rows; r++, ai += rowStride) {
+            for (int i = ai, end = ai + rowLen; i < end; i++, bi += NR) {
+                FloatVector b0 = FloatVector.fromArray(S, b, bi);
+                FloatVector b1 = FloatVector.fromArray(S, b, bi + 8);
+                FloatVector v = FloatVector.broadcast(S, a[i]);
+                c00 = v.fma(b0, c00);
+                c01 = v.fma(b1, c01);
+                VarHandle.loadLoadFence();
+                v = FloatVector.broadcast(S, a[i + d]);
+                c10 = v.fma(b0, c10);
+                c11 = v.fma(b1, c11);
+                VarHandle.loadLoadFence();
+                v = FloatVector.broadcast(S, a[i + 2 * d]);
+                c20 = v.fma(b0, c20);
+                c21 = v.fma(b1, c21);
+                VarHandle.loadLoadFence();
+                v = FloatVector.broadcast(S, a[i + 3 * d]);
+                c30 = v.fma(b0, c30);
+                c31 = v.fma(b1, c31);
+                VarHandle.loadLoadFence();
+                v = FloatVector.broadcast(S, a[i + 4 * d]);
+                c40 = v.fma(b0, c40);
+                c41 = v.fma(b1, c41);
+                VarHandle.loadLoadFence();
+                v = FloatVector.broadcast(S, a[i + 5 * d]);
+                c50 = v.fma(b0, c50);
+                c51 = v.fma(b1, c51);
+                VarHandle.loadLoadFence();
+            }
+        }
+        c00.intoMemorySegment(c, cOff, LE);
+        c01.intoMemorySegment(c, cOff + 32, LE);
+        c10.intoMemorySegment(c, cOff + ldcBytes, LE);
+        c11.intoMemorySegment(c, cOff + ldcBytes + 32, LE);
+        c20.intoMemorySegment(c, cOff + 2 * ldcBytes, LE);
+        c21.intoMemorySegment(c, cOff + 2 * ldcBytes + 32, LE);
+        c30.intoMemorySegment(c, cOff + 3 * ldcBytes, LE);
+        c31.intoMemorySegment(c, cOff + 3 * ldcBytes + 32, LE);
+        c40.intoMemorySegment(c, cOff + 4 * ldcBytes, LE);
+        c41.intoMemorySegment(c, cOff + 4 * ldcBytes + 32, LE);
+        c50.intoMemorySegment(c, cOff + 5 * ldcBytes, LE);
+        c51.intoMemorySegment(c, cOff + 5 * ldcBytes + 32, LE);
+    }
+
     /** {@link #multiply} for an A panel in the interleaved layout: the MR values of each k step adjacent. */
     static void multiplyInterleaved(int kc, float[] a, int ai, float[] b, int bi, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);

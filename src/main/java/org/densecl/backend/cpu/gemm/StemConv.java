@@ -1,0 +1,144 @@
+package org.densecl.backend.cpu.gemm;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.densecl.backend.ConvGeometry;
+import org.densecl.backend.cpu.Parallel;
+
+/**
+ * Forward of ResNet's RGB stem (7x7, stride 2, 3 channels) as a direct convolution: the micro-kernel
+ * reads each output pixel's receptive field straight from a zero-padded copy of the input, so nothing is
+ * packed per row block. Through the implicit GEMM, each A panel of the stem is 6 pixels x 147 taps
+ * gathered in 42 runs of 21 floats, about a third of the stem's time for 2 x 64 FLOPs per gathered
+ * float; here the input is copied once per call.
+ *
+ * <p>Why it works: with C = 3 and stride 2, the receptive fields of neighbouring output pixels in a row
+ * start {@link #STEP} = 6 floats apart in the padded input, and each kernel row of a field is S*C = 21
+ * contiguous floats. So the 6 pixels of a tile are 6 constant displacements from one index, as the 6
+ * rows of a packed panel are ({@link MicroKernel#multiplyPatchesInto}). The taps run in (R, S, C) order
+ * in one block (R*S*C = 147 <= KC), as the GEMM's k loop runs them: the same FMA chains, the same bits.
+ *
+ * <pre>
+ *   padded  (N, H + 2 padH, W + 2 padW, C) float[], the borders zero; plus slack for the last tile's reads
+ *   panels  (K / NR, R*S*C, NR)             the filter as B panels
+ *   y       (N, P, Q, K)                    6 pixels x 16 channels per kernel call
+ * </pre>
+ * Parallel over output rows (n, p), handed out from a shared counter.
+ */
+public final class StemConv {
+    /** Floats between the receptive fields of neighbouring output pixels: C * strideW. */
+    static final int STEP = 6;
+    private static final int MR = MicroKernel.MR;
+    private static final int NR = MicroKernel.NR;
+    /** Output rows per hand-out from the counter. */
+    private static final int ROWS_PER_CLAIM = 4;
+    /**
+     * Whether convolutions this class {@link #applies} to take it (-Ddensecl.stemConv=false: the
+     * implicit GEMM, to compare).
+     */
+    public static volatile boolean enabled = Boolean.parseBoolean(System.getProperty("densecl.stemConv", "true"));
+
+    private final Parallel parallel;
+    private final MemorySegment[] edgeTiles; // per thread: (MR, NR) for a row's last, partial tile
+    private final AtomicInteger nextRow = new AtomicInteger();
+    private float[] padded = new float[0];
+    private float[] panels = new float[0];
+    private ConvGeometry paddedFor; // the geometry whose border layout `padded` holds (zero borders)
+
+    public StemConv(Parallel parallel) {
+        this.parallel = parallel;
+        this.edgeTiles = new MemorySegment[parallel.threads()];
+        for (int t = 0; t < edgeTiles.length; t++) {
+            edgeTiles[t] = Arena.ofAuto().allocate(4L * MR * NR, 64);
+        }
+    }
+
+    /**
+     * True for the convolutions done here: C * strideW = {@link #STEP}, no dilation, K a multiple of 16,
+     * R*S*C within one k block, at least one whole tile per output row.
+     */
+    public static boolean applies(ConvGeometry g) {
+        return enabled && g.c() * g.strideW() == STEP && g.dilationH() == 1 && g.dilationW() == 1
+                && g.k() % NR == 0 && g.r() * g.s() * g.c() <= VectorGemm.KC && g.q() >= MR;
+    }
+
+    /** y (N, P, Q, K) = conv(x (N, H, W, C), w (K, R, S, C)); y is overwritten. */
+    public void forward(ConvGeometry g, MemorySegment x, MemorySegment w, MemorySegment y) {
+        int c = g.c(), rsc = g.r() * g.s() * c;
+        int hp = g.h() + 2 * g.padH(), wp = g.w() + 2 * g.padW();
+        if (!g.equals(paddedFor)) {
+            // Slack past the end: the last row's partial tile reads up to 6 pixels' fields beyond its row.
+            int floats = Math.addExact(Math.multiplyExact(g.n() * hp, wp * c), MR * STEP + rsc);
+            padded = padded.length >= floats ? padded : new float[floats];
+            Arrays.fill(padded, 0f);
+            paddedFor = g;
+        }
+        panels = panels.length >= g.k() * rsc ? panels : new float[g.k() * rsc];
+        int rowsIn = g.n() * g.h();
+        parallel.forEach(Math.min(parallel.threads(), rowsIn), part -> {
+            int parts = Math.min(parallel.threads(), rowsIn);
+            copyRows(g, x, rowsIn * part / parts, rowsIn * (part + 1) / parts, hp, wp);
+        });
+        packFilter(w, g.k(), rsc);
+        nextRow.set(0);
+        parallel.forEach(parallel.threads(), part -> convolveRows(g, y, hp, wp, part));
+    }
+
+    // Input rows [r0, r1) of (N*H) into the interior of the padded copy.
+    private void copyRows(ConvGeometry g, MemorySegment x, int r0, int r1, int hp, int wp) {
+        int c = g.c(), h = g.h();
+        for (int r = r0; r < r1; r++) {
+            int n = r / h, ih = r - n * h;
+            int dst = ((n * hp + ih + g.padH()) * wp + g.padW()) * c;
+            MemorySegment.copy(x, MatrixPanels.F32, 4L * r * g.w() * c, padded, dst, g.w() * c);
+        }
+    }
+
+    // panels[q][p][t] = w[q * NR + t][p]: filter k's taps down panel q's column t.
+    private void packFilter(MemorySegment w, int k, int rsc) {
+        for (int q = 0; q < k / NR; q++) {
+            for (int t = 0; t < NR; t++) {
+                long src = (long) (q * NR + t) * rsc;
+                int dst = q * rsc * NR + t;
+                for (int p = 0; p < rsc; p++) {
+                    panels[dst + p * NR] = w.getAtIndex(MatrixPanels.F32, src + p);
+                }
+            }
+        }
+    }
+
+    // Takes output rows (n, p) from the counter: each B panel (16 channels) over the row's tiles, so the
+    // panel (R*S*C x 16 floats) and the row's R input rows stay in L1.
+    private void convolveRows(ConvGeometry g, MemorySegment y, int hp, int wp, int part) {
+        int c = g.c(), k = g.k(), q = g.q(), rsc = g.r() * g.s() * c;
+        int rows = g.n() * g.p(), rowLen = g.s() * c, rowStride = wp * c;
+        long ldc = 4L * k;
+        MemorySegment edge = edgeTiles[part];
+        for (int r0 = nextRow.getAndAdd(ROWS_PER_CLAIM); r0 < rows; r0 = nextRow.getAndAdd(ROWS_PER_CLAIM)) {
+            for (int row = r0; row < Math.min(rows, r0 + ROWS_PER_CLAIM); row++) {
+                int n = row / g.p(), op = row - n * g.p();
+                int in = (n * hp + op * g.strideH()) * rowStride; // the row's first field, padded coordinates
+                long out = ldc * row * q;
+                for (int panel = 0; panel < k / NR; panel++) {
+                    int bi = panel * rsc * NR;
+                    long col = 4L * panel * NR;
+                    for (int oq = 0; oq < q; oq += MR) {
+                        int ai = in + oq * STEP;
+                        if (oq + MR <= q) {
+                            MicroKernel.multiplyPatchesInto(g.r(), rowLen, rowStride, padded, ai, panels, bi, y,
+                                    out + oq * ldc + col, ldc);
+                        } else {
+                            MicroKernel.multiplyPatchesInto(g.r(), rowLen, rowStride, padded, ai, panels, bi, edge,
+                                    0L, 4L * NR);
+                            for (int t = 0; t < q - oq; t++) {
+                                MemorySegment.copy(edge, 4L * t * NR, y, out + (oq + t) * ldc + col, 4L * NR);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

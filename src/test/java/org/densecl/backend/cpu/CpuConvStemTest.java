@@ -1,0 +1,88 @@
+package org.densecl.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.densecl.backend.ConvGeometry;
+import org.densecl.backend.cpu.gemm.StemConv;
+import org.densecl.backend.ref.RefBackend;
+import org.densecl.tensor.Tensor;
+import org.densecl.testing.Rand;
+import org.densecl.testing.TensorAssert;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The direct stem convolution ({@link StemConv}: C * strideW = 6, read straight from a padded copy of
+ * the input) against the reference backend, and bit for bit against the implicit GEMM it replaces. Sizes
+ * are awkward on purpose: output widths that leave a partial tile at the end of every row (Q = 29, 15),
+ * the last image's last row too (where the partial tile reads past the input into the slack), two
+ * images, K = 16 and 48, a 3x3/2 pad-1 and a 7x7/2 pad-3 geometry, and a second call with a smaller
+ * input (the padded copy's borders must be laid out anew).
+ */
+class CpuConvStemTest {
+    private static RefBackend ref;
+    private static Parallel two;
+
+    @BeforeAll
+    static void setUp() {
+        ref = new RefBackend();
+        two = new Parallel(2);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        StemConv.enabled = true;
+        ref.close();
+        two.close();
+    }
+
+    static List<ConvGeometry> geometries() {
+        return List.of(
+                ConvGeometry.of(2, 57, 58, 3, 48, 7, 2, 3, 1),   // P = Q = 29: a partial tile of 5 pixels
+                ConvGeometry.of(1, 30, 29, 3, 16, 3, 2, 1, 1),   // 3x3/2: P = 15, Q = 15
+                ConvGeometry.of(2, 24, 24, 3, 32, 7, 2, 3, 1));  // Q = 12: whole tiles only
+    }
+
+    @Test
+    void directStemMatchesReferenceAndTheGemmsBits() {
+        CpuConv conv = new CpuConv(two, new CpuGemm(two, "vector"));
+        for (ConvGeometry g : geometries()) {
+            assertTrue(StemConv.applies(g), "StemConv takes " + g);
+            Tensor x = random(g.xShape(), 1), w = random(g.wShape(), 2);
+            Tensor expected = ref.allocate(g.yShape()), y = ref.allocate(g.yShape()), viaGemm = ref.allocate(g.yShape());
+            ref.fill(y, Float.NaN); // overwritten, never read
+            ref.conv2dForward(g, x, w, null, expected);
+            conv.forward(g, x, w, null, y);
+            long terms = (long) g.r() * g.s() * g.c();
+            TensorAssert.close("conv2dForward direct stem " + g, expected, y, GemmTesting.atol(terms), GemmTesting.RTOL);
+            StemConv.enabled = false;
+            try {
+                assertFalse(StemConv.applies(g));
+                conv.forward(g, x, w, null, viaGemm);
+            } finally {
+                StemConv.enabled = true;
+            }
+            for (long i = 0; i < y.numel(); i++) {
+                assertEquals(Float.floatToRawIntBits(viaGemm.getFloat(i)), Float.floatToRawIntBits(y.getFloat(i)),
+                        "direct stem " + g + ": element " + i + " differs from the implicit GEMM's");
+            }
+        }
+    }
+
+    @Test
+    void otherGeometriesKeepTheGemm() {
+        assertFalse(StemConv.applies(ConvGeometry.of(2, 57, 58, 1, 48, 7, 2, 3, 1)), "1 channel: fields 2 apart");
+        assertFalse(StemConv.applies(ConvGeometry.of(2, 57, 58, 3, 40, 7, 2, 3, 1)), "K not a multiple of 16");
+        assertFalse(StemConv.applies(ConvGeometry.of(1, 9, 9, 3, 16, 7, 2, 3, 1)), "Q = 5 < one tile");
+    }
+
+    private static Tensor random(org.densecl.tensor.Shape shape, long seed) {
+        Tensor t = ref.allocate(shape);
+        Rand.uniform(t, seed * 7919 + shape.numel(), -1, 1);
+        return t;
+    }
+}
