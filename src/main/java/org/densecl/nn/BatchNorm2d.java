@@ -69,17 +69,7 @@ public final class BatchNorm2d {
 
     /** y = BN(x) (then ReLU if fused). x, y (N, H, W, C); y must not alias x. */
     public void forward(Tensor x, Tensor y, boolean training) {
-        Check.shape(name, "x", x, xShape);
-        Check.shape(name, "y", y, xShape);
-        if (training) {
-            be.batchNormTrainForward(x, gamma.value(), beta.value(), momentum, eps, runningMean.value(),
-                    runningVar.value(), mean.value(), invStd.value(), y, relu);
-            numBatchesTracked.increment();
-        } else {
-            be.batchNormInferenceForward(x, gamma.value(), beta.value(), runningMean.value(),
-                    runningVar.value(), eps, y, relu);
-        }
-        lastForwardTrained = training;
+        forward(x, null, y, training);
     }
 
     /**
@@ -88,21 +78,33 @@ public final class BatchNorm2d {
      * residual.
      */
     public void forwardAddRelu(Tensor x, Tensor residual, Tensor y, boolean training) {
-        Check.shape(name, "x", x, xShape);
         Check.shape(name, "residual", residual, xShape);
-        Check.shape(name, "y", y, xShape);
         if (relu) {
             throw new IllegalStateException(name + ": forwardAddRelu on a BN with fused ReLU (the ReLU goes after"
                     + " the add)");
         }
+        forward(x, residual, y, training);
+    }
+
+    // residual null: y = BN(x) (+ fused ReLU); else y = max(BN(x) + residual, 0).
+    private void forward(Tensor x, Tensor residual, Tensor y, boolean training) {
+        Check.shape(name, "x", x, xShape);
+        Check.shape(name, "y", y, xShape);
         if (training) {
-            be.batchNormTrainForwardAddRelu(x, gamma.value(), beta.value(), momentum, eps, runningMean.value(),
-                    runningVar.value(), mean.value(), invStd.value(), residual, y);
+            if (residual == null) {
+                be.batchNormTrainForward(x, gamma.value(), beta.value(), momentum, eps, runningMean.value(),
+                        runningVar.value(), mean.value(), invStd.value(), y, relu);
+            } else {
+                be.batchNormTrainForwardAddRelu(x, gamma.value(), beta.value(), momentum, eps, runningMean.value(),
+                        runningVar.value(), mean.value(), invStd.value(), residual, y);
+            }
             numBatchesTracked.increment();
         } else {
             be.batchNormInferenceForward(x, gamma.value(), beta.value(), runningMean.value(),
-                    runningVar.value(), eps, y, false);
-            be.addRelu(y, residual, y);
+                    runningVar.value(), eps, y, relu);
+            if (residual != null) {
+                be.addRelu(y, residual, y);
+            }
         }
         lastForwardTrained = training;
     }

@@ -31,7 +31,8 @@ import jdk.incubator.vector.VectorSpecies;
  * checks from the loop, and the same kernel reading panels from a native MemorySegment was 2-3x
  * slower. C is a segment (a tensor's memory), touched once per tile.
  *
- * <p>Why four copies of the same loop (two A layouts, each ending in a tile array or in C): the
+ * <p>Why five copies of the same loop (two A layouts, each ending in a tile array or in C, and the
+ * direct stem's patches read from the padded image, {@link #multiplyPatchesInto}): the
  * accumulators are 12 vectors, and vectors passed to or returned from a method that C2 does not inline
  * are boxed (3x to 20x slower, measured), so the loop cannot be shared through a helper that takes or
  * returns them. Each copy is straight-line code a reader can check against the others line by line.
