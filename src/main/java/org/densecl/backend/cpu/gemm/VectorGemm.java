@@ -188,11 +188,12 @@ public final class VectorGemm {
      * Whether a GEMM of these sizes takes the split-k mode: where the slab mode would take it otherwise
      * (more than one thread, too few rows for the shared-B mode), with A transposed (dY^T: a filter
      * gradient, k = pixels). Column slabs would each pack all of A, row slabs all of B. Measured call by
-     * call against the slab mode at ResNet-50's filter gradients (batch 8): 1.08-1.22x with k >= 6272
-     * (the stem 1.10-1.13x), 1.0 at k = 1568. Forward GEMMs of the same sizes (m = 392 pixels,
-     * k = R*S*C) measured 0.92-0.98x, and filter gradients that the shared-B mode takes 0.92-1.01x, so
-     * those keep their modes. (The driver takes it only with alpha 1: then a block's partial, alpha * s,
-     * is s, and adding it to C rounds as the slab mode's C + s does.)
+     * call against the slab mode at ResNet-50's filter gradients (batch 8): 1.03-1.26x with k >= 6272
+     * (the stem 1.18x), 1.01 at k = 1568. (An earlier version, which summed chunks of blocks in another
+     * order, measured forward GEMMs of the same sizes (m = 392 pixels, k = R*S*C) at 0.92-0.98x and
+     * filter gradients that the shared-B mode takes at 0.92-1.01x, so those keep their modes.) The
+     * driver takes it only with alpha 1: then a block's partial, alpha * s, is s, and adding it to C
+     * rounds as the slab mode's C + s does.
      */
     public static boolean splitsK(int threads, int m, int n, int k, boolean transposedA) {
         return splitK && threads > 1 && transposedA && !sharesB(threads, m) && (long) m * n <= SPLIT_K_MAX_MN
@@ -208,7 +209,6 @@ public final class VectorGemm {
 
     private void runSplitK(int threads) {
         blocks = ceilDiv(k, KC);
-        parts = threads;
         for (int t = 0; t < threads; t++) {
             partial(t); // allocated here, not on the workers
         }
