@@ -110,14 +110,10 @@ public final class BatchNorm2d {
     }
 
     /**
-     * dx += ..., dgamma += ..., dbeta += ... after a training-mode forward. x is the forward input, y the
-     * forward output (needed, and only read, when the ReLU is fused: dy is then masked by y > 0).
+     * dx += ... ({@code accumulateDx}) or dx = ... (dx's old contents ignored), dgamma += ..., dbeta += ...
+     * after a training-mode forward. x is the forward input, y the forward output (needed, and only read,
+     * when the ReLU is fused: dy is then masked by y > 0).
      */
-    public void backward(Tensor x, Tensor y, Tensor dy, Tensor dx) {
-        backward(x, y, dy, dx, true);
-    }
-
-    /** {@link #backward(Tensor, Tensor, Tensor, Tensor)}, with dx assigned (dx = ...) unless {@code accumulateDx}. */
     public void backward(Tensor x, Tensor y, Tensor dy, Tensor dx, boolean accumulateDx) {
         if (!lastForwardTrained) {
             throw new IllegalStateException(name + ": backward after an evaluation-mode forward; batch norm"

@@ -20,8 +20,9 @@ import org.junit.jupiter.api.Test;
  * the input) against the reference backend, and bit for bit against the implicit GEMM it replaces. Sizes
  * are awkward on purpose: output widths that leave a partial tile at the end of every row (Q = 29, 15),
  * the last image's last row too (where the partial tile reads past the input into the slack), two
- * images, K = 16 and 48, a 3x3/2 pad-1 and a 7x7/2 pad-3 geometry, and a second call with a smaller
- * input (the padded copy's borders must be laid out anew).
+ * images, K = 16 and 48, a 3x3/2 pad-1 and a 7x7/2 pad-3 geometry, a second call with a smaller
+ * input (the padded copy's borders must be laid out anew), then the same layout with 1 and 3 images
+ * (the copy is reused as it is: its borders must still be zero).
  */
 class CpuConvStemTest {
     private static RefBackend ref;
@@ -44,7 +45,9 @@ class CpuConvStemTest {
         return List.of(
                 ConvGeometry.of(2, 57, 58, 3, 48, 7, 2, 3, 1),   // P = Q = 29: a partial tile of 5 pixels
                 ConvGeometry.of(1, 30, 29, 3, 16, 3, 2, 1, 1),   // 3x3/2: P = 15, Q = 15
-                ConvGeometry.of(2, 24, 24, 3, 32, 7, 2, 3, 1));  // Q = 12: whole tiles only
+                ConvGeometry.of(2, 24, 24, 3, 32, 7, 2, 3, 1),   // Q = 12: whole tiles only
+                ConvGeometry.of(1, 24, 24, 3, 16, 7, 2, 3, 1),   // the same layout with fewer images ...
+                ConvGeometry.of(3, 24, 24, 3, 16, 7, 2, 3, 1));  // ... and more: the copy is not cleared
     }
 
     @Test

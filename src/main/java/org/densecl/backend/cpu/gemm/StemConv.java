@@ -45,7 +45,10 @@ public final class StemConv {
     private final AtomicInteger nextRow = new AtomicInteger();
     private float[] padded = new float[0];
     private float[] panels = new float[0];
-    private ConvGeometry paddedFor; // the geometry whose border layout `padded` holds (zero borders)
+    // The layout whose zero borders `padded` holds: (H, W, C, padH, padW). Not N, nor K: an image count
+    // that grows or shrinks keeps the borders of the images both have (images past the old count are
+    // fresh zeros, or borders never written), so encoders at different batches share one copy.
+    private final int[] paddedFor = new int[5];
 
     public StemConv(Parallel parallel) {
         this.parallel = parallel;
@@ -68,19 +71,22 @@ public final class StemConv {
     public void forward(ConvGeometry g, MemorySegment x, MemorySegment w, MemorySegment y) {
         int c = g.c(), rsc = g.r() * g.s() * c;
         int hp = g.h() + 2 * g.padH(), wp = g.w() + 2 * g.padW();
-        if (!g.equals(paddedFor)) {
-            // Slack past the end: the last row's partial tile reads up to 6 pixels' fields beyond its row.
-            int floats = Math.addExact(Math.multiplyExact(g.n() * hp, wp * c), MR * STEP + rsc);
-            padded = padded.length >= floats ? padded : new float[floats];
+        // Slack past the end: the last row's partial tile reads up to 6 pixels' fields beyond its row.
+        int floats = Math.addExact(Math.multiplyExact(g.n() * hp, wp * c), MR * STEP + rsc);
+        boolean sameLayout = paddedFor[0] == g.h() && paddedFor[1] == g.w() && paddedFor[2] == c
+                && paddedFor[3] == g.padH() && paddedFor[4] == g.padW();
+        if (padded.length < floats) {
+            padded = new float[floats];
+        } else if (!sameLayout) {
             Arrays.fill(padded, 0f);
-            paddedFor = g;
         }
+        paddedFor[0] = g.h();
+        paddedFor[1] = g.w();
+        paddedFor[2] = c;
+        paddedFor[3] = g.padH();
+        paddedFor[4] = g.padW();
         panels = panels.length >= g.k() * rsc ? panels : new float[g.k() * rsc];
-        int rowsIn = g.n() * g.h();
-        parallel.forEach(Math.min(parallel.threads(), rowsIn), part -> {
-            int parts = Math.min(parallel.threads(), rowsIn);
-            copyRows(g, x, rowsIn * part / parts, rowsIn * (part + 1) / parts, hp, wp);
-        });
+        parallel.forRange((long) g.n() * g.h(), (r0, r1) -> copyRows(g, x, (int) r0, (int) r1, hp, wp));
         packFilter(w, g.k(), rsc);
         nextRow.set(0);
         parallel.forEach(parallel.threads(), part -> convolveRows(g, y, hp, wp, part));
