@@ -20,6 +20,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
+import org.densecl.backend.cpu.CpuBackend;
 import org.densecl.data.Progress;
 import org.densecl.data.YamlConfig;
 import org.densecl.data.augment.AugmentConfig;
@@ -33,6 +34,7 @@ import org.densecl.densecl.DenseClCheckpoint;
 import org.densecl.densecl.DenseClModel;
 import org.densecl.densecl.EmbeddingStats;
 import org.densecl.densecl.PretrainConfig;
+import org.densecl.densecl.PretrainVerdict;
 import org.densecl.io.StateDict;
 import org.densecl.nn.LrSchedule;
 import org.densecl.tensor.DType;
@@ -188,8 +190,23 @@ public final class PretrainCommand implements Callable<Integer> {
             LossCurve.write(log, health, "Global embedding: " + output.getFileName()
                     + " (q_std -> 0 or sim_pos = sim_neg: collapse)", List.of("q_std", "sim_pos", "sim_neg",
                     "dead_hidden"), 20);
+            double seconds = (System.nanoTime() - start) / 1e9;
             System.err.printf(Locale.ROOT, "pretrain: %d steps done in %s; backbone -> %s, log -> %s, curves -> %s, %s%n",
-                    step, duration((System.nanoTime() - start) / 1e9), backbone, log, curve, health);
+                    step, duration(seconds), backbone, log, curve, health);
+            PretrainVerdict verdict = PretrainVerdict.of(log, PretrainVerdict.Limits.DEFAULT);
+            Map<String, Object> extra = new LinkedHashMap<>();
+            extra.put("seed", seed);
+            extra.put("backend", cfg.run().backend());
+            if (be instanceof CpuBackend cpu) { // the summation order: lanes per vector and threads
+                extra.put("vector_floats", cpu.vectorFloats());
+                extra.put("threads", cpu.threads());
+            }
+            extra.put("seconds_this_invocation", Math.round(seconds));
+            verdict.write(output.resolve("summary.json"), extra);
+            System.err.println("pretrain: " + verdict.line() + " -> " + output.resolve("summary.json"));
+            if (!verdict.alive()) {
+                System.err.println("pretrain: WARNING: this run failed: " + verdict.advice());
+            }
         }
         return 0;
     }

@@ -60,7 +60,12 @@ class PretrainCommandTest {
         for (String png : List.of("loss.png", "embedding.png")) {
             assertTrue(Files.size(a.resolve(png)) > 1000, "pretrain wrote no " + png);
         }
+        PretrainVerdict v = PretrainVerdict.read(a.resolve("summary.json"));
+        assertEquals(4, v.steps(), "summary.json: the verdict covers the run's 4 steps");
+        assertEquals(PretrainVerdict.of(a.resolve("log.jsonl"), PretrainVerdict.Limits.DEFAULT), v,
+                "summary.json: the verdict read back differs from the log's");
         assertEquals(0, run(b, "--stop-at", "2"));
+        assertTrue(!Files.exists(b.resolve("summary.json")), "pretrain --stop-at 2: no verdict before the run ends");
         assertTrue(Files.exists(b.resolve("checkpoint.safetensors")) && !Files.exists(b.resolve("backbone.safetensors")),
                 "pretrain --stop-at 2: a checkpoint and no backbone yet");
         assertEquals(0, run(b, "--resume"));

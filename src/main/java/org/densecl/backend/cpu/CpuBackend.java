@@ -67,6 +67,11 @@ public final class CpuBackend extends HostBackend {
         return parallel.threads();
     }
 
+    /** Floats per vector in this JVM's kernels: the summation order of every reduction depends on it. */
+    public int vectorFloats() {
+        return CpuVec.L;
+    }
+
     // ------------------------------------------------------------------ elementwise
 
     @Override
