@@ -217,7 +217,7 @@ def main():
     a = ap.parse_args()
     cfg = load_yaml(a.config, a.set)
     mc, dc, oc, data = cfg["model"], cfg["densecl"], cfg["optim"], cfg["data"]
-    aug = load_yaml(data["augment"], [])["pretrain"]
+    aug = dict(load_yaml(data["augment"], [])["pretrain"], cropScale=data["cropScale"])  # the recipe's crop range
     torch.manual_seed(cfg["run"]["seed"])
     random.seed(cfg["run"]["seed"])
     dev = torch.device(a.device)
@@ -235,12 +235,14 @@ def main():
     total = epochs * per_epoch if a.max_steps <= 0 else min(a.max_steps, epochs * per_epoch)
     with open(out / "log.jsonl.tmp", "w") as log:
         for epoch in range(epochs):
-            lr = 0.5 * oc["lr"] * (1 + math.cos(math.pi * epoch / epochs))  # cosine per epoch, min 0
-            for g in opt.param_groups:
-                g["lr"] = lr
+            cosine = 0.5 * oc["lr"] * (1 + math.cos(math.pi * epoch / epochs))  # cosine per epoch, min 0
             for im_q, im_k in loader:
                 if step >= total:
                     break
+                warm = oc["warmupSteps"]  # linear rise from 0 over the first steps, per step
+                lr = cosine * (step / warm if step < warm else 1.0)
+                for g in opt.param_groups:
+                    g["lr"] = lr
                 lg, ld, stats = model(im_q.to(dev), im_k.to(dev), dc["temperature"], dc["lambda"], dc["momentum"])
                 opt.zero_grad()
                 (lg + ld).backward()

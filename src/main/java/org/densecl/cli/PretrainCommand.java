@@ -87,7 +87,7 @@ public final class PretrainCommand implements Callable<Integer> {
 
         ImageFolder folder = ensureImages(cfg.data());
         AugmentConfig.Pretrain base = AugmentConfig.load(Path.of(cfg.data().augment()), List.of()).pretrain();
-        PretrainViews views = new PretrainViews(new AugmentConfig.Pretrain(cfg.data().size(), base.cropScale(),
+        PretrainViews views = new PretrainViews(new AugmentConfig.Pretrain(cfg.data().size(), cfg.data().cropScale(),
                 base.cropRatio(), base.jitterProbability(), base.brightness(), base.contrast(), base.blurProbability(),
                 base.blurSigma(), base.flipProbability(), base.mean(), base.std(), cfg.model().inChannels()));
         int n = cfg.data().batch(), size = cfg.data().size(), epochs = cfg.optim().epochs();
@@ -104,7 +104,8 @@ public final class PretrainCommand implements Callable<Integer> {
                     folder.size(), Math.max(n, folder.size() / 4 / n * n));
         }
         try (Backend be = Backends.open(cfg.run().backend(), cfg.run().threads(), "vector")) {
-            LrSchedule schedule = LrSchedule.perEpoch(LrSchedule.cosine(cfg.optim().lr(), 0, epochs), perEpoch);
+            LrSchedule schedule = LrSchedule.withLinearWarmup(
+                    LrSchedule.perEpoch(LrSchedule.cosine(cfg.optim().lr(), 0, epochs), perEpoch), cfg.optim().warmupSteps(), 0);
             DenseClModel model = new DenseClModel(be, cfg.model().resnet(), DType.F32, n, size, size, cfg.options());
             model.initialize(seed);
             System.err.printf(Locale.ROOT, "pretrain: %d images, batch %d, %d steps/epoch, %d epochs = %d steps; backend %s;"

@@ -2,6 +2,7 @@ package org.densecl.densecl;
 
 import java.nio.file.Path;
 import java.util.List;
+import org.densecl.data.Range;
 import org.densecl.data.YamlConfig;
 import org.densecl.model.ResNetConfig;
 
@@ -39,22 +40,29 @@ public record PretrainConfig(Model model, DenseCl densecl, Optim optim, Data dat
         }
     }
 
-    /** SGD and the per-epoch cosine schedule (spec 3.2). */
-    public record Optim(double lr, double sgdMomentum, double weightDecay, int epochs) {
+    /**
+     * SGD and the per-epoch cosine schedule (spec 3.2), after {@code warmupSteps} steps of a linear rise from
+     * 0 (per step; 0 = none, as the paper).
+     */
+    public record Optim(double lr, double sgdMomentum, double weightDecay, int epochs, long warmupSteps) {
         public Optim {
             require(lr > 0 && epochs > 0, "optim.lr and optim.epochs must be > 0");
+            require(warmupSteps >= 0, "optim.warmupSteps must be >= 0");
         }
     }
 
     /**
      * The image folder (simulated there on first use when it does not exist), input size, batch and
-     * loader, and the augmentation file whose {@code pretrain} section is used with {@code size} and
-     * {@code model.inChannels} put in.
+     * loader, and the augmentation file whose {@code pretrain} section is used with {@code size},
+     * {@code cropScale} and {@code model.inChannels} put in (the crop's area range decides how much of an
+     * image's identity both views share, so it belongs to the recipe).
      */
-    public record Data(String root, int simulateCount, int simulateSize, long simulateSeed, String augment, int size,
-                       int batch, int workers) {
+    public record Data(String root, int simulateCount, int simulateSize, long simulateSeed, String augment,
+                       Range cropScale, int size, int batch, int workers) {
         public Data {
             require(size >= 32 && batch >= 1 && workers >= 1, "data.size >= 32, data.batch >= 1, data.workers >= 1");
+            require(cropScale != null && cropScale.lo() > 0 && cropScale.hi() <= 1,
+                    "data.cropScale must be [lo, hi] with 0 < lo <= hi <= 1, got " + cropScale);
         }
     }
 
