@@ -60,7 +60,7 @@ public final class SegmentationModel {
     private final Tensor probs;           // (N, H, W, K) softmax of up, kept for the CE backward
     private final Tensor lossDecode;      // (1)
     private final Tensor lossAux;         // (1)
-    private final float[] host = new float[1];
+    private final float[] host = new float[1]; // (1) a loss read back from a device backend
     private long dropoutSeed;             // set by initialize; step s draws mix(dropoutSeed, s, head)
 
     /**
