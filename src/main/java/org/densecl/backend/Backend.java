@@ -289,6 +289,18 @@ public interface Backend extends AutoCloseable {
     /** dx += the adjoint of {@link #resizeBilinearForward}. dy (N, OH, OW, C), dx (N, H, W, C). */
     void resizeBilinearBackward(Tensor dy, Tensor dx, boolean alignCorners);
 
+    // ------------------------------------------------------------------ channel blocks
+
+    /**
+     * Copies a block of channels between two maps with the same rows: for every row m and j < count,
+     * dst[m, dstChannel + j] = src[m, srcChannel + j], or += when {@code accumulate}; dst's other channels
+     * are left as they are. src (M, Cs) and dst (M, Cd) are tensors whose last dimension is the channel
+     * count (NHWC maps of the same N, H, W seen so). Two assigning calls concatenate two maps along
+     * channels (FCN's concat_input); two accumulating calls split the concatenation's gradient back. src
+     * and dst may not overlap.
+     */
+    void copyChannels(Tensor src, int srcChannel, Tensor dst, int dstChannel, int count, boolean accumulate);
+
     // ------------------------------------------------------------------ losses and normalisation
 
     /**

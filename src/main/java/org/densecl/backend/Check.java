@@ -27,6 +27,26 @@ public final class Check {
         }
     }
 
+    /**
+     * The arguments of {@link Backend#copyChannels}: src (M, Cs) and dst (M, Cd) of one dtype with the same
+     * row count M (numel / last dimension), and the channel ranges [srcChannel, srcChannel + count) and
+     * [dstChannel, dstChannel + count) inside Cs and Cd. Returns M.
+     */
+    public static long channelBlock(String op, Tensor src, int srcChannel, Tensor dst, int dstChannel, int count) {
+        that(src.shape().rank() >= 1 && dst.shape().rank() >= 1, op, "src " + src.shape() + " and dst "
+                + dst.shape() + " need a channel (last) dimension");
+        that(src.dtype() == dst.dtype(), op, "src is " + src.dtype() + " but dst is " + dst.dtype());
+        int cs = src.shape().last(), cd = dst.shape().last();
+        long rows = src.numel() / Math.max(cs, 1);
+        that(dst.numel() / Math.max(cd, 1) == rows, op, "src " + src.shape() + " has " + rows + " rows but dst "
+                + dst.shape() + " has " + dst.numel() / Math.max(cd, 1));
+        that(count >= 0 && srcChannel >= 0 && srcChannel + count <= cs, op, "channels [" + srcChannel + ", "
+                + (srcChannel + count) + ") are outside src " + src.shape());
+        that(dstChannel >= 0 && dstChannel + count <= cd, op, "channels [" + dstChannel + ", "
+                + (dstChannel + count) + ") are outside dst " + dst.shape());
+        return rows;
+    }
+
     /** {@code a} and {@code b} must have equal shapes. */
     public static void same(String op, String argA, Tensor a, String argB, Tensor b) {
         if (!a.shape().equals(b.shape())) {

@@ -262,6 +262,14 @@ public final class CpuBackend extends HostBackend {
         resize.backward(dy, dx, alignCorners);
     }
 
+    // ------------------------------------------------------------------ channel blocks
+
+    @Override
+    public void copyChannels(Tensor src, int srcChannel, Tensor dst, int dstChannel, int count,
+                             boolean accumulate) {
+        channelwise.copyChannels(src, srcChannel, dst, dstChannel, count, accumulate);
+    }
+
     // ------------------------------------------------------------------ losses and normalisation
 
     @Override

@@ -17,7 +17,7 @@ import org.densecl.tensor.Tensor;
 
 /**
  * Per-channel kernels over a tensor seen as rows of C channels (M, C): bias add and its backward
- * (column sums), and channel dropout. Channels are contiguous, so every kernel vectorises across C
+ * (column sums), channel dropout, and copies of a block of channels between two such tensors. Channels are contiguous, so every kernel vectorises across C
  * with a masked last vector, and parallelises over rows.
  */
 final class CpuChannelwise {
@@ -136,6 +136,31 @@ final class CpuChannelwise {
         Check.same(op, "dx", dx, "dy", dy);
         Check.shape(op, "mask", mask, Shape.of(dy.shape().dim(0), dy.shape().dim(3)));
         scaleByMask(mask, dy, dx, true);
+    }
+
+    /** dst[m, dstChannel + j] = (or += when accumulate) src[m, srcChannel + j], j < count. */
+    void copyChannels(Tensor src, int srcChannel, Tensor dst, int dstChannel, int count, boolean accumulate) {
+        // Parallel over rows m. Assigning is one bulk copy per row (the rows' blocks are contiguous in both
+        // tensors, only the strides differ); accumulating is a vector add with a masked last vector.
+        String op = "copyChannels";
+        f32(op, "src", src);
+        f32(op, "dst", dst);
+        long rows = Check.channelBlock(op, src, srcChannel, dst, dstChannel, count);
+        int cs = src.shape().last(), cd = dst.shape().last();
+        MemorySegment ss = src.data(), ds = dst.data();
+        CpuVec.range(par, rows, count, (lo, hi) -> {
+            for (long r = lo; r < hi; r++) {
+                long s0 = r * cs + srcChannel, d0 = r * cd + dstChannel;
+                if (!accumulate) {
+                    MemorySegment.copy(ss, s0 << 2, ds, d0 << 2, (long) count << 2);
+                    continue;
+                }
+                for (int j = 0; j < count; j += L) {
+                    VectorMask<Float> m = maskAt(j, count);
+                    storeOr(loadOr(ds, d0 + j, m).add(loadOr(ss, s0 + j, m)), ds, d0 + j, m);
+                }
+            }
+        });
     }
 
     /** out = in * mask[n, :] row by row, or out += that when accumulate. in, out (N, H, W, C). */

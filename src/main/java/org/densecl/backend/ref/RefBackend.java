@@ -179,6 +179,14 @@ public final class RefBackend extends HostBackend {
         RefResize.backward(dy, dx, alignCorners);
     }
 
+    // ---------------------------------------------------------------- channel blocks
+
+    @Override
+    public void copyChannels(Tensor src, int srcChannel, Tensor dst, int dstChannel, int count,
+                             boolean accumulate) {
+        RefElementwise.copyChannels(src, srcChannel, dst, dstChannel, count, accumulate);
+    }
+
     // ---------------------------------------------------------------- losses and normalisation
 
     @Override

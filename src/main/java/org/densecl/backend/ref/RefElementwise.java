@@ -6,7 +6,8 @@ import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 
 /**
- * Reference elementwise ops: fill/scale/axpy/add, bias add and its backward, ReLU and channel dropout.
+ * Reference elementwise ops: fill/scale/axpy/add, bias add and its backward, ReLU, channel dropout and
+ * channel-block copies.
  * One loop each over the flat element index; per-channel ops see a tensor whose last dimension is C
  * as (M, C). Arithmetic is in double, rounded once on store.
  */
@@ -156,6 +157,22 @@ final class RefElementwise {
         Check.shape(op, "mask", mask, Shape.of(dy.shape().dim(0), dy.shape().dim(3)));
         Check.same(op, "dx", dx, "dy", dy);
         applyMask(mask, dy, dx, true);
+    }
+
+    /** dst[m, dstChannel + j] = (or += when accumulate) src[m, srcChannel + j], j < count. */
+    static void copyChannels(Tensor src, int srcChannel, Tensor dst, int dstChannel, int count, boolean accumulate) {
+        String op = "copyChannels";
+        RefArgs.floats(op, "src", src);
+        RefArgs.floats(op, "dst", dst);
+        long rows = Check.channelBlock(op, src, srcChannel, dst, dstChannel, count);
+        int cs = src.shape().last(), cd = dst.shape().last();
+        for (long m = 0; m < rows; m++) {
+            for (int j = 0; j < count; j++) {
+                long i = m * cd + dstChannel + j;
+                double v = src.get(m * cs + srcChannel + j);
+                dst.set(i, accumulate ? dst.get(i) + v : v);
+            }
+        }
     }
 
     /** out (=, or += when accumulate) in * mask[n, c]; in, out (N, H, W, C), mask (N, C). */

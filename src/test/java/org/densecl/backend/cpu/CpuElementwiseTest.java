@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * cpu vs ref for the flat and per-channel ops: zero, fill, copy, scale, axpy, add, ReLU, bias,
- * dropout2d, SGD and EMA. Sizes are odd (never a multiple of 8, so every vector loop has a tail) and
+ * dropout2d, channel-block copies, SGD and EMA. Sizes are odd (never a multiple of 8, so every vector loop has a tail) and
  * include one above 2 * CpuVec.GRAIN elements, so the flat loops split into several parts.
  *
  * <p>Tolerance: each of these ops is one to three float roundings per element on the cpu versus one
@@ -162,6 +162,22 @@ class CpuElementwiseTest {
             b.ref.dropout2dBackward(mask.ref(), dy.ref(), dx.ref());
             b.cpu.dropout2dBackward(mask.cpu(), dy.cpu(), dx.cpu());
             CpuVsRef.close("dropout2dBackward p=" + p, dx, ATOL, RTOL);
+        }
+    }
+
+    @Test
+    void copyChannelsAssignsAndAccumulatesBlocks() {
+        // (3, 5, 7) rows; src 37 channels, dst 45: blocks that start off vector boundaries and end in a
+        // tail, and one longer than a vector at once; untouched dst channels must keep their values.
+        int[][] cases = {{0, 0, 37}, {3, 8, 21}, {17, 2, 9}, {36, 44, 1}};
+        for (boolean accumulate : new boolean[] {false, true}) {
+            for (int[] k : cases) {
+                Pair src = b.normal(31, 1, 3, 5, 7, 37), dst = b.normal(32, 1, 3, 5, 7, 45);
+                b.ref.copyChannels(src.ref(), k[0], dst.ref(), k[1], k[2], accumulate);
+                b.cpu.copyChannels(src.cpu(), k[0], dst.cpu(), k[1], k[2], accumulate);
+                CpuVsRef.close("copyChannels src " + k[0] + " dst " + k[1] + " count " + k[2]
+                        + (accumulate ? " +=" : " ="), dst, accumulate ? ATOL : 0, accumulate ? RTOL : 0);
+            }
         }
     }
 

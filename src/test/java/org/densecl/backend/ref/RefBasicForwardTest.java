@@ -154,6 +154,23 @@ class RefBasicForwardTest {
         TensorAssert.close("dropout2d p=0", x, y, 0, 0);
     }
 
+    @Test
+    void copyChannelsConcatenatesAndSplitsChannelBlocks() {
+        // Two rows: a (2, 2) and b (2, 3) concatenated into y (2, 5) = [a | b], then split back.
+        Tensor a = f32(ref, new float[] {1, 2, 3, 4}, 2, 2);
+        Tensor b = f32(ref, new float[] {5, 6, 7, 8, 9, 10}, 2, 3);
+        Tensor y = f32(ref, new float[] {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1}, 2, 5);
+        ref.copyChannels(a, 0, y, 0, 2, false);
+        assertArrayEquals(new double[] {1, 2, -1, -1, -1, 3, 4, -1, -1, -1}, values(y),
+                "copy into channels [0, 2) leaves the others alone");
+        ref.copyChannels(b, 0, y, 2, 3, false);
+        assertArrayEquals(new double[] {1, 2, 5, 6, 7, 3, 4, 8, 9, 10}, values(y), "concatenation [a | b]");
+        // The split accumulates: db += y[:, 2:5] (channels 1..2 of it into channels 0..1 of db, say).
+        Tensor db = f32(ref, new float[] {100, 100, 100, 100, 100, 100}, 2, 3);
+        ref.copyChannels(y, 3, db, 1, 2, true);
+        assertArrayEquals(new double[] {100, 106, 107, 100, 109, 110}, values(db), "accumulating block copy");
+    }
+
     private static int firstKept(Tensor mask, int c) {
         for (int j = 0; j < c; j++) {
             if (mask.get(j) != 0) {
