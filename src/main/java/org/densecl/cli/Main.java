@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         description = "DenseCL pretraining and FCN fine-tuning of ResNet-50, forward and backward by hand.",
         subcommands = {InfoCommand.class, DemoCommand.class, PlotCommand.class, SimulateCommand.class, DataBenchCommand.class,
                 BenchCommand.class, EmbedCommand.class, PretrainCommand.class, FinetuneCommand.class,
-                CommandLine.HelpCommand.class})
+                EvaluateCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

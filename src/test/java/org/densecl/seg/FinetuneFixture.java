@@ -3,6 +3,7 @@ package org.densecl.seg;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.densecl.cli.EvaluateCommand;
 import org.densecl.cli.FinetuneCommand;
 import picocli.CommandLine;
 
@@ -36,6 +37,13 @@ final class FinetuneFixture {
         CommandLine cl = new CommandLine(new FinetuneCommand());
         cl.parseArgs(args.toArray(String[]::new));
         ((FinetuneCommand) cl.getCommand()).call();
+    }
+
+    /** {@code ./densecl evaluate}'s metrics for these arguments. */
+    static org.densecl.seg.eval.SegMetrics evaluate(String... args) {
+        CommandLine cl = new CommandLine(new EvaluateCommand());
+        cl.parseArgs(args);
+        return ((EvaluateCommand) cl.getCommand()).evaluate();
     }
 
     /** The toy config as a record (for the backbone's shape). */
