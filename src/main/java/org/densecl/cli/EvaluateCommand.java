@@ -28,10 +28,10 @@ import picocli.CommandLine.Option;
  * test split reproduces metrics.json exactly.
  */
 @Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Score a fine-tuned FCN checkpoint on a split of an mmseg-layout folder:",
-                "per-class IoU / Dice / accuracy, then mIoU, mDice, mAcc and aAcc (percent, mmseg's definitions).",
-                "Inference is mmseg's 'whole' mode, each image at its own size; sliding-window inference",
-                "(mmseg's 'slide' mode for large images) is not written yet."})
+        description = {"Score a fine-tuned FCN checkpoint on a split of an mmseg-layout folder: per-class IoU / Dice"
+                + " / accuracy, then mIoU, mDice, mAcc and aAcc (percent, mmseg's definitions).",
+                "Inference is mmseg's 'whole' mode, each image at its own size; sliding-window inference (mmseg's"
+                + " 'slide' mode for large images) is not written yet."})
 public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", paramLabel = "FILE", required = true,
             description = "last.safetensors or best.safetensors of ./densecl finetune")

@@ -156,8 +156,9 @@ public final class FinetuneCheckpoint {
 
     /**
      * Loads the model entries of {@code file} into a backbone registry (torchvision names) and a heads registry
-     * (mmseg names); every key of both must be in the file. Other entries (optimiser state, an auxiliary head
-     * the registry does not declare) are ignored.
+     * (mmseg names); every key of both must be in the file (checked per registry after loading it, so on
+     * that error the registries may be partly filled). Other entries (optimiser state, an auxiliary head the
+     * registry does not declare) are ignored.
      */
     public static void loadModel(Path file, Parameters backbone, Parameters heads, Backend be) {
         requireFile(file);
