@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
 @Command(name = "densecl", mixinStandardHelpOptions = true, version = "DenseCL-J 0.1.0",
         description = "DenseCL pretraining and FCN fine-tuning of ResNet-50, forward and backward by hand.",
         subcommands = {InfoCommand.class, DemoCommand.class, PlotCommand.class, SimulateCommand.class, DataBenchCommand.class,
-                BenchCommand.class, EmbedCommand.class, PretrainCommand.class, CommandLine.HelpCommand.class})
+                BenchCommand.class, EmbedCommand.class, PretrainCommand.class, FinetuneCommand.class,
+                EvaluateCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

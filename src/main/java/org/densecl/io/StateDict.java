@@ -46,27 +46,52 @@ public final class StateDict {
      */
     public static void save(Path file, Parameters params, Backend be, Map<String, Tensor> extra,
                             Map<String, String> metadata) {
-        if (!params.allocated()) {
-            throw new IllegalStateException("StateDict.save: the Parameters registry is not allocated");
+        save(file, Map.of("", params), be, extra, metadata);
+    }
+
+    /**
+     * Several registries in one file, each one's keys (counters included) behind its prefix: a whole model
+     * whose parts keep their own registries, e.g. mmseg's segmentor ("backbone." + torchvision keys, and the
+     * heads' keys with prefix ""). Pass an ordered map: the order decides the file's bytes. {@code extra} as
+     * in {@link #save(Path, Parameters, Backend, Map, Map)}, in the first registry's dtype. Names must not
+     * repeat.
+     */
+    public static void save(Path file, Map<String, Parameters> registries, Backend be, Map<String, Tensor> extra,
+                            Map<String, String> metadata) {
+        if (registries.isEmpty()) {
+            throw new IllegalArgumentException("StateDict.save: no registry to save");
+        }
+        for (Parameters params : registries.values()) {
+            if (!params.allocated()) {
+                throw new IllegalStateException("StateDict.save: the Parameters registry is not allocated");
+            }
         }
         be.synchronize();
         try (Arena arena = Arena.ofConfined()) {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
-            for (Param p : params.all()) {
-                tensors.put(p.name(), torchCopy(be, p.value(), params.dtype(), arena));
+            Map<String, Long> counters = new LinkedHashMap<>();
+            DType extraType = registries.values().iterator().next().dtype();
+            for (Map.Entry<String, Parameters> r : registries.entrySet()) {
+                for (Param p : r.getValue().all()) {
+                    putNew(tensors, r.getKey() + p.name(), torchCopy(be, p.value(), r.getValue().dtype(), arena));
+                }
+                for (BatchCounter c : r.getValue().counters()) {
+                    if (counters.put(r.getKey() + c.name(), c.get()) != null) {
+                        throw new IllegalArgumentException("StateDict.save: two counters are named '" + r.getKey()
+                                + c.name() + "'");
+                    }
+                }
             }
             for (Map.Entry<String, Tensor> e : extra.entrySet()) {
-                if (tensors.containsKey(e.getKey())) {
-                    throw new IllegalArgumentException("StateDict.save: extra tensor '" + e.getKey()
-                            + "' repeats a registry key");
-                }
-                tensors.put(e.getKey(), torchCopy(be, e.getValue(), params.dtype(), arena));
-            }
-            Map<String, Long> counters = new LinkedHashMap<>();
-            for (BatchCounter c : params.counters()) {
-                counters.put(c.name(), c.get());
+                putNew(tensors, e.getKey(), torchCopy(be, e.getValue(), extraType, arena));
             }
             SafeTensorsWriter.write(file, tensors, counters, metadata);
+        }
+    }
+
+    private static void putNew(Map<String, Tensor> tensors, String name, Tensor t) {
+        if (tensors.put(name, t) != null) {
+            throw new IllegalArgumentException("StateDict.save: two tensors are named '" + name + "'");
         }
     }
 

@@ -20,9 +20,9 @@ import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
- * Draws the loss curves of a training log (JSONL, one object per logged step with a "step" field) as a
- * PNG: each requested field as a faint raw line plus a moving average, so a noisy curve still shows its
- * trend. Written atomically (temp file + rename).
+ * Draws the loss curves of a training log (JSONL, one object per logged step with a "step" field, or an
+ * "iteration" field as fine-tuning logs have) as a PNG: each requested field as a faint raw line plus a
+ * moving average, so a noisy curve still shows its trend. Written atomically (temp file + rename).
  */
 public final class LossCurve {
     private static final Color[] COLORS = {new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c),
@@ -136,12 +136,13 @@ public final class LossCurve {
             } catch (IOException e) {
                 throw new IllegalArgumentException("plot: " + log + " line " + (i + 1) + " is not JSON: " + e.getMessage());
             }
-            if (!rec.has("step")) {
+            JsonNode x = rec.has("step") ? rec.get("step") : rec.get("iteration"); // pretraining, fine-tuning
+            if (x == null) {
                 continue;
             }
             for (String f : fields) {
                 if (rec.hasNonNull(f) && rec.get(f).isNumber()) {
-                    out.get(f).add(new double[] {rec.get("step").asDouble(), rec.get(f).asDouble()});
+                    out.get(f).add(new double[] {x.asDouble(), rec.get(f).asDouble()});
                 }
             }
         }

@@ -3,11 +3,11 @@ package org.densecl.data.augment;
 import org.densecl.data.io.GrayImage;
 
 /** The last step of both pipelines: (x - mean) / std, optional horizontal flip, gray to C channels. */
-final class Normalize {
+public final class Normalize {
     private Normalize() {}
 
     /** Writes {@code img} as (H, W, channels) at out[offset...], mirrored left-right when flip. */
-    static void write(GrayImage img, boolean flip, float mean, float std, int channels, float[] out, int offset) {
+    public static void write(GrayImage img, boolean flip, float mean, float std, int channels, float[] out, int offset) {
         int h = img.height(), w = img.width();
         float inv = 1f / std;
         float[] px = img.pixels();

@@ -1,0 +1,109 @@
+package org.densecl.seg;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.densecl.data.YamlConfig;
+import org.densecl.data.augment.AugmentConfig;
+import org.densecl.model.ResNetConfig;
+import org.densecl.nn.FanMode;
+import org.densecl.nn.LrSchedule;
+
+/**
+ * {@code ./densecl finetune}'s configuration (configs/finetune_*.yaml), read strictly by {@link YamlConfig}:
+ * unknown or missing keys are errors naming the key and file. Defaults live in the YAML files, whose
+ * comments say what every key does; the records here only check ranges.
+ */
+public record FinetuneConfig(Model model, Optim optim, Data data, Eval eval, Run run) {
+
+    /** FCN R50-D8 (spec 4.2) at some depth and width; the input channels and the number of classes. */
+    public record Model(int depth, double widthMultiplier, int inChannels, int numClasses) {
+        public Model {
+            require(List.of(50, 101).contains(depth), "model.depth must be 50 or 101 (FCN R50/R101-D8), got " + depth);
+            require(widthMultiplier > 0, "model.widthMultiplier must be > 0, got " + widthMultiplier);
+            require(inChannels == 1 || inChannels == 3, "model.inChannels must be 1 or 3, got " + inChannels);
+            require(numClasses >= 1 && numClasses < SegmentationModel.IGNORE_INDEX,
+                    "model.numClasses must be in [1, 254], got " + numClasses);
+        }
+
+        /** mmseg's FCN at this depth (output stride 8, Kaiming fan_out), width-scaled, with these input channels. */
+        public SegmentationConfig segmentation() {
+            ResNetConfig r = ResNetConfig.resnet(depth).withOutputStride(8).withFanMode(FanMode.FAN_OUT);
+            SegmentationConfig c = SegmentationConfig.fcnR50D8().withBackbone(r).withWidthMultiplier(widthMultiplier);
+            return c.withBackbone(c.backbone().withInChannels(inChannels));
+        }
+    }
+
+    /** SGD on every parameter (spec 4.4) and mmcv's poly schedule, per iteration. */
+    public record Optim(double lr, double momentum, double weightDecay, double power, double minLr, long iterations) {
+        public Optim {
+            require(lr > 0 && iterations > 0, "optim.lr and optim.iterations must be > 0");
+            require(momentum >= 0 && momentum < 1, "optim.momentum must be in [0, 1), got " + momentum);
+            require(weightDecay >= 0 && power >= 0 && minLr >= 0, "optim.weightDecay, power and minLr must be >= 0");
+        }
+
+        public LrSchedule schedule() {
+            return LrSchedule.poly(lr, power, minLr, iterations);
+        }
+    }
+
+    /**
+     * The mmseg-layout folder (simulated there on first use when absent, with the simulator's config and
+     * {@code simulateOverrides} as its --set strings), the augmentation file whose {@code segmentation}
+     * section is used with {@code scale}, {@code crop} and {@code model.inChannels} put in, the batch, loader
+     * threads, and {@code trainLimit}: only the first N training images (sorted by name), 0 for all.
+     */
+    public record Data(String root, int simulateCount, int simulateSize, long simulateSeed,
+                       List<String> simulateOverrides, String augment, List<Integer> scale, int crop, int batch,
+                       int workers, int trainLimit) {
+        public Data {
+            require(scale.size() == 2 && scale.get(0) > 0 && scale.get(1) > 0, "data.scale must be [long, short] > 0");
+            require(crop >= 16 && batch >= 1 && workers >= 1, "data.crop >= 16, data.batch >= 1, data.workers >= 1");
+            require(trainLimit >= 0, "data.trainLimit must be >= 0 (0 = all training images), got " + trainLimit);
+            simulateOverrides = List.copyOf(simulateOverrides);
+        }
+    }
+
+    /** Validation cadence and inference mode; only mmseg's 'whole' mode exists for now. */
+    public record Eval(int every, String mode) {
+        public Eval {
+            require(every >= 1, "eval.every must be >= 1, got " + every);
+            require("whole".equals(mode), "eval.mode must be 'whole' (sliding-window inference is not written yet),"
+                    + " got '" + mode + "'");
+        }
+    }
+
+    /** Seed, backend, logging and checkpoint cadence. */
+    public record Run(long seed, String backend, int threads, int logEvery, int checkpointEvery) {
+        public Run {
+            require(logEvery >= 1 && checkpointEvery >= 1, "run.logEvery and run.checkpointEvery must be >= 1");
+            require(threads >= 0, "run.threads must be >= 0 (0: all cores)");
+        }
+    }
+
+    /** The augmentation file's segmentation section with this run's scale, crop and input channels. */
+    public AugmentConfig.Segmentation augmentation() {
+        AugmentConfig.Segmentation s = AugmentConfig.load(Path.of(data.augment()), List.of()).segmentation();
+        if (s.ignoreIndex() != SegmentationModel.IGNORE_INDEX) {
+            throw new IllegalArgumentException(data.augment() + ": segmentation.ignoreIndex must be "
+                    + SegmentationModel.IGNORE_INDEX + " (the loss's ignore label), got " + s.ignoreIndex());
+        }
+        return new AugmentConfig.Segmentation(data.scale(), s.ratio(), List.of(data.crop(), data.crop()),
+                s.catMaxRatio(), s.flipProbability(), s.brightnessDelta(), s.contrast(), s.mean(), s.std(),
+                model.inChannels(), s.ignoreIndex());
+    }
+
+    public static FinetuneConfig load(Path file, List<String> overrides) {
+        try {
+            return YamlConfig.read(file, FinetuneConfig.class, overrides);
+        } catch (IllegalArgumentException e) {
+            throw e.getMessage() != null && e.getMessage().contains(file.toString()) ? e
+                    : new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}
