@@ -1,5 +1,7 @@
 package org.densecl.model;
 
+import static org.densecl.testing.TensorAssert.host;
+import static org.densecl.testing.TensorAssert.maxAbs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -83,22 +85,6 @@ class ResNetStepParityTest {
      * Hence atol = 2e-3 of the tensor's largest |ref gradient| plus rtol 2e-3: 10x the measured worst,
      * while a wrong index or a missing term is off by O(1) of that scale.
      */
-
-    private static double[] host(Tensor t) {
-        double[] d = new double[(int) t.numel()];
-        for (int i = 0; i < d.length; i++) {
-            d[i] = t.get(i);
-        }
-        return d;
-    }
-
-    private static double maxAbs(double[] v) {
-        double m = 0;
-        for (double x : v) {
-            m = Math.max(m, Math.abs(x));
-        }
-        return m;
-    }
 
     /** One model, its optimiser and its batch on one backend. */
     private static final class Run {

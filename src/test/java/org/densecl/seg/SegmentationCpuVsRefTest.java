@@ -1,5 +1,7 @@
 package org.densecl.seg;
 
+import static org.densecl.testing.TensorAssert.host;
+import static org.densecl.testing.TensorAssert.maxAbs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -108,21 +110,5 @@ class SegmentationCpuVsRefTest {
         Tensor labels = be.allocate(DType.I32, m.labelShape());
         Rand.labels(labels, 25, CLASSES, SegmentationModel.IGNORE_INDEX, 0.25);
         return new Tensor[] {images, labels};
-    }
-
-    private static double[] host(Tensor t) {
-        double[] d = new double[(int) t.numel()];
-        for (int i = 0; i < d.length; i++) {
-            d[i] = t.get(i);
-        }
-        return d;
-    }
-
-    private static double maxAbs(double[] v) {
-        double m = 0;
-        for (double x : v) {
-            m = Math.max(m, Math.abs(x));
-        }
-        return m;
     }
 }

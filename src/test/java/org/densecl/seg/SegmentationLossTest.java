@@ -1,5 +1,6 @@
 package org.densecl.seg;
 
+import static org.densecl.testing.TensorAssert.maxAbs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -141,13 +142,5 @@ class SegmentationLossTest {
             c[i] = a[i] + b[i];
         }
         return c;
-    }
-
-    private static double maxAbs(double[] v) {
-        double m = 0;
-        for (double x : v) {
-            m = Math.max(m, Math.abs(x));
-        }
-        return m;
     }
 }

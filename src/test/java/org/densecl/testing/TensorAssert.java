@@ -60,4 +60,22 @@ public final class TensorAssert {
                     worst, expected[worst], actual[worst], maxDiff));
         }
     }
+
+    /** A tensor's elements as doubles, in storage order. */
+    public static double[] host(Tensor t) {
+        double[] d = new double[(int) t.numel()];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = t.get(i);
+        }
+        return d;
+    }
+
+    /** The largest |x|: the scale a tensor's tolerance is relative to. */
+    public static double maxAbs(double[] v) {
+        double m = 0;
+        for (double x : v) {
+            m = Math.max(m, Math.abs(x));
+        }
+        return m;
+    }
 }
