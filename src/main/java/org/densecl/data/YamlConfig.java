@@ -38,6 +38,16 @@ public final class YamlConfig {
         return read(file, type, List.of());
     }
 
+    /** {@link #read}, with every error message naming the file: a record's own checks do not know it. */
+    public static <T> T readNamed(Path file, Class<T> type, List<String> overrides) {
+        try {
+            return read(file, type, overrides);
+        } catch (IllegalArgumentException e) {
+            throw e.getMessage() != null && e.getMessage().contains(file.toString()) ? e
+                    : new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
+    }
+
     public static <T> T read(Path file, Class<T> type, List<String> overrides) {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("config file not found: " + file);

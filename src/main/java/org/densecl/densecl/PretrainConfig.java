@@ -80,12 +80,7 @@ public record PretrainConfig(Model model, DenseCl densecl, Optim optim, Data dat
     }
 
     public static PretrainConfig load(Path file, List<String> overrides) {
-        try {
-            return YamlConfig.read(file, PretrainConfig.class, overrides);
-        } catch (IllegalArgumentException e) {
-            throw e.getMessage() != null && e.getMessage().contains(file.toString()) ? e
-                    : new IllegalArgumentException(file + ": " + e.getMessage(), e);
-        }
+        return YamlConfig.readNamed(file, PretrainConfig.class, overrides);
     }
 
     private static void require(boolean ok, String message) {

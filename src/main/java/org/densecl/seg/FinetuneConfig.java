@@ -93,12 +93,7 @@ public record FinetuneConfig(Model model, Optim optim, Data data, Eval eval, Run
     }
 
     public static FinetuneConfig load(Path file, List<String> overrides) {
-        try {
-            return YamlConfig.read(file, FinetuneConfig.class, overrides);
-        } catch (IllegalArgumentException e) {
-            throw e.getMessage() != null && e.getMessage().contains(file.toString()) ? e
-                    : new IllegalArgumentException(file + ": " + e.getMessage(), e);
-        }
+        return YamlConfig.readNamed(file, FinetuneConfig.class, overrides);
     }
 
     private static void require(boolean ok, String message) {

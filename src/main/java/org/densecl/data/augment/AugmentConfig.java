@@ -42,12 +42,7 @@ public record AugmentConfig(Pretrain pretrain, Segmentation segmentation) {
     }
 
     public static AugmentConfig load(Path file, List<String> overrides) {
-        try {
-            return YamlConfig.read(file, AugmentConfig.class, overrides);
-        } catch (IllegalArgumentException e) {
-            throw e.getMessage() != null && e.getMessage().contains(file.toString()) ? e
-                    : new IllegalArgumentException(file + ": " + e.getMessage(), e);
-        }
+        return YamlConfig.readNamed(file, AugmentConfig.class, overrides);
     }
 
     private static void common(String section, double std, int channels, double... probabilities) {
