@@ -64,9 +64,11 @@ class ResNetC5(nn.Module):
 
 
 class DenseCLNeck(nn.Module):
-    def __init__(self, c, hidden, dim):
+    def __init__(self, c, hidden, dim, batch_norm=False):
         super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(c, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, dim))
+        # batch_norm: model.neckBatchNorm, a BN between the global head's Linear and ReLU (not in the paper)
+        mid = [nn.BatchNorm1d(hidden), nn.ReLU(inplace=True)] if batch_norm else [nn.ReLU(inplace=True)]
+        self.mlp = nn.Sequential(nn.Linear(c, hidden), *mid, nn.Linear(hidden, dim))
         self.mlp2 = nn.Sequential(nn.Conv2d(c, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, dim, 1))
         for m in self.mlp:
             if isinstance(m, nn.Linear):
@@ -74,8 +76,8 @@ class DenseCLNeck(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x):
-        hidden = F.relu(self.mlp[0](F.adaptive_avg_pool2d(x, 1).flatten(1)))
-        z = self.mlp[2](hidden)                      # (N, D) global
+        hidden = self.mlp[:-1](F.adaptive_avg_pool2d(x, 1).flatten(1))
+        z = self.mlp[-1](hidden)                     # (N, D) global
         grid = self.mlp2(x)                          # (N, D, S, S) dense
         pooled = F.adaptive_avg_pool2d(grid, 1).flatten(1)
         return z, grid.flatten(2), pooled, hidden
@@ -89,10 +91,10 @@ def info_nce(pos, neg, tau):
 class DenseCL(nn.Module):
     """Query encoder (backbone + neck), its momentum copy, two queues. Any backbone with out_channels."""
 
-    def __init__(self, backbone, hidden, dim, queue, bn_groups=1):
+    def __init__(self, backbone, hidden, dim, queue, bn_groups=1, neck_bn=False):
         super().__init__()
         self.backbone_q = backbone
-        self.neck_q = DenseCLNeck(backbone.out_channels, hidden, dim)
+        self.neck_q = DenseCLNeck(backbone.out_channels, hidden, dim, neck_bn)
         self.backbone_k = copy.deepcopy(self.backbone_q)   # the key encoder starts as an exact copy
         self.neck_k = copy.deepcopy(self.neck_q)
         for p in self.key_params():
@@ -222,7 +224,7 @@ def main():
     random.seed(cfg["run"]["seed"])
     dev = torch.device(a.device)
     model = DenseCL(ResNetC5(mc["widthMultiplier"], mc["inChannels"]), mc["hidden"], mc["dim"], dc["queueSize"],
-                    dc["bnGroups"]).to(dev)
+                    dc["bnGroups"], mc["neckBatchNorm"]).to(dev)
     ds = Pairs(data["root"], views(aug, data["size"], mc["inChannels"]))
     loader = torch.utils.data.DataLoader(ds, batch_size=data["batch"], shuffle=True, drop_last=True,
                                          num_workers=a.workers, persistent_workers=a.workers > 0)

@@ -121,8 +121,8 @@ public final class DenseClModel {
         neckParamsK = new Parameters(dtype);
         neckActsQ = new Activations(dtype);
         Activations neckActsK = new Activations(dtype, true);
-        neckQ = new DenseClNeck(be, neckParamsQ, neckActsQ, "", c5, opt.hidden(), opt.dim());
-        neckK = new DenseClNeck(be, neckParamsK, neckActsK, "", c5, opt.hidden(), opt.dim());
+        neckQ = new DenseClNeck(be, neckParamsQ, neckActsQ, "", c5, opt.hidden(), opt.dim(), opt.neckBatchNorm());
+        neckK = new DenseClNeck(be, neckParamsK, neckActsK, "", c5, opt.hidden(), opt.dim(), opt.neckBatchNorm());
         for (Parameters p : new Parameters[] {bpQ, bpK, neckParamsQ, neckParamsK}) {
             p.allocate(be);
         }

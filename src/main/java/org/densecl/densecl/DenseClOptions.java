@@ -14,9 +14,17 @@ package org.densecl.densecl;
  * @param bnGroups    shuffle-BN emulation (spec 2.7): the query batch is normalised in this many contiguous
  *                    groups of N / bnGroups, the key batch in as many groups of a random permutation;
  *                    1 = off (one BN over the batch for both encoders)
+ * @param neckBatchNorm a BN between the global head's first Linear and its ReLU ({@link DenseClNeck}); the
+ *                    paper has none
  */
 public record DenseClOptions(int hidden, int dim, int queueSize, float temperature, float lambda, float momentum,
-                             float sgdMomentum, float weightDecay, int bnGroups) {
+                             float sgdMomentum, float weightDecay, int bnGroups, boolean neckBatchNorm) {
+    /** Without a BN in the global head, as the paper. */
+    public DenseClOptions(int hidden, int dim, int queueSize, float temperature, float lambda, float momentum,
+                          float sgdMomentum, float weightDecay, int bnGroups) {
+        this(hidden, dim, queueSize, temperature, lambda, momentum, sgdMomentum, weightDecay, bnGroups, false);
+    }
+
     /** Without shuffle-BN emulation (bnGroups 1). */
     public DenseClOptions(int hidden, int dim, int queueSize, float temperature, float lambda, float momentum,
                           float sgdMomentum, float weightDecay) {
@@ -35,6 +43,11 @@ public record DenseClOptions(int hidden, int dim, int queueSize, float temperatu
             throw new IllegalArgumentException("DenseClOptions: need temperature > 0 (" + temperature
                     + "), lambda in [0, 1] (" + lambda + "), momentum in [0, 1] (" + momentum + ")");
         }
+    }
+
+    public DenseClOptions withNeckBatchNorm(boolean on) {
+        return new DenseClOptions(hidden, dim, queueSize, temperature, lambda, momentum, sgdMomentum, weightDecay,
+                bnGroups, on);
     }
 
     /** The paper's values (spec 3.2). */

@@ -12,8 +12,11 @@ import org.densecl.model.ResNetConfig;
  */
 public record PretrainConfig(Model model, DenseCl densecl, Optim optim, Data data, Run run) {
 
-    /** The backbone and neck. */
-    public record Model(int depth, double widthMultiplier, int inChannels, int hidden, int dim) {
+    /**
+     * The backbone and neck; neckBatchNorm puts a BN between the global head's first Linear and its ReLU
+     * (not in the paper; see {@link DenseClNeck}).
+     */
+    public record Model(int depth, double widthMultiplier, int inChannels, int hidden, int dim, boolean neckBatchNorm) {
         public Model {
             require(List.of(18, 34, 50, 101).contains(depth), "model.depth must be 18, 34, 50 or 101, got " + depth);
             require(widthMultiplier > 0, "model.widthMultiplier must be > 0");
@@ -76,7 +79,7 @@ public record PretrainConfig(Model model, DenseCl densecl, Optim optim, Data dat
     public DenseClOptions options() {
         return new DenseClOptions(model.hidden(), model.dim(), densecl.queueSize(), (float) densecl.temperature(),
                 (float) densecl.lambda(), (float) densecl.momentum(), (float) optim.sgdMomentum(),
-                (float) optim.weightDecay(), densecl.bnGroups());
+                (float) optim.weightDecay(), densecl.bnGroups(), model.neckBatchNorm());
     }
 
     public static PretrainConfig load(Path file, List<String> overrides) {

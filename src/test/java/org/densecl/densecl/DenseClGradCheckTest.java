@@ -41,25 +41,31 @@ class DenseClGradCheckTest {
 
     @Test
     void totalLossGradientMatchesFiniteDifferences() {
-        check(0.5f, 7, 3, 1);
+        check(0.5f, 7, 3, 1, false);
     }
 
     @Test
     void mocoV2GradientMatchesFiniteDifferences() {
-        check(0f, 8, 3, 1);
+        check(0f, 8, 3, 1, false);
     }
 
     /** Shuffle-BN groups: 2 query instances on one weight registry, their gradients summed. */
     @Test
     void groupedBatchNormGradientMatchesFiniteDifferences() {
-        check(0.5f, 9, 6, 2);
+        check(0.5f, 9, 6, 2, false);
     }
 
-    private void check(float lambda, long seed, int n, int groups) {
+    /** The global head with a BN between mlp.0 and its ReLU (the quick recipe's neck). */
+    @Test
+    void neckBatchNormGradientMatchesFiniteDifferences() {
+        check(0.5f, 10, 6, 2, true);
+    }
+
+    private void check(float lambda, long seed, int n, int groups, boolean neckBatchNorm) {
         // N / groups = 3: with N = 2 train-mode BN maps every channel to +-1, the two images' features mirror each
         // other, and a ReLU layer can die for one image (z = 0 exactly, where the norm's eps path applies).
         int size = 64; // C5 is 2x2: S2 = 4 locations to match
-        DenseClOptions opt = new DenseClOptions(16, 8, 18, 0.2f, lambda, 1f, 0.9f, 1e-4f, groups);
+        DenseClOptions opt = new DenseClOptions(16, 8, 18, 0.2f, lambda, 1f, 0.9f, 1e-4f, groups, neckBatchNorm);
         DenseClModel m = new DenseClModel(be, tinyConfig(), DType.F64, n, size, size, opt);
         m.initialize(seed);
         Tensor imQ = be.allocate(DType.F64, Shape.of(n, size, size, 1));
@@ -68,8 +74,12 @@ class DenseClGradCheckTest {
         Rand.normal(imK, seed + 2, 1.0);
 
         List<Param> checked = new ArrayList<>();
-        for (String name : List.of("mlp.0.weight", "mlp.0.bias", "mlp.2.weight", "mlp.2.bias", "mlp2.0.weight",
-                "mlp2.0.bias", "mlp2.2.weight", "mlp2.2.bias")) {
+        List<String> globalHead = neckBatchNorm
+                ? List.of("mlp.0.weight", "mlp.0.bias", "mlp.1.weight", "mlp.1.bias", "mlp.3.weight", "mlp.3.bias")
+                : List.of("mlp.0.weight", "mlp.0.bias", "mlp.2.weight", "mlp.2.bias");
+        List<String> names = new ArrayList<>(globalHead);
+        names.addAll(List.of("mlp2.0.weight", "mlp2.0.bias", "mlp2.2.weight", "mlp2.2.bias"));
+        for (String name : names) {
             checked.add(m.neckQueryParameters().get(name));
         }
         for (String name : List.of("conv1.weight", "bn1.weight", "layer1.0.conv2.weight", "layer4.0.conv3.weight",
@@ -113,7 +123,8 @@ class DenseClGradCheckTest {
                         numeric));
             }
         }
-        assertTrue(bad.isEmpty(), "DenseCL loss (lambda " + lambda + ", N " + n + " in " + groups + " BN groups, 64x64, K 18, D 8) gradient mismatch:"
+        assertTrue(bad.isEmpty(), "DenseCL loss (lambda " + lambda + ", N " + n + " in " + groups + " BN groups, neck BN "
+                + neckBatchNorm + ", 64x64, K 18, D 8) gradient mismatch:"
                 + bad);
         assertTrue(maxAbs > 1e-4, "DenseCL gradient check: every checked gradient is ~0 (" + maxAbs
                 + "), the check would prove nothing");

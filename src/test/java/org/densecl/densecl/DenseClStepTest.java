@@ -15,6 +15,8 @@ import org.densecl.tensor.Tensor;
 import org.densecl.testing.Rand;
 import org.densecl.testing.TensorAssert;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Whole DenseCL steps: the momentum update's place and formula, the enqueue, cpu vs ref, learning. */
 class DenseClStepTest {
@@ -150,11 +152,13 @@ class DenseClStepTest {
      * enqueued keys agree. Tolerance atol 1e-4, rtol 1e-3: the backends sum in different orders (blocked
      * GEMMs, threads), ~1e-6 relative per op, grown through ~20 layers and BN's 1/std over N * 4 values.
      */
-    @Test
-    void cpuMatchesRefForOneStep() {
+    @ParameterizedTest(name = "neck BN {0}")
+    @ValueSource(booleans = {false, true})
+    void cpuMatchesRefForOneStep(boolean neckBatchNorm) {
         try (Backend ref = Backends.open("ref", 1, "vector"); Backend cpu = Backends.open("cpu", 2, "vector")) {
             int n = 4, size = 64;
-            DenseClOptions opt = new DenseClOptions(16, 8, 16, 0.2f, 0.5f, 0.99f, 0.9f, 1e-4f);
+            DenseClOptions opt = new DenseClOptions(16, 8, 16, 0.2f, 0.5f, 0.99f, 0.9f, 1e-4f)
+                    .withNeckBatchNorm(neckBatchNorm);
             DenseClModel a = new DenseClModel(ref, DenseClGradCheckTest.tinyConfig(), DType.F32, n, size, size, opt);
             DenseClModel b = new DenseClModel(cpu, DenseClGradCheckTest.tinyConfig(), DType.F32, n, size, size, opt);
             a.initialize(5);
