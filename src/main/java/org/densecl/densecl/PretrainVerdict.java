@@ -107,9 +107,10 @@ public record PretrainVerdict(long steps, long window, double qStd, double simPo
     /** What to do about a collapsed run; empty when alive. */
     public String advice() {
         return alive ? "" : "the global embedding maps the images to about one direction, so the backbone learned"
-                + " little about telling images apart and transfers poorly. Try a lower optim.lr or a longer"
-                + " optim.warmupSteps (the head is most fragile in the first few hundred steps), crops that keep more"
-                + " of each image (data.cropScale), or another run.seed; configs/densecl_quick.yaml explains the recipe";
+                + " little about telling images apart and transfers poorly. Try model.neckBatchNorm true (a BN in the"
+                + " global head, which kept every run of the quick recipe's sweep alive), a lower optim.lr or a longer"
+                + " optim.warmupSteps, or crops that keep more of each image (data.cropScale); configs/densecl_quick.yaml"
+                + " explains the recipe";
     }
 
     /** Writes summary.json atomically: the verdict, its numbers and thresholds, and {@code extra} fields. */
