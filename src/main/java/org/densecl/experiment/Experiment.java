@@ -84,9 +84,9 @@ public final class Experiment {
             String what = "the pretraining in " + plan.pretrainDir() + " COLLAPSED (" + verdict.line() + "); its backbone"
                     + " transfers worse than random init (README: test mIoU 66.2 collapsed vs 71.7 Kaiming)";
             if (!opts.allowCollapsed()) {
-                throw new IllegalStateException("experiment: " + what + ". Fix the recipe (what to try: "
-                        + plan.pretrainDir().resolve("console.log") + "), pretrain again into another --output (e.g."
-                        + " pretrain.overrides: [\"run.seed=1\"]), or compare anyway with --allow-collapsed");
+                throw new IllegalStateException("experiment: " + what + ". Fix the recipe (the WARNING at the end of "
+                        + plan.pretrainDir().resolve("console.log") + " says what to try), pretrain again into another"
+                        + " --output (e.g. pretrain.overrides: [\"run.seed=1\"]), or compare anyway with --allow-collapsed");
             }
             console.println("experiment: WARNING: " + what + "; going on (--allow-collapsed): the DenseCL arm measures a"
                     + " failed pretraining");
