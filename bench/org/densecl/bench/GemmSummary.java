@@ -28,29 +28,20 @@ import org.densecl.tensor.Tensor;
  * minute and a half; --quick about a quarter of that.
  */
 public final class GemmSummary {
-    private static final String USAGE =
-            "usage: gemm-summary [--sizes 512,1024,2048] [--threads 2] [--quick]";
-
     /** Idle time after each sample, longer than OpenBLAS's spin after a call (see settle()). */
     private static final long SETTLE_MS = 150;
 
     private GemmSummary() {}
 
-    public static int run(String[] args) {
-        int[] sizes = {512, 1024, 2048};
-        int threads = 2;
-        boolean quick = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--sizes" -> sizes = Arrays.stream(value(args, ++i).split(",")).mapToInt(Integer::parseInt).toArray();
-                case "--threads" -> threads = Integer.parseInt(value(args, ++i));
-                case "--quick" -> quick = true;
-                case "-h", "--help" -> {
-                    System.out.println(USAGE);
-                    return 0;
-                }
-                default -> throw new IllegalArgumentException("gemm-summary: unknown option '" + args[i] + "'; " + USAGE);
-            }
+    /**
+     * Times the square GEMMs of the given sizes on {@code threads} threads; {@code quick} shortens warm-up and
+     * measurement (about a quarter of the default minute and a half). ./densecl bench gemm-summary parses the
+     * arguments (GemmSummaryCommand).
+     */
+    public static int run(int[] sizes, int threads, boolean quick) {
+        if (sizes.length == 0 || Arrays.stream(sizes).anyMatch(s -> s < 1) || threads < 1) {
+            throw new IllegalArgumentException("gemm-summary: sizes must be >= 1 and threads >= 1, got "
+                    + Arrays.toString(sizes) + " and " + threads);
         }
         double warmSeconds = quick ? 0.5 : 2, measureSeconds = quick ? 1.5 : 6;
         List<String> providers = new ArrayList<>(List.of("vector"));
@@ -182,12 +173,5 @@ public final class GemmSummary {
         double[] s = v.clone();
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
-
-    private static String value(String[] args, int i) {
-        if (i >= args.length) {
-            throw new IllegalArgumentException("gemm-summary: " + args[i - 1] + " needs a value; " + USAGE);
-        }
-        return args[i];
     }
 }

@@ -18,8 +18,8 @@ import picocli.CommandLine.Option;
  * per image) on an image folder, as a training loop would consume it.
  */
 @Command(name = "data-bench", mixinStandardHelpOptions = true,
-        description = {"Measure the pretraining loader: images/s decoded and augmented into two views each,",
-                "on background workers, as a training loop takes batches (e.g. on ./densecl simulate output)."})
+        description = {"Measure the pretraining loader's throughput: images/s decoded and augmented into two views.",
+                "Background workers fill batches as a training loop takes them (e.g. on ./densecl simulate output)."})
 public final class DataBenchCommand implements Callable<Integer> {
     @Option(names = "--images", paramLabel = "DIR", required = true, description = "image folder (searched recursively)")
     Path images;

@@ -15,8 +15,8 @@ import picocli.CommandLine.Option;
  * main job until the ResNet and DenseCL work lands, and a quick end-to-end check of a backend.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Train a small CNN on a toy disk-vs-ring image set with the chosen backend",
-                "and report held-out accuracy: an end-to-end check of every core op."})
+        description = {"Train a small CNN to tell disks from rings and report held-out accuracy (engine check).",
+                "An end-to-end check of every core op on the chosen backend."})
 public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--backend", defaultValue = "cpu", description = "ref or cpu (default: ${DEFAULT-VALUE})")
     String backend;

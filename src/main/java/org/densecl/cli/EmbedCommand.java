@@ -65,7 +65,8 @@ public final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--images", paramLabel = "DIR", required = true, description = "folder of PNG/JPEG images (searched recursively)")
     Path images;
 
-    @Option(names = "--out", paramLabel = "FILE", required = true, description = "output file (.csv or .safetensors)")
+    @Option(names = {"--output", "--out"}, paramLabel = "FILE", required = true,
+            description = "output file (.csv or .safetensors; --out: the former name)")
     Path out;
 
     @Option(names = "--arch", paramLabel = "NAME", defaultValue = "resnet50",
@@ -95,7 +96,7 @@ public final class EmbedCommand implements Callable<Integer> {
     int threads;
 
     @Option(names = "--format", paramLabel = "csv|safetensors", defaultValue = "auto",
-            description = "output format; auto: from the --out extension, csv otherwise (default ${DEFAULT-VALUE})")
+            description = "output format; auto: from the --output extension, csv otherwise (default ${DEFAULT-VALUE})")
     String format;
 
     @Override

@@ -1,22 +1,16 @@
 package org.densecl.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
-import org.densecl.data.YamlConfig;
-import org.densecl.data.augment.AugmentConfig;
 import org.densecl.data.io.PngWriter;
 import org.densecl.data.io.SegDataset;
-import org.densecl.io.SafeTensorsException;
-import org.densecl.seg.FinetuneCheckpoint;
 import org.densecl.seg.FinetuneConfig;
 import org.densecl.seg.FinetuneData;
+import org.densecl.seg.FinetunedModel;
 import org.densecl.seg.SegEvaluator;
-import org.densecl.seg.SegmentationPredictor;
 import org.densecl.seg.eval.SegMetrics;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -56,28 +50,14 @@ public final class EvaluateCommand implements Callable<Integer> {
 
     /** Scores the checkpoint (and writes the predictions when asked); what call() prints. */
     public SegMetrics evaluate() {
-        FinetuneCheckpoint.State s;
-        try {
-            s = FinetuneCheckpoint.read(checkpoint);
-        } catch (SafeTensorsException e) {
-            throw new IllegalArgumentException(checkpoint + " is not a readable safetensors file: " + e.getMessage(), e);
-        }
-        FinetuneConfig cfg = fromJson(s.configJson(), FinetuneConfig.class, "config");
-        AugmentConfig.Segmentation norm = fromJson(s.augmentJson(), AugmentConfig.Segmentation.class, "augment");
+        FinetunedModel model = FinetunedModel.open(checkpoint);
+        FinetuneConfig cfg = model.config();
         int k = cfg.model().numClasses();
         SegDataset set = FinetuneData.split(data, split, k);
         System.err.printf(Locale.ROOT, "evaluate: %s (iteration %d, init %s) on %s; backend %s%n", checkpoint,
-                s.iteration(), s.init(), set, cfg.run().backend());
+                model.state().iteration(), model.state().init(), set, cfg.run().backend());
         try (Backend be = Backends.open(cfg.run().backend(), cfg.run().threads(), "vector")) {
-            SegmentationPredictor[] base = new SegmentationPredictor[1];
-            SegEvaluator evaluator = new SegEvaluator((h, w) -> {
-                if (base[0] == null) { // the first size declares the weights and loads them; others share them
-                    base[0] = SegmentationPredictor.standalone(be, cfg.model().segmentation(), k, h, w);
-                    FinetuneCheckpoint.loadModel(checkpoint, base[0].backboneParameters(), base[0].headParameters(), be);
-                    return base[0];
-                }
-                return base[0].resized(h, w);
-            }, k, norm);
+            SegEvaluator evaluator = model.evaluator(be);
             PngWriter png = predictions == null ? null : new PngWriter(0.9f);
             SegMetrics m = evaluator.evaluate(set, png == null ? null : (sample, pred) ->
                     png.writeGray(predictions.resolve(sample.name() + ".png"), pred.labels(), pred.height(), pred.width()))
@@ -86,14 +66,6 @@ public final class EvaluateCommand implements Callable<Integer> {
                 System.err.println("evaluate: " + set.size() + " predicted masks -> " + predictions);
             }
             return m;
-        }
-    }
-
-    private <T> T fromJson(String json, Class<T> type, String key) {
-        try {
-            return YamlConfig.convert(new ObjectMapper().readTree(json), type, checkpoint + " (metadata " + key + ")");
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(checkpoint + ": metadata " + key + " is not JSON: " + e.getOriginalMessage(), e);
         }
     }
 }

@@ -74,8 +74,31 @@ public final class FinetuneCommand implements Callable<Integer> {
             + " interrupted; --resume continues the same schedule")
     Long stopAt;
 
+    /**
+     * The command's work, callable in-process (the experiment runs it per arm and trial): as
+     * {@code ./densecl finetune --config config --set overrides... --init init --output output [--resume]
+     * [--stop-at stopAt]}, printing to System.err. Returns the final model's test metrics, or null when
+     * {@code stopAt} ended the run early.
+     */
+    public static SegMetrics finetune(Path config, List<String> overrides, String init, Path output, boolean resume,
+                                      Long stopAt) throws IOException {
+        FinetuneCommand c = new FinetuneCommand();
+        c.config = config;
+        c.overrides = new ArrayList<>(overrides);
+        c.init = init;
+        c.output = output;
+        c.resume = resume;
+        c.stopAt = stopAt;
+        return c.run();
+    }
+
     @Override
     public Integer call() throws IOException {
+        run();
+        return 0;
+    }
+
+    private SegMetrics run() throws IOException {
         FinetuneConfig cfg = FinetuneConfig.load(config, overrides);
         String yaml = YamlConfig.mapper().writeValueAsString(cfg);
         System.err.println("finetune: config " + config + (overrides.isEmpty() ? "" : " with " + overrides) + ":\n" + yaml);
@@ -87,11 +110,13 @@ public final class FinetuneCommand implements Callable<Integer> {
         FinetuneConfig.Data d = cfg.data();
         Path root = FinetuneData.ensure(d, System.err);
         int k = cfg.model().numClasses();
-        SegDataset train = FinetuneData.split(root, "train", k), val = FinetuneData.split(root, "val", k),
+        SegDataset pool = FinetuneData.split(root, "train", k), val = FinetuneData.split(root, "val", k),
                 test = FinetuneData.split(root, "test", k);
-        int limit = trainImages(d, train.size());
+        long seed = cfg.run().seed();
+        SegDataset train = FinetuneData.trainingImages(pool, d, seed);
+        int limit = train.size();
         int n = d.batch(), crop = d.crop(), every = cfg.eval().every();
-        long total = cfg.optim().iterations(), seed = cfg.run().seed();
+        long total = cfg.optim().iterations();
         long end = stopAt == null ? total : Math.max(0, Math.min(total, stopAt));
         Path last = output.resolve("last.safetensors"), bestFile = output.resolve("best.safetensors");
         Path log = output.resolve("log.jsonl");
@@ -102,8 +127,9 @@ public final class FinetuneCommand implements Callable<Integer> {
             Sgd sgdBackbone = new Sgd(be, model.backbone().parameters(), momentum, wd, true);
             Sgd sgdHeads = new Sgd(be, model.headParameters(), momentum, wd, true);
             LrSchedule schedule = cfg.optim().schedule();
-            System.err.printf(Locale.ROOT, "finetune: %d of %d training images, %d val, %d test; batch %d of %dx%d crops;"
-                            + " %d iterations; backend %s; %,d parameters%n", limit, train.size(), val.size(), test.size(), n,
+            System.err.printf(Locale.ROOT, "finetune: %d of %d training images (%s), %d val, %d test; batch %d of %dx%d"
+                            + " crops; %d iterations; backend %s; %,d parameters%n", limit, pool.size(), d.trainSubset(),
+                    val.size(), test.size(), n,
                     crop, crop, total, cfg.run().backend(), model.backbone().parameters().trainableCount()
                             + model.headParameters().trainableCount());
 
@@ -189,7 +215,7 @@ public final class FinetuneCommand implements Callable<Integer> {
                 }
                 System.err.println("finetune: stopped at iteration " + it + " of " + total
                         + " (--stop-at); continue with --resume");
-                return 0;
+                return null;
             }
             SegMetrics tm = evaluator.evaluate(test, null).metrics();
             Path metrics = output.resolve("metrics.json");
@@ -199,22 +225,8 @@ public final class FinetuneCommand implements Callable<Integer> {
             System.err.printf(Locale.ROOT, "finetune: %d iterations (%s this run); test %s; best val mIoU %.2f @ %d"
                             + " -> %s, %s, %s%n", total, FinetuneOutputs.duration((System.nanoTime() - start) / 1e9),
                     tm.summary(), best, bestIt, metrics, curve, last);
+            return tm;
         }
-        return 0;
-    }
-
-    /** data.trainLimit checked against the split: how many training images the loader draws from. */
-    private static int trainImages(FinetuneConfig.Data d, int available) {
-        int limit = d.trainLimit() == 0 ? available : d.trainLimit();
-        if (limit > available) {
-            throw new IllegalArgumentException("data.trainLimit " + d.trainLimit() + " is more than the " + available
-                    + " training images in " + d.root() + "; lower it or use 0 for all");
-        }
-        if (limit < d.batch()) {
-            throw new IllegalArgumentException(limit + " training images make no full batch of data.batch " + d.batch()
-                    + "; lower data.batch or raise data.trainLimit / data.simulateCount");
-        }
-        return limit;
     }
 
     /** --init: kaiming (nothing to load: initialize already did mmseg's init) or a backbone file. */

@@ -14,6 +14,8 @@ public final class InfoCommand implements Callable<Integer> {
         System.out.println("cores      " + Runtime.getRuntime().availableProcessors());
         System.out.println("simd       " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length() + " floats per vector");
         System.out.println("backends   " + String.join(", ", Backends.NAMES));
+        String blas = org.densecl.backend.blas.OpenBlas.unavailableReason();
+        System.out.println("gemm       vector" + (blas == null ? ", openblas" : " (openblas: " + blas + ")"));
         return 0;
     }
 }

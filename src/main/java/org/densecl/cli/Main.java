@@ -8,10 +8,15 @@ import picocli.CommandLine.Command;
  * mistake (bad argument, missing file) ends as one line on stderr and a non-zero exit code.
  */
 @Command(name = "densecl", mixinStandardHelpOptions = true, version = "DenseCL-J 0.1.0",
-        description = "DenseCL pretraining and FCN fine-tuning of ResNet-50, forward and backward by hand.",
+        description = {"DenseCL-J: DenseCL self-supervised pretraining of ResNet-50 and FCN R50-D8 fine-tuning on simulated"
+                + " knee ultrasound, every forward and backward pass written by hand (scalar ref and Vector API cpu"
+                + " backends; no GPU backend yet).",
+                "The study: 'experiment' (DenseCL vs Kaiming init on scarce labels: trials, report, figures). Its steps:"
+                + " 'simulate', 'pretrain', 'finetune', 'evaluate'. Also: 'embed' (pooled features), 'plot' (training"
+                + " logs), 'info', 'demo', 'data-bench', 'bench'. Each command has --help."},
         subcommands = {InfoCommand.class, DemoCommand.class, PlotCommand.class, SimulateCommand.class, DataBenchCommand.class,
                 BenchCommand.class, EmbedCommand.class, PretrainCommand.class, FinetuneCommand.class,
-                EvaluateCommand.class, CommandLine.HelpCommand.class})
+                EvaluateCommand.class, ExperimentCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code ./densecl plot --log RUN/log.jsonl --out RUN/loss.png}: the loss curves of a training log as a PNG.
+ * {@code ./densecl plot --log RUN/log.jsonl --output RUN/loss.png}: the loss curves of a training log as a PNG.
  * Repeat --log (and --label) to draw several runs on one chart, e.g. the engine against its PyTorch twin.
  */
 @Command(name = "plot", mixinStandardHelpOptions = true,
@@ -18,7 +18,8 @@ public final class PlotCommand implements Callable<Integer> {
     List<Path> logs;
     @Option(names = "--label", description = "legend name of each --log, in order (default: its folder's name)")
     List<String> labels = new java.util.ArrayList<>();
-    @Option(names = "--out", description = "PNG to write (default: loss.png next to the log)")
+    @Option(names = {"--output", "--out"}, paramLabel = "PNG", description = "PNG to write (default: loss.png next to"
+            + " the log; --out: the former name)")
     Path out;
     @Option(names = "--fields", split = ",", defaultValue = "loss,loss_global,loss_dense",
             description = "fields to draw (default: ${DEFAULT-VALUE})")

@@ -76,8 +76,30 @@ public final class PretrainCommand implements Callable<Integer> {
             + " interrupted; --resume continues the same schedule")
     Long stopAt;
 
+    /**
+     * The command's work, callable in-process (the experiment pretrains through it): as {@code ./densecl
+     * pretrain --config config --set overrides... --output output [--resume] [--stop-at stopAt]}, printing to
+     * System.err. Returns the run's verdict (also in output/summary.json), or null when {@code stopAt} ended
+     * the run early.
+     */
+    public static PretrainVerdict pretrain(Path config, List<String> overrides, Path output, boolean resume, Long stopAt)
+            throws IOException {
+        PretrainCommand c = new PretrainCommand();
+        c.config = config;
+        c.overrides = new ArrayList<>(overrides);
+        c.output = output;
+        c.resume = resume;
+        c.stopAt = stopAt;
+        return c.run();
+    }
+
     @Override
     public Integer call() throws IOException {
+        run();
+        return 0;
+    }
+
+    private PretrainVerdict run() throws IOException {
         PretrainConfig cfg = PretrainConfig.load(config, overrides);
         String yaml = YamlConfig.mapper().writeValueAsString(cfg);
         System.err.println("pretrain: config " + config + (overrides.isEmpty() ? "" : " with " + overrides) + ":\n" + yaml);
@@ -176,7 +198,7 @@ public final class PretrainCommand implements Callable<Integer> {
             }
             if (step < total) {
                 System.err.println("pretrain: stopped at step " + step + " of " + total + " (--stop-at); continue with --resume");
-                return 0;
+                return null;
             }
             Path backbone = output.resolve("backbone.safetensors");
             Map<String, String> meta = new LinkedHashMap<>(); // ordered: same run, same bytes
@@ -208,8 +230,8 @@ public final class PretrainCommand implements Callable<Integer> {
             if (!verdict.alive()) {
                 System.err.println("pretrain: WARNING: this run failed: " + verdict.advice());
             }
+            return verdict;
         }
-        return 0;
     }
 
     /** The image folder of {@code data.root}; simulated there first when the folder does not exist. */

@@ -24,8 +24,8 @@ import picocli.CommandLine.Option;
  * Finished runs are kept, so an interrupted sweep continues where it stopped.
  */
 @Command(name = "pretrain-sweep", mixinStandardHelpOptions = true,
-        description = {"Run a pretraining config over seeds x vector widths x thread counts and tabulate",
-                "whether the global head ended alive (q_std and sim_pos - sim_neg over the last 10%% of steps).",
+        description = {"Check a pretraining recipe over seeds x vector widths x thread counts: did the global head end alive?",
+                "Alive: q_std and sim_pos - sim_neg, averaged over the last 10%% of steps, at or above their thresholds.",
                 "Each run writes DIR/s<seed>-v<bits>-t<threads>/; the table goes to DIR/sweep.md and sweep.json."})
 public final class PretrainSweepCommand implements Callable<Integer> {
 

@@ -16,18 +16,18 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code ./densecl simulate}: synthetic knee ultrasound (longitudinal suprapatellar view). Writes a
- * data set ({@code --out}), or a contact sheet of images and masks ({@code --grid}).
+ * data set ({@code --output}), or a contact sheet of images and masks ({@code --grid}).
  */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
         description = {"Simulate knee ultrasound (suprapatellar recess) as 8-bit gray PNGs.",
-                "Unlabeled: OUT/sim_NNNNNN.png.",
-                "--labeled: OUT/img_dir/{train,val,test} and OUT/ann_dir/{train,val,test}",
+                "Unlabeled: DIR/sim_NNNNNN.png.",
+                "--labeled: DIR/img_dir/{train,val,test} and DIR/ann_dir/{train,val,test}",
                 "  (mmsegmentation layout; masks 0 background, 1 recess).",
-                "Both write OUT/manifest.json (arguments, effective config, one entry per image).",
+                "Both write DIR/manifest.json (arguments, effective config, one entry per image).",
                 "Image i is reproducible from (seed, i).",
                 "--grid FILE writes a sheet of images beside their masks instead."})
 public final class SimulateCommand implements Callable<Integer> {
-    @Option(names = "--out", paramLabel = "DIR", description = "output folder")
+    @Option(names = {"--output", "--out"}, paramLabel = "DIR", description = "output folder (--out: the former name)")
     Path out;
 
     @Option(names = "--count", paramLabel = "N", defaultValue = "100", description = "number of images (default ${DEFAULT-VALUE})")
@@ -74,7 +74,7 @@ public final class SimulateCommand implements Callable<Integer> {
             return 0;
         }
         if (out == null) {
-            throw new IllegalArgumentException("simulate: give --out DIR (or --grid FILE)");
+            throw new IllegalArgumentException("simulate: give --output DIR (or --grid FILE)");
         }
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         var opts = new SimulationRun.Options(out, count, size, seed, labeled, t);

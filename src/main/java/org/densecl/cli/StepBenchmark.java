@@ -37,8 +37,8 @@ import picocli.CommandLine.Option;
  * bench/pytorch/densecl_step_bench.py).
  */
 @Command(name = "step", mixinStandardHelpOptions = true,
-        description = {"Time one full ResNet training step (forward, backward, SGD) and report memory,",
-                "or with --model densecl one DenseCL pretraining step (both encoders, necks, losses, SGD, queues)."})
+        description = {"Time one full ResNet training step (forward, backward, SGD) and report its memory.",
+                "With --model densecl: one DenseCL pretraining step (both encoders, necks, losses, SGD, queues)."})
 public final class StepBenchmark implements Callable<Integer> {
     @Option(names = "--model", description = "resnet18|34|50|101|152, or densecl (default ${DEFAULT-VALUE})")
     String model = "resnet50";

@@ -14,6 +14,8 @@ import org.densecl.nn.LrSchedule;
  * comments say what every key does; the records here only check ranges.
  */
 public record FinetuneConfig(Model model, Optim optim, Data data, Eval eval, Run run) {
+    /** data.trainSubset's values: the first trainLimit images by name, or a draw seeded by run.seed. */
+    public static final List<String> TRAIN_SUBSETS = List.of("first", "seeded");
 
     /** FCN R50-D8 (spec 4.2) at some depth and width; the input channels and the number of classes. */
     public record Model(int depth, double widthMultiplier, int inChannels, int numClasses) {
@@ -50,15 +52,19 @@ public record FinetuneConfig(Model model, Optim optim, Data data, Eval eval, Run
      * The mmseg-layout folder (simulated there on first use when absent, with the simulator's config and
      * {@code simulateOverrides} as its --set strings), the augmentation file whose {@code segmentation}
      * section is used with {@code scale}, {@code crop} and {@code model.inChannels} put in, the batch, loader
-     * threads, and {@code trainLimit}: only the first N training images (sorted by name), 0 for all.
+     * threads, {@code trainLimit}: only N training images, 0 for all, and {@code trainSubset}: which N,
+     * "first" (sorted by name) or "seeded" (a random draw by run.seed, so the trials of an experiment
+     * each see their own labeled subset while both arms of a trial see the same one).
      */
     public record Data(String root, int simulateCount, int simulateSize, long simulateSeed,
                        List<String> simulateOverrides, String augment, List<Integer> scale, int crop, int batch,
-                       int workers, int trainLimit) {
+                       int workers, int trainLimit, String trainSubset) {
         public Data {
             require(scale.size() == 2 && scale.get(0) > 0 && scale.get(1) > 0, "data.scale must be [long, short] > 0");
             require(crop >= 16 && batch >= 1 && workers >= 1, "data.crop >= 16, data.batch >= 1, data.workers >= 1");
             require(trainLimit >= 0, "data.trainLimit must be >= 0 (0 = all training images), got " + trainLimit);
+            require(TRAIN_SUBSETS.contains(trainSubset), "data.trainSubset must be one of " + TRAIN_SUBSETS + ", got '"
+                    + trainSubset + "'");
             simulateOverrides = List.copyOf(simulateOverrides);
         }
     }

@@ -107,6 +107,19 @@ public final class SegDataset {
         return mapping;
     }
 
+    /** The samples at {@code indices} (in that order), decoded with the same mapping. */
+    public SegDataset subset(int[] indices, String why) {
+        List<Sample> out = new ArrayList<>(indices.length);
+        for (int i : indices) {
+            if (i < 0 || i >= samples.size()) {
+                throw new IllegalArgumentException("subset index " + i + " outside the " + samples.size() + " images of "
+                        + description);
+            }
+            out.add(samples.get(i));
+        }
+        return new SegDataset(description + ", " + why, out, mapping);
+    }
+
     /** Decodes sample i and checks it: sizes agree, every mask value is in the mapping. */
     public Item load(int i) {
         Sample s = samples.get(i);

@@ -1,0 +1,42 @@
+package org.densecl.experiment;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.densecl.backend.Backend;
+import org.densecl.backend.cpu.CpuBackend;
+
+/**
+ * The machine a report's times and numbers come from: CPU model, cores, SIMD floats per vector (the
+ * summation order of the cpu backend, which a training outcome must not hinge on), threads, JDK.
+ */
+public record MachineInfo(String cpu, int cores, int vectorFloats, int threads, String backend, String jdk) {
+
+    /** This machine as {@code be} uses it. */
+    public static MachineInfo of(Backend be) {
+        int floats = be instanceof CpuBackend c ? c.vectorFloats() : 1;
+        int threads = be instanceof CpuBackend c ? c.threads() : 1;
+        return new MachineInfo(cpuModel(), Runtime.getRuntime().availableProcessors(), floats, threads, be.name(),
+                System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
+    }
+
+    /** One Markdown line. */
+    public String line() {
+        return String.format(Locale.ROOT, "%s, %d cores, %d floats per vector (%s backend, %d thread%s), JDK %s", cpu,
+                cores, vectorFloats, backend, threads, threads == 1 ? "" : "s", jdk);
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (l.startsWith("model name")) {
+                    return l.substring(l.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or unreadable: the architecture has to do
+        }
+        return System.getProperty("os.arch");
+    }
+}
