@@ -18,7 +18,7 @@ import org.densecl.tensor.Tensor;
  * <p>The weights are registries it is given, never copied: a {@link SegmentationModel}'s while training
  * ({@link #sharing}), or its own for evaluating a saved file ({@link #standalone}; only the decode head is
  * declared, the auxiliary head plays no part in inference). {@link #resized} makes a predictor for another
- * image size on the same weights.
+ * image size on the same weights; {@link SlidingWindow} runs one on the windows of a larger image.
  */
 public final class SegmentationPredictor {
     private final Backend be;
@@ -98,21 +98,39 @@ public final class SegmentationPredictor {
      */
     public void predict(float[] image, byte[] classes) {
         Shape in = backbone.inputShape();
-        int pixels = in.dim(1) * in.dim(2);
-        if (image.length != pixels * in.dim(3) || classes.length != pixels) {
+        if (classes.length != in.dim(1) * in.dim(2)) {
+            throw new IllegalArgumentException("SegmentationPredictor: expected " + in.dim(1) + "x" + in.dim(2)
+                    + " outputs, got " + classes.length);
+        }
+        argmax(logits(image), numClasses, classes);
+    }
+
+    /**
+     * The logits (H, W, K) of one normalised image (H, W, Cin), resized to the image size: what mmseg's
+     * encode_decode returns and its slide mode sums. The array is this predictor's buffer, overwritten by the
+     * next call.
+     */
+    public float[] logits(float[] image) {
+        Shape in = backbone.inputShape();
+        if (image.length != in.dim(1) * in.dim(2) * in.dim(3)) {
             throw new IllegalArgumentException("SegmentationPredictor: expected an image of " + in.dim(1) + "x"
-                    + in.dim(2) + "x" + in.dim(3) + " and " + pixels + " outputs, got " + image.length + " and "
-                    + classes.length);
+                    + in.dim(2) + "x" + in.dim(3) + " = " + in.dim(1) * in.dim(2) * in.dim(3) + " values, got "
+                    + image.length);
         }
         be.upload(image, input);
         backbone.forward(input, false);
         decode.forward(backbone.c5().value(), false, 0);
         be.resizeBilinearForward(decode.logits().value(), up.value(), cfg.alignCorners());
         be.download(up.value(), hostLogits);
-        for (int p = 0; p < pixels; p++) {
+        return hostLogits;
+    }
+
+    /** Per pixel of {@code logits} (P, K), the class of the largest logit into classes (P); the lowest on a tie. */
+    static void argmax(float[] logits, int numClasses, byte[] classes) {
+        for (int p = 0; p < classes.length; p++) {
             int best = 0, o = p * numClasses;
             for (int k = 1; k < numClasses; k++) {
-                if (hostLogits[o + k] > hostLogits[o + best]) {
+                if (logits[o + k] > logits[o + best]) {
                     best = k;
                 }
             }
