@@ -51,7 +51,8 @@ import picocli.CommandLine.Option;
 @Command(name = "finetune", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Fine-tune FCN R50-D8 for segmentation (mmseg's recipe, spec 4) on an mmseg-layout folder.",
                 "Simulates the folder on first use if data.root does not exist.",
-                "Validation and test use whole-image inference at each image's own size (no sliding window yet)."})
+                "Validation and test infer as eval.mode says: mmseg's 'whole' (each image at its own size) or 'slide'"
+                + " (eval.crop windows every eval.stride pixels, overlapping logits averaged)."})
 public final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", required = true, description = "run config (configs/finetune_*.yaml)")
     Path config;
@@ -149,7 +150,8 @@ public final class FinetuneCommand implements Callable<Integer> {
                 Files.deleteIfExists(bestFile);
                 Files.deleteIfExists(output.resolve("metrics.json"));
             }
-            SegEvaluator evaluator = new SegEvaluator((h, w) -> SegmentationPredictor.sharing(be, model, h, w), k, augCfg);
+            SegEvaluator evaluator = new SegEvaluator((h, w) -> SegmentationPredictor.sharing(be, model, h, w), k, augCfg,
+                    cfg.eval());
             Tensor images = be.allocate(DType.F32, Shape.of(n, crop, crop, cfg.model().inChannels())); // (N, H, W, Cin)
             Tensor labels = be.allocate(DType.I32, Shape.of(n, crop, crop)); // (N, H, W)
             long start = System.nanoTime(), startIt = it, evalNanos = 0; // img/s counts training time only

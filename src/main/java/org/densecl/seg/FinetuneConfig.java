@@ -16,6 +16,8 @@ import org.densecl.nn.LrSchedule;
 public record FinetuneConfig(Model model, Optim optim, Data data, Eval eval, Run run) {
     /** data.trainSubset's values: the first trainLimit images by name, or a draw seeded by run.seed. */
     public static final List<String> TRAIN_SUBSETS = List.of("first", "seeded");
+    /** eval.mode's values: mmseg's test_cfg modes. */
+    public static final List<String> EVAL_MODES = List.of("whole", "slide");
 
     /** FCN R50-D8 (spec 4.2) at some depth and width; the input channels and the number of classes. */
     public record Model(int depth, double widthMultiplier, int inChannels, int numClasses) {
@@ -69,12 +71,28 @@ public record FinetuneConfig(Model model, Optim optim, Data data, Eval eval, Run
         }
     }
 
-    /** Validation cadence and inference mode; only mmseg's 'whole' mode exists for now. */
-    public record Eval(int every, String mode) {
+    /**
+     * Validation cadence and mmseg's test mode: "whole" (one forward per image at its own size) or "slide"
+     * (windows of {@code crop} = [h, w] every {@code stride} = [h, w] pixels, their logits averaged where they
+     * overlap: {@link SlidingWindow}). crop and stride are read in both modes, so a config can switch modes
+     * with one --set.
+     */
+    public record Eval(int every, String mode, List<Integer> crop, List<Integer> stride) {
         public Eval {
             require(every >= 1, "eval.every must be >= 1, got " + every);
-            require("whole".equals(mode), "eval.mode must be 'whole' (sliding-window inference is not written yet),"
-                    + " got '" + mode + "'");
+            require(EVAL_MODES.contains(mode), "eval.mode must be one of " + EVAL_MODES + ", got '" + mode + "'");
+            require(crop.size() == 2 && crop.get(0) >= 1 && crop.get(1) >= 1,
+                    "eval.crop must be [height, width] >= 1, got " + crop);
+            // A stride above the crop can leave pixels that no window covers (mmseg asserts on them at test time).
+            require(stride.size() == 2 && stride.get(0) >= 1 && stride.get(1) >= 1 && stride.get(0) <= crop.get(0)
+                    && stride.get(1) <= crop.get(1), "eval.stride must be [height, width] in [1, eval.crop] (" + crop
+                    + ") so that the windows cover every pixel, got " + stride);
+            crop = List.copyOf(crop);
+            stride = List.copyOf(stride);
+        }
+
+        public boolean slide() {
+            return mode.equals("slide");
         }
     }
 

@@ -1,7 +1,9 @@
 package org.densecl.seg;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import org.densecl.backend.Backend;
 import org.densecl.data.YamlConfig;
@@ -35,8 +37,9 @@ public final class FinetunedModel {
         } catch (SafeTensorsException e) {
             throw new IllegalArgumentException(checkpoint + " is not a readable safetensors file: " + e.getMessage(), e);
         }
-        return new FinetunedModel(checkpoint, s, fromJson(checkpoint, s.configJson(), FinetuneConfig.class, "config"),
-                fromJson(checkpoint, s.augmentJson(), AugmentConfig.Segmentation.class, "augment"));
+        JsonNode config = upgradeConfig(tree(checkpoint, s.configJson(), "config"));
+        return new FinetunedModel(checkpoint, s, YamlConfig.convert(config, FinetuneConfig.class, checkpoint
+                + " (metadata config)"), fromJson(checkpoint, s.augmentJson(), AugmentConfig.Segmentation.class, "augment"));
     }
 
     public Path checkpoint() {
@@ -56,11 +59,17 @@ public final class FinetunedModel {
         return normalization;
     }
 
-    /**
-     * An evaluator on {@code be} with the checkpoint's weights: the first image size met declares the weights
-     * and loads them, other sizes share them.
-     */
+    /** An evaluator on {@code be} with the checkpoint's weights, in the checkpoint's eval.mode. */
     public SegEvaluator evaluator(Backend be) {
+        return evaluator(be, config.eval());
+    }
+
+    /**
+     * An evaluator on {@code be} with the checkpoint's weights, in {@code mode} (e.g. the checkpoint's eval
+     * section with evaluate's --mode, --crop, --stride): the first input size met declares the weights and
+     * loads them, other sizes share them.
+     */
+    public SegEvaluator evaluator(Backend be, FinetuneConfig.Eval mode) {
         int k = config.model().numClasses();
         SegmentationPredictor[] base = new SegmentationPredictor[1];
         return new SegEvaluator((h, w) -> {
@@ -70,12 +79,31 @@ public final class FinetunedModel {
                 return base[0];
             }
             return base[0].resized(h, w);
-        }, k, normalization);
+        }, k, normalization, mode);
+    }
+
+    /**
+     * The config of a checkpoint written before eval.crop and eval.stride existed, when eval.mode could only be
+     * 'whole': crop and stride play no part in that mode, so they are filled with data.crop (one window per
+     * crop) to keep such checkpoints readable; any other missing key stays an error.
+     */
+    private static JsonNode upgradeConfig(JsonNode config) {
+        if (config.get("eval") instanceof ObjectNode eval && !eval.has("crop") && !eval.has("stride")
+                && config.path("data").path("crop").isInt()) {
+            int crop = config.get("data").get("crop").asInt();
+            eval.set("crop", eval.arrayNode().add(crop).add(crop));
+            eval.set("stride", eval.arrayNode().add(crop).add(crop));
+        }
+        return config;
     }
 
     private static <T> T fromJson(Path checkpoint, String json, Class<T> type, String key) {
+        return YamlConfig.convert(tree(checkpoint, json, key), type, checkpoint + " (metadata " + key + ")");
+    }
+
+    private static JsonNode tree(Path checkpoint, String json, String key) {
         try {
-            return YamlConfig.convert(new ObjectMapper().readTree(json), type, checkpoint + " (metadata " + key + ")");
+            return new ObjectMapper().readTree(json);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException(checkpoint + ": metadata " + key + " is not JSON: " + e.getOriginalMessage(), e);
         }
