@@ -34,13 +34,16 @@ import picocli.CommandLine.Option;
  *
  * <p>{@code --model densecl} times a DenseCL pretraining step instead ({@link DenseClStepBenchmark}, options
  * {@code --arch --queue --bn-groups --width-multiplier}; its PyTorch twin is
- * bench/pytorch/densecl_step_bench.py).
+ * bench/pytorch/densecl_step_bench.py). {@code --model fcn} times an FCN R50-D8 fine-tuning step
+ * ({@link FcnStepBenchmark}, option {@code --width-multiplier}; twin bench/pytorch/fcn_step_bench.py), with
+ * its own defaults for --batch, --size, --channels and --classes.
  */
 @Command(name = "step", mixinStandardHelpOptions = true,
         description = {"Time one full ResNet training step (forward, backward, SGD) and report its memory.",
-                "With --model densecl: one DenseCL pretraining step (both encoders, necks, losses, SGD, queues)."})
+                "With --model densecl: one DenseCL pretraining step (both encoders, necks, losses, SGD, queues).",
+                "With --model fcn: one FCN R50-D8 fine-tuning step (dilated ResNet-50, both heads, losses, SGD)."})
 public final class StepBenchmark implements Callable<Integer> {
-    @Option(names = "--model", description = "resnet18|34|50|101|152, or densecl (default ${DEFAULT-VALUE})")
+    @Option(names = "--model", description = "resnet18|34|50|101|152, densecl or fcn (default ${DEFAULT-VALUE})")
     String model = "resnet50";
     @Option(names = "--arch", description = "densecl only: backbone resnet18|34|50|101|152 (default resnet50)")
     String arch;
@@ -49,16 +52,25 @@ public final class StepBenchmark implements Callable<Integer> {
     @Option(names = "--bn-groups", description = "densecl only: shuffle-BN groups (default 1: one BN over the"
             + " batch, as the single-device PyTorch twin, which has no batch shuffle)")
     Integer bnGroups;
-    @Option(names = "--width-multiplier", description = "densecl only: backbone width x this (default 1; tests)")
+    @Option(names = "--width-multiplier", description = "densecl and fcn only: backbone width (and fcn's heads) x"
+            + " this (default 1)")
     Double widthMultiplier;
-    @Option(names = "--batch", description = "images per step (default ${DEFAULT-VALUE})")
-    int batch = 8;
-    @Option(names = "--size", description = "input height = width (default ${DEFAULT-VALUE})")
-    int size = 224;
-    @Option(names = "--channels", description = "input channels (default ${DEFAULT-VALUE})")
-    int channels = 3;
-    @Option(names = "--classes", description = "fc outputs (default ${DEFAULT-VALUE}, torchvision's)")
-    int classes = 1000;
+    // --batch, --size, --channels and --classes have per-model defaults (see resolveDefaults), so the options
+    // are nullable and call() resolves them into the plain fields below, which every benchmark reads.
+    @Option(names = "--batch", paramLabel = "<batch>", description = "images per step (default 8; fcn 2)")
+    Integer batchOption;
+    @Option(names = "--size", paramLabel = "<size>", description = "input height = width (default 224; fcn 256)")
+    Integer sizeOption;
+    @Option(names = "--channels", paramLabel = "<channels>", description = "input channels (default 3; fcn 1, the"
+            + " study's gray images)")
+    Integer channelsOption;
+    @Option(names = "--classes", paramLabel = "<classes>", description = "resnet: fc outputs (default 1000,"
+            + " torchvision's); fcn: segmentation classes (default 2, background and recess)")
+    Integer classesOption;
+    int batch;
+    int size;
+    int channels;
+    int classes;
     @Option(names = "--backend", description = "ref or cpu (default ${DEFAULT-VALUE})")
     String backend = "cpu";
     @Option(names = "--threads", description = "cpu backend threads, 0 = all cores (default ${DEFAULT-VALUE})")
@@ -79,8 +91,8 @@ public final class StepBenchmark implements Callable<Integer> {
             + " ${DEFAULT-VALUE})")
     int steps = 5;
     @Option(names = "--compare-pytorch", description = "also time the same step in PyTorch"
-            + " (bench/pytorch/step_bench.py, densecl: densecl_step_bench.py), runs of each alternated, and print"
-            + " the ratios")
+            + " (bench/pytorch/step_bench.py, densecl: densecl_step_bench.py, fcn: fcn_step_bench.py), runs of each"
+            + " alternated, and print the ratios")
     boolean comparePytorch;
     @Option(names = "--rounds", description = "with --compare-pytorch: runs of each side (warm-up and --steps"
             + " timed steps), alternated (default ${DEFAULT-VALUE})")
@@ -117,8 +129,25 @@ public final class StepBenchmark implements Callable<Integer> {
         return cli.execute(args);
     }
 
+    /**
+     * The FCN's defaults are the study's model (gray input, 2 classes, configs/finetune_paper.yaml) at a
+     * CPU-sized step: the paper's 512x512 crops at a quarter of the area and its batch of 16 at an eighth.
+     * 256x256 keeps the dilated C5 at 32x32, so the heads' 3x3 convolutions, half of the model's FLOPs, still
+     * see a realistic map; batch 2 (BN still over 2048 values per channel in the heads) keeps a step of 3 x
+     * 103 GFLOP per image small enough that 3 alternated rounds of 10 steps on each side take minutes on 2
+     * cores, in a few GB where batch 16 at 512 would need ~16x the memory and time.
+     */
+    private void resolveDefaults() {
+        boolean fcn = model.equals("fcn");
+        batch = batchOption != null ? batchOption : fcn ? 2 : 8;
+        size = sizeOption != null ? sizeOption : fcn ? 256 : 224;
+        channels = channelsOption != null ? channelsOption : fcn ? 1 : 3;
+        classes = classesOption != null ? classesOption : fcn ? 2 : 1000;
+    }
+
     @Override
     public Integer call() throws Exception {
+        resolveDefaults();
         if (batch < 1 || size < 32 || channels < 1 || classes < 1 || steps < 1 || warmup < 0 || rounds < 1) {
             throw new IllegalArgumentException("bench step: need batch >= 1, size >= 32, channels >= 1,"
                     + " classes >= 1, steps >= 1, warmup >= 0, rounds >= 1");
@@ -129,13 +158,24 @@ public final class StepBenchmark implements Callable<Integer> {
         if (model.equals("densecl")) {
             return new DenseClStepBenchmark(this).run();
         }
-        if (!model.matches("resnet(18|34|50|101|152)")) {
-            throw new IllegalArgumentException("bench step: --model must be resnet18, 34, 50, 101, 152 or densecl,"
-                    + " not " + model);
+        if (model.equals("fcn")) {
+            if (arch != null || queue != null || bnGroups != null) {
+                throw new IllegalArgumentException("bench step: --arch, --queue and --bn-groups apply to --model"
+                        + " densecl only");
+            }
+            return new FcnStepBenchmark(this).run();
         }
-        if (arch != null || queue != null || bnGroups != null || widthMultiplier != null) {
-            throw new IllegalArgumentException("bench step: --arch, --queue, --bn-groups and --width-multiplier"
-                    + " apply to --model densecl only");
+        if (!model.matches("resnet(18|34|50|101|152)")) {
+            throw new IllegalArgumentException("bench step: --model must be resnet18, 34, 50, 101, 152, densecl or"
+                    + " fcn, not " + model);
+        }
+        if (arch != null || queue != null || bnGroups != null) {
+            throw new IllegalArgumentException("bench step: --arch, --queue and --bn-groups apply to --model densecl"
+                    + " only");
+        }
+        if (widthMultiplier != null) {
+            throw new IllegalArgumentException("bench step: --width-multiplier applies to --model densecl and fcn"
+                    + " only");
         }
         int depth = Integer.parseInt(model.substring("resnet".length()));
         ResNetConfig cfg = ResNetConfig.resnet(depth).withInChannels(channels).withClassifier(classes);

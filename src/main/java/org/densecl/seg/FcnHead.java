@@ -151,6 +151,17 @@ public final class FcnHead {
         return logits;
     }
 
+    /** Every convolution in mmseg's state_dict order: conv_seg, convs.i, conv_cat (FLOP counts, benchmarks). */
+    public List<Conv2d> convs() {
+        List<Conv2d> all = new ArrayList<>();
+        all.add(convSeg);
+        all.addAll(List.of(convs));
+        if (convCat != null) {
+            all.add(convCat);
+        }
+        return all;
+    }
+
     /** The dropout multipliers of the last training forward (N, ch); null without dropout. Tests. */
     Act dropoutMask() {
         return mask;

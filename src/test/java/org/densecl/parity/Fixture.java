@@ -24,10 +24,12 @@ final class Fixture implements AutoCloseable {
     private static final boolean VERBOSE = Boolean.getBoolean("parity.verbose");
 
     private final String name;
+    private final Path path;
     private final SafeTensors st;
 
-    private Fixture(String name, SafeTensors st) {
+    private Fixture(String name, Path path, SafeTensors st) {
         this.name = name;
+        this.path = path;
         this.st = st;
     }
 
@@ -39,7 +41,8 @@ final class Fixture implements AutoCloseable {
                     + " regenerate with /usr/bin/python3 src/test/python/make_fixtures.py");
         }
         try {
-            return new Fixture(name, SafeTensors.open(Path.of(url.toURI())));
+            Path path = Path.of(url.toURI());
+            return new Fixture(name, path, SafeTensors.open(path));
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
@@ -47,6 +50,11 @@ final class Fixture implements AutoCloseable {
 
     String name() {
         return name;
+    }
+
+    /** The file, for loaders that take a path (StateDict, FinetuneCheckpoint). */
+    Path path() {
+        return path;
     }
 
     String meta(String key) {
@@ -63,6 +71,11 @@ final class Fixture implements AutoCloseable {
 
     boolean metaBool(String key) {
         return Boolean.parseBoolean(st.metadata(key));
+    }
+
+    /** Every tensor name in the file. */
+    java.util.List<String> names() {
+        return st.names();
     }
 
     boolean has(String tensor) {
