@@ -82,7 +82,7 @@ class FcnParityTest {
             assertEquals(List.of(fx.meta("state_dict_keys").split(",")), m.stateDictKeys(),
                     "SegmentationModel.stateDictKeys() vs the PyTorch twin's state_dict (mmseg's names and order)");
             FinetuneCheckpoint.loadModel(fx.path(), m.backbone().parameters(), m.headParameters(), be);
-            Worst worst = new Worst(fx, be);
+            WorstCheck worst = new WorstCheck(fx, be);
 
             Tensor images = fx.load(be, dtype, "input");         // (N, H, W, 1)
             Tensor labels = fx.load(be, DType.I32, "labels");    // (N, H, W)
@@ -113,7 +113,7 @@ class FcnParityTest {
      * Compares every trainable parameter's gradient with grad.{prefix}{name} and every buffer (BN running
      * statistic) with after.{prefix}{name}; returns the number of gradients compared.
      */
-    private static int compare(Worst worst, String prefix, Parameters params, double gradTol, double fwdTol) {
+    private static int compare(WorstCheck worst, String prefix, Parameters params, double gradTol, double fwdTol) {
         int grads = 0;
         for (Param p : params.all()) {
             String key = prefix + p.name();
@@ -132,39 +132,5 @@ class FcnParityTest {
         double want = fx.expected(be, tensor).get(0);
         TensorAssert.close(FIXTURE + ": " + tensor + " (" + backend + ", " + dtype + ")", new double[] {want},
                 new double[] {actual}, tol * Math.abs(want), tol);
-    }
-
-    /**
-     * Compares against fixture tensors with atol = tol * max|ref| and rtol = tol, and remembers the
-     * comparison that came closest to its tolerance.
-     */
-    private static final class Worst {
-        final Fixture fx;
-        final Backend be;
-        double ratio;
-        String where = "-";
-
-        Worst(Fixture fx, Backend be) {
-            this.fx = fx;
-            this.be = be;
-        }
-
-        void check(String op, String tensor, Tensor actual, double tol) {
-            Tensor want = fx.expected(be, tensor);
-            double scale = 0;
-            for (long i = 0; i < want.numel(); i++) {
-                scale = Math.max(scale, Math.abs(want.get(i)));
-            }
-            assertTrue(scale > 0, FIXTURE + ": " + tensor + " is all zero in the fixture");
-            double atol = tol * scale;
-            for (long i = 0; i < want.numel(); i++) {
-                double r = Math.abs(want.get(i) - actual.get(i)) / (atol + tol * Math.abs(want.get(i)));
-                if (r > ratio) {
-                    ratio = r;
-                    where = tensor;
-                }
-            }
-            fx.check(be, op, tensor, actual, atol, tol);
-        }
     }
 }

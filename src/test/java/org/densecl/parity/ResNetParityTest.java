@@ -69,7 +69,7 @@ class ResNetParityTest {
         try (Fixture fx = Fixture.open(FIXTURE); Backend be = Backends.open(backend, 2, "vector")) {
             assertEquals(cfg.width(), fx.metaInt("width"), "fixture width vs ResNetConfig width");
             ResNet net = ResNet.create(be, cfg, dtype, N, H, W);
-            Worst worst = new Worst(fx, be);
+            WorstCheck worst = new WorstCheck(fx, be);
 
             // Strict in effect: nothing missing, and the only extra entries are the fixture's results.
             LoadReport report = StateDict.load(fixturePath(), net.parameters(), be, false);
@@ -122,40 +122,6 @@ class ResNetParityTest {
             }
             System.out.println(String.format(Locale.ROOT, "%s %s %s: worst |diff| / tolerance %.3g at %s",
                     FIXTURE, backend, dtype, worst.ratio, worst.where));
-        }
-    }
-
-    /**
-     * Compares against fixture tensors with atol = tol * max|ref| and rtol = tol, and remembers the
-     * comparison that came closest to its tolerance.
-     */
-    private static final class Worst {
-        final Fixture fx;
-        final Backend be;
-        double ratio;
-        String where = "-";
-
-        Worst(Fixture fx, Backend be) {
-            this.fx = fx;
-            this.be = be;
-        }
-
-        void check(String op, String tensor, Tensor actual, double tol) {
-            Tensor want = fx.expected(be, tensor);
-            double scale = 0;
-            for (long i = 0; i < want.numel(); i++) {
-                scale = Math.max(scale, Math.abs(want.get(i)));
-            }
-            assertTrue(scale > 0, FIXTURE + ": " + tensor + " is all zero in the fixture");
-            double atol = tol * scale;
-            for (long i = 0; i < want.numel(); i++) {
-                double r = Math.abs(want.get(i) - actual.get(i)) / (atol + tol * Math.abs(want.get(i)));
-                if (r > ratio) {
-                    ratio = r;
-                    where = tensor;
-                }
-            }
-            fx.check(be, op, tensor, actual, atol, tol);
         }
     }
 
