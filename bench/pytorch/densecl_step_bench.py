@@ -90,14 +90,9 @@ def main():
         return loss.item()
 
     times, loss = step_bench.timed(step, a.warmup, a.steps)
-    mean = sum(times) / len(times)
-    print(f"pytorch {torch.__version__}, {backbone.source}, densecl {a.arch} batch {a.batch}"
-          f" {a.channels}x{a.size}x{a.size} queue {a.queue}{' channels_last' if a.channels_last else ''},"
-          f" {torch.get_num_threads()} threads, last loss {loss:.4f}:"
-          f" {a.batch / mean:.3f} images/s, {mean:.4f} s/step (min {min(times):.4f})")
-    print("STEPS " + " ".join(f"{t:.6f}" for t in times))
-    print(f"RESULT images_per_s={a.batch / mean:.6f} s_per_step={mean:.6f} threads={torch.get_num_threads()}"
-          f" min_s_per_step={min(times):.6f}")
+    step_bench.report(f"pytorch {torch.__version__}, {backbone.source}, densecl {a.arch} batch {a.batch}"
+                      f" {a.channels}x{a.size}x{a.size} queue {a.queue}{' channels_last' if a.channels_last else ''},"
+                      f" {torch.get_num_threads()} threads, last loss {loss:.4f}", a.batch, times)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ The step is the same as ours: zero the gradients, forward, softmax cross-entropy
 for the input image), SGD with momentum 0.9 and weight decay 1e-4 on every parameter. Timing starts after
 the warm-up steps; the last line is machine-readable for the Java caller:
 
-    RESULT images_per_s=<float> s_per_step=<float> threads=<int>
+    RESULT images_per_s=<float> s_per_step=<float> threads=<int> min_s_per_step=<float>
 
 and the line before it lists every timed step's seconds (the Java caller alternates runs of this script
 with its own and compares the distributions):
@@ -67,6 +67,15 @@ class ResNet50(nn.Module):
         x = self.maxpool(F.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def report(description, batch, times):
+    """Prints the three lines PytorchStep.java reads: the description with the speed, STEPS, RESULT."""
+    mean = sum(times) / len(times)
+    print(f"{description}: {batch / mean:.3f} images/s, {mean:.4f} s/step (min {min(times):.4f})")
+    print("STEPS " + " ".join(f"{t:.6f}" for t in times))
+    print(f"RESULT images_per_s={batch / mean:.6f} s_per_step={mean:.6f} threads={torch.get_num_threads()}"
+          f" min_s_per_step={min(times):.6f}")
 
 
 def timed(step, warmup, steps):
@@ -131,10 +140,7 @@ def main():
     description = (f"pytorch {torch.__version__}, {source}, {a.model} batch {a.batch} {a.channels}x{a.size}x{a.size}"
                    f"{' channels_last' if a.channels_last else ''}, {torch.get_num_threads()} threads")
     times, _ = timed(step, a.warmup, a.steps)
-    mean = sum(times) / len(times)
-    print(f"{description}: {a.batch / mean:.3f} images/s, {mean:.4f} s/step (min {min(times):.4f})")
-    print("STEPS " + " ".join(f"{t:.6f}" for t in times))
-    print(f"RESULT images_per_s={a.batch / mean:.6f} s_per_step={mean:.6f} threads={torch.get_num_threads()}")
+    report(description, a.batch, times)
 
 
 if __name__ == "__main__":

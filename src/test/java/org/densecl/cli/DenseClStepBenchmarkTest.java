@@ -3,9 +3,6 @@ package org.densecl.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import org.densecl.backend.Backend;
 import org.densecl.backend.ref.RefBackend;
 import org.densecl.model.ResNet;
@@ -42,14 +39,14 @@ class DenseClStepBenchmarkTest {
 
     @Test
     void tinyStepRunsAndReports() {
-        Run r = run("--model", "densecl", "--arch", "resnet18", "--width-multiplier", "0.0625", "--batch", "2",
-                "--size", "32", "--channels", "1", "--queue", "8", "--warmup", "1", "--steps", "2", "--threads", "1");
-        assertEquals(0, r.code, "bench step --model densecl (tiny): exit code; stderr: " + r.err);
-        assertTrue(r.out.contains("densecl resnet18 width x0.0625 batch 2 1x32x32 queue 8 bn-groups 1"), r.out);
-        assertTrue(r.out.matches("(?s).*\\d+\\.\\d{3} images/s, \\d+\\.\\d{4} s/step.*"), r.out);
-        assertTrue(r.out.matches("(?s).*\\d+\\.\\d{2} GFLOP/s \\(direct-convolution FLOPs; step = .*"), r.out);
-        assertTrue(r.out.contains("(vector, winograd, 1 threads)"), r.out);
-        assertTrue(!r.out.contains("NaN"), "bench step --model densecl (tiny): non-finite loss: " + r.out);
+        StepBenchmarkRun r = StepBenchmarkRun.of("--model", "densecl", "--arch", "resnet18", "--width-multiplier",
+                "0.0625", "--batch", "2", "--size", "32", "--channels", "1", "--queue", "8", "--warmup", "1", "--steps", "2", "--threads", "1");
+        assertEquals(0, r.code(), "bench step --model densecl (tiny): exit code; stderr: " + r.err());
+        assertTrue(r.out().contains("densecl resnet18 width x0.0625 batch 2 1x32x32 queue 8 bn-groups 1"), r.out());
+        assertTrue(r.out().matches("(?s).*\\d+\\.\\d{3} images/s, \\d+\\.\\d{4} s/step.*"), r.out());
+        assertTrue(r.out().matches("(?s).*\\d+\\.\\d{2} GFLOP/s \\(direct-convolution FLOPs; step = .*"), r.out());
+        assertTrue(r.out().contains("(vector, winograd, 1 threads)"), r.out());
+        assertTrue(!r.out().contains("NaN"), "bench step --model densecl (tiny): non-finite loss: " + r.out());
     }
 
     @Test
@@ -61,28 +58,6 @@ class DenseClStepBenchmarkTest {
             {"--model", "resnet50", "--queue", "4096"},
         };
         String[] expected = {"--queue 10", "--arch", "--bn-groups 3", "--model densecl only"};
-        for (int i = 0; i < cases.length; i++) {
-            Run r = run(cases[i]);
-            String what = "bench step " + String.join(" ", cases[i]);
-            assertEquals(1, r.code, what + ": exit code");
-            assertEquals(1, r.err.strip().lines().count(), what + ": one line expected, got: " + r.err);
-            assertTrue(r.err.startsWith("densecl: bench step: ") && r.err.contains(expected[i]), what + ": " + r.err);
-        }
-    }
-
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        PrintStream out = System.out, err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int code = StepBenchmark.run(args);
-            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
+        StepBenchmarkRun.assertOneLineErrors(cases, expected);
     }
 }

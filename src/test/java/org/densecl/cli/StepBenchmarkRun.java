@@ -1,0 +1,38 @@
+package org.densecl.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+/** {@code bench step} run in-process with its standard output and error captured, for the step benchmarks' tests. */
+record StepBenchmarkRun(int code, String out, String err) {
+
+    static StepBenchmarkRun of(String... args) {
+        PrintStream out = System.out, err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+            int code = StepBenchmark.run(args);
+            return new StepBenchmarkRun(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+
+    /** Each case must fail with exit code 1 and one error line containing its expected text. */
+    static void assertOneLineErrors(String[][] cases, String[] expected) {
+        for (int i = 0; i < cases.length; i++) {
+            StepBenchmarkRun r = of(cases[i]);
+            String what = "bench step " + String.join(" ", cases[i]);
+            assertEquals(1, r.code(), what + ": exit code");
+            assertEquals(1, r.err().strip().lines().count(), what + ": one line expected, got: " + r.err());
+            assertTrue(r.err().startsWith("densecl: bench step: ") && r.err().contains(expected[i]),
+                    what + ": " + r.err());
+        }
+    }
+}
