@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
+import org.densecl.data.Progress;
 import org.densecl.data.YamlConfig;
 import org.densecl.data.augment.AugmentConfig;
 import org.densecl.data.augment.SegAugment;
@@ -106,7 +107,7 @@ public final class FinetuneCommand implements Callable<Integer> {
         AugmentConfig.Segmentation augCfg = cfg.augmentation();
         Files.createDirectories(output);
         Files.writeString(output.resolve("config.yaml"), yaml);
-        String configJson = FinetuneOutputs.json(cfg), augmentJson = FinetuneOutputs.json(augCfg);
+        String configJson = YamlConfig.json(cfg), augmentJson = YamlConfig.json(augCfg);
 
         FinetuneConfig.Data d = cfg.data();
         Path root = FinetuneData.ensure(d, System.err);
@@ -200,7 +201,7 @@ public final class FinetuneCommand implements Callable<Integer> {
                         double trainSec = sec - evalNanos / 1e9;
                         System.err.printf(Locale.ROOT, "iter %d/%d  loss %.4f (decode %.4f, aux %.4f)  lr %.4g  %.1f img/s"
                                         + "  ETA %s%n", it, total, sumT / inWindow, sumD / inWindow, sumA / inWindow, lr,
-                                done * n / trainSec, FinetuneOutputs.duration((total - it) * sec / done));
+                                done * n / trainSec, Progress.duration((total - it) * sec / done));
                         sumT = sumD = sumA = 0;
                         inWindow = 0;
                     }
@@ -225,7 +226,7 @@ public final class FinetuneCommand implements Callable<Integer> {
             Path curve = output.resolve("curve.png"), loss = output.resolve("loss.png");
             FinetuneOutputs.writeCurves(log, curve, loss, output.getFileName() + " (init " + init + ")");
             System.err.printf(Locale.ROOT, "finetune: %d iterations (%s this run); test %s; best val mIoU %.2f @ %d"
-                            + " -> %s, %s, %s%n", total, FinetuneOutputs.duration((System.nanoTime() - start) / 1e9),
+                            + " -> %s, %s, %s%n", total, Progress.duration((System.nanoTime() - start) / 1e9),
                     tm.summary(), best, bestIt, metrics, curve, last);
             return tm;
         }

@@ -1,7 +1,5 @@
 package org.densecl.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -105,7 +103,7 @@ public final class PretrainCommand implements Callable<Integer> {
         System.err.println("pretrain: config " + config + (overrides.isEmpty() ? "" : " with " + overrides) + ":\n" + yaml);
         Files.createDirectories(output);
         Files.writeString(output.resolve("config.yaml"), yaml);
-        String configJson = json(cfg);
+        String configJson = YamlConfig.json(cfg);
 
         ImageFolder folder = ensureImages(cfg.data());
         AugmentConfig.Pretrain base = AugmentConfig.load(Path.of(cfg.data().augment()), List.of()).pretrain();
@@ -187,7 +185,7 @@ public final class PretrainCommand implements Callable<Integer> {
                         double ips = done * n / sec, eta = (total - step) * sec / done;
                         System.err.printf(Locale.ROOT, "step %d/%d  loss %.4f (global %.4f, dense %.4f)  q_std %.2f  lr %.4g"
                                         + "  %.1f img/s  ETA %s%n", step, total, sumT / inWindow, sumG / inWindow, sumD / inWindow,
-                                sumStd / inWindow, lr, ips, duration(eta));
+                                sumStd / inWindow, lr, ips, Progress.duration(eta));
                         sumT = sumG = sumD = sumStd = 0;
                         inWindow = 0;
                     }
@@ -215,7 +213,7 @@ public final class PretrainCommand implements Callable<Integer> {
                     "dead_hidden"), 20);
             double seconds = (System.nanoTime() - start) / 1e9;
             System.err.printf(Locale.ROOT, "pretrain: %d steps done in %s; backbone -> %s, log -> %s, curves -> %s, %s%n",
-                    step, duration(seconds), backbone, log, curve, health);
+                    step, Progress.duration(seconds), backbone, log, curve, health);
             PretrainVerdict verdict = PretrainVerdict.of(log, PretrainVerdict.Limits.DEFAULT);
             Map<String, Object> extra = new LinkedHashMap<>();
             extra.put("seed", seed);
@@ -266,19 +264,5 @@ public final class PretrainCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot rewrite " + log, e);
         }
-    }
-
-    private static String json(Object o) {
-        try {
-            return new ObjectMapper().writeValueAsString(o);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot write the config as JSON: " + e.getMessage(), e);
-        }
-    }
-
-    private static String duration(double seconds) {
-        long s = Math.round(seconds);
-        return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s % 3600 / 60)
-                : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
     }
 }

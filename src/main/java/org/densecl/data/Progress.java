@@ -55,4 +55,11 @@ public final class Progress {
         return String.format(Locale.ROOT, "%s %d/%d (%.0f%%) %.0f/s %.1fs%s   ", label, done, total,
                 total == 0 ? 100.0 : 100.0 * done / total, rate, s, eta);
     }
+
+    /** Seconds as "12m05s", or "2h07m" from an hour on: ETAs and run times. */
+    public static String duration(double seconds) {
+        long s = Math.round(seconds);
+        return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s % 3600 / 60)
+                : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+    }
 }

@@ -21,6 +21,7 @@ import java.util.stream.Collectors;
  * Overrides {@code section.key=value} (value in YAML syntax) may replace existing keys only.
  */
 public final class YamlConfig {
+    private static final ObjectMapper COMPACT_JSON = new ObjectMapper();
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
@@ -30,6 +31,19 @@ public final class YamlConfig {
     private YamlConfig() {}
 
     /** The mapper used for config trees (also to print the effective config). */
+    /**
+     * A config record or value as compact JSON (records in component order, so the same config gives the same
+     * string): checkpoint metadata, resume checks, and --set values that must stay one YAML value.
+     */
+    public static String json(Object value) {
+        try {
+            return COMPACT_JSON.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write " + value.getClass().getSimpleName() + " as JSON: "
+                    + e.getMessage(), e);
+        }
+    }
+
     public static ObjectMapper mapper() {
         return YAML;
     }

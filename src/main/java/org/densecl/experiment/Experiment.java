@@ -12,6 +12,7 @@ import java.util.Map;
 import org.densecl.backend.Backends;
 import org.densecl.cli.FinetuneCommand;
 import org.densecl.cli.PretrainCommand;
+import org.densecl.data.Progress;
 import org.densecl.data.YamlConfig;
 import org.densecl.densecl.PretrainConfig;
 import org.densecl.densecl.PretrainVerdict;
@@ -110,7 +111,7 @@ public final class Experiment {
                 trainedSeconds += f.seconds();
                 if (remaining > 0) {
                     console.printf(Locale.ROOT, "experiment: ETA %s for the %d fine-tuning(s) left, then the report%n",
-                            FinetuneOutputs.duration(trainedSeconds / trained * remaining), remaining);
+                            Progress.duration(trainedSeconds / trained * remaining), remaining);
                 }
             }
         }
@@ -169,7 +170,7 @@ public final class Experiment {
             return new PhaseResult(true, true, sec);
         }
         console.printf(Locale.ROOT, "experiment: [1/%d] pretraining done in %s: %s%n", phases,
-                FinetuneOutputs.duration(sec), v.line());
+                Progress.duration(sec), v.line());
         return new PhaseResult(true, false, sec);
     }
 
@@ -198,7 +199,7 @@ public final class Experiment {
             return new PhaseResult(true, true, sec);
         }
         console.printf(Locale.ROOT, "experiment: %s: test mIoU %.2f, mDice %.2f (%s)%n", label, m.mIoU(), m.mDice(),
-                FinetuneOutputs.duration(sec));
+                Progress.duration(sec));
         return new PhaseResult(true, false, sec);
     }
 

@@ -1,11 +1,10 @@
 package org.densecl.experiment;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.densecl.data.YamlConfig;
 
 /**
  * What an experiment runs, and where: one pretraining into DIR/pretrain, then for every labeled-set size,
@@ -104,21 +103,12 @@ public final class ExperimentPlan {
     public List<String> finetuneOverrides(int size, int trial) {
         ExperimentConfig.Labeled l = cfg.labeled();
         List<String> o = new ArrayList<>(cfg.finetune().overrides());
-        o.add("data.root=" + json(l.root()));
+        o.add("data.root=" + YamlConfig.json(l.root()));
         o.add("data.simulateSeed=" + l.simulateSeed());
-        o.add("data.simulateOverrides=" + json(l.acquisitionShift()));
+        o.add("data.simulateOverrides=" + YamlConfig.json(l.acquisitionShift()));
         o.add("data.trainLimit=" + size);
         o.add("data.trainSubset=seeded");
         o.add(String.format(Locale.ROOT, "run.seed=%d", trial));
         return o;
-    }
-
-    /** A value as JSON, which is YAML too: strings with brackets, commas or colons survive as one value. */
-    private static String json(Object value) {
-        try {
-            return new ObjectMapper().writeValueAsString(value);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot write " + value + " as JSON", e);
-        }
     }
 }

@@ -4,9 +4,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import org.densecl.data.Progress;
 import org.densecl.data.io.AtomicFiles;
 import org.densecl.densecl.PretrainVerdict;
-import org.densecl.seg.FinetuneOutputs;
 
 /**
  * report.md: the study's answer in one page. The verdict of the pretraining first (a loud warning when it
@@ -151,7 +151,7 @@ public final class ReportMarkdown {
         double[] ft = c.timings().sum("finetune/");
         b.append(String.format(Locale.ROOT, "- wall time: this invocation %s; per phase, over all invocations that worked"
                         + " on this folder: pretraining %s, %d fine-tunings %s (%s each on average), report %s%n",
-                FinetuneOutputs.duration(c.invocationSeconds()), time(c.timings().get("pretrain")), (int) ft[1],
+                Progress.duration(c.invocationSeconds()), time(c.timings().get("pretrain")), (int) ft[1],
                 time(ft[0]), ft[1] > 0 ? time(ft[0] / ft[1]) : "-", time(c.timings().get("report"))));
     }
 
@@ -160,7 +160,7 @@ public final class ReportMarkdown {
     }
 
     private static String time(double seconds) {
-        return Double.isFinite(seconds) ? FinetuneOutputs.duration(seconds) : "n/a";
+        return Double.isFinite(seconds) ? Progress.duration(seconds) : "n/a";
     }
 
     private static String iteration(long it) {

@@ -113,15 +113,6 @@ public final class FinetuneOutputs {
         LossCurve.write(log, loss, "Fine-tuning loss: " + title, List.of("loss", "loss_decode", "loss_aux"), 20);
     }
 
-    /** {@code o} as compact JSON (records in component order: the same config gives the same string). */
-    public static String json(Object o) {
-        try {
-            return JSON.writeValueAsString(o);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot write " + o.getClass().getSimpleName() + " as JSON: " + e.getMessage(), e);
-        }
-    }
-
     /** The JSON text of one top-level section of a config JSON ("" when absent). */
     public static String section(String configJson, String name) {
         try {
@@ -130,12 +121,6 @@ public final class FinetuneOutputs {
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("not a config JSON: " + e.getOriginalMessage(), e);
         }
-    }
-
-    public static String duration(double seconds) {
-        long s = Math.round(seconds);
-        return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s % 3600 / 60)
-                : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
     }
 
     private static Double finite(double v) {

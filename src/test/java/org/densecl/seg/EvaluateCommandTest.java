@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import org.densecl.backend.Backend;
 import org.densecl.backend.ref.RefBackend;
+import org.densecl.data.YamlConfig;
 import org.densecl.data.io.ImageDecoder;
 import org.densecl.data.io.SegDataset;
 import org.densecl.io.StateDict;
@@ -127,14 +128,14 @@ class EvaluateCommandTest {
     void opensACheckpointFromBeforeSlideInference() throws Exception {
         // checkpoints written before eval.crop and eval.stride existed carry an eval section {every, mode: whole}
         FinetuneConfig cfg = FinetuneFixture.config(tmp.resolve("data"));
-        ObjectNode legacy = (ObjectNode) new ObjectMapper().readTree(FinetuneOutputs.json(cfg));
+        ObjectNode legacy = (ObjectNode) new ObjectMapper().readTree(YamlConfig.json(cfg));
         ((ObjectNode) legacy.get("eval")).remove(List.of("crop", "stride"));
         Path file = tmp.resolve("legacy.safetensors");
         try (Backend be = new RefBackend()) {
             SegmentationModel m = new SegmentationModel(be, cfg.model().segmentation(), DType.F32, 1, 32, 32, 2);
             m.initialize(0);
             FinetuneCheckpoint.saveWeights(file, m, be, new FinetuneCheckpoint.State(6, 0, "kaiming", 50, 6,
-                    legacy.toString(), FinetuneOutputs.json(cfg.augmentation())));
+                    legacy.toString(), YamlConfig.json(cfg.augmentation())));
         }
         FinetuneConfig.Eval eval = FinetunedModel.open(file).config().eval();
         assertEquals(new FinetuneConfig.Eval(FinetuneFixture.EVAL_EVERY, "whole", List.of(64, 64), List.of(64, 64)), eval,
