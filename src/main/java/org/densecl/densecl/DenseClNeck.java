@@ -54,11 +54,6 @@ public final class DenseClNeck {
     private final Act grid;          // (N, S, S, D)  mlp2.2 output: the raw dense embeddings
     private final Act pooled;        // (N, D)        mean of grid over locations, no gradient
 
-    public DenseClNeck(Backend be, Parameters params, Activations acts, String prefix, Shape c5Shape,
-                       int hidden, int out) {
-        this(be, params, acts, prefix, c5Shape, hidden, out, false);
-    }
-
     /** @param globalBatchNorm a BN (train mode, PyTorch's momentum and eps) between mlp.0 and the ReLU */
     public DenseClNeck(Backend be, Parameters params, Activations acts, String prefix, Shape c5Shape,
                        int hidden, int out, boolean globalBatchNorm) {
