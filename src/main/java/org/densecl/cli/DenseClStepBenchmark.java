@@ -140,6 +140,8 @@ final class DenseClStepBenchmark {
         System.out.printf("  %.2f GFLOP/s (direct-convolution FLOPs; step = %.3f GFLOP: backbones 4 x %.3f (query fwd+bwd 3x, key fwd 1x),"
                         + " necks 4 x %.3f, logits + matching %.3f)%n", flops.step() / mean * 1e-9, flops.step() * 1e-9,
                 flops.backboneForward() * 1e-9, flops.neckForward() * 1e-9, flops.contrastive() * 1e-9);
+        System.out.println(a.cost.line());
+        System.out.println(StepBenchmark.machineLine());
         System.out.printf("  memory: process peak RSS %s%n", StepBenchmark.mib(StepBenchmark.procStatusBytes("VmHWM")));
     }
 }

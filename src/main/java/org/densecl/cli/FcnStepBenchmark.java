@@ -142,6 +142,8 @@ final class FcnStepBenchmark {
                         + " forward = %.3f GFLOP; forward: backbone %.3f, decode head %.3f, auxiliary head %.3f)%n",
                 flops.step() / mean * 1e-9, flops.step() * 1e-9, flops.backbone() * 1e-9, flops.decodeHead() * 1e-9,
                 flops.auxHead() * 1e-9);
+        System.out.println(a.cost.line());
+        System.out.println(StepBenchmark.machineLine());
         System.out.printf("  memory: process peak RSS %s%n", StepBenchmark.mib(StepBenchmark.procStatusBytes("VmHWM")));
     }
 }

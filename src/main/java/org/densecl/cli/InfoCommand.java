@@ -2,6 +2,7 @@ package org.densecl.cli;
 
 import java.util.concurrent.Callable;
 import org.densecl.backend.Backends;
+import org.densecl.experiment.MachineInfo;
 import picocli.CommandLine.Command;
 
 /** Prints what this machine offers: JDK, cores, SIMD width, backends and GEMM providers. */
@@ -12,7 +13,7 @@ public final class InfoCommand implements Callable<Integer> {
     public Integer call() {
         System.out.println("java       " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
         System.out.println("cores      " + Runtime.getRuntime().availableProcessors());
-        System.out.println("simd       " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length() + " floats per vector");
+        System.out.println("cpu        " + MachineInfo.cpuLine());
         System.out.println("backends   " + String.join(", ", Backends.NAMES));
         String blas = org.densecl.backend.blas.OpenBlas.unavailableReason();
         System.out.println("gemm       vector" + (blas == null ? ", openblas" : " (openblas: " + blas + ")"));

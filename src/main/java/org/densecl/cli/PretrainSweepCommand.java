@@ -101,15 +101,12 @@ public final class PretrainSweepCommand implements Callable<Integer> {
     /** Starts {@code pretrain} in a child JVM with this JVM's runtime, class path and the given vector width. */
     private void runPretrain(Path dir, long seed, int bits, int t) throws IOException, InterruptedException {
         Files.createDirectories(dir);
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElse("java"));
-        cmd.addAll(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-XX:+UseParallelGC", "-Ddensecl.vectorBits=" + bits, "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "pretrain", "--config", config.toString(), "--output", dir.toString(),
-                "--set", "run.seed=" + seed, "--set", "run.threads=" + t));
+        List<String> args = new ArrayList<>(List.of("pretrain", "--config", config.toString(), "--output",
+                dir.toString(), "--set", "run.seed=" + seed, "--set", "run.threads=" + t));
         for (String o : overrides) {
-            cmd.addAll(List.of("--set", o));
+            args.addAll(List.of("--set", o));
         }
+        List<String> cmd = ChildJvm.command(List.of("-Ddensecl.vectorBits=" + bits), args);
         Path out = dir.resolve("pretrain.out");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
         int rc = p.waitFor();

@@ -107,6 +107,9 @@ public final class StepBenchmark implements Callable<Integer> {
     @Option(names = "--python", description = "interpreter with torch (default ${DEFAULT-VALUE})")
     String python = "/usr/bin/python3";
 
+    /** CPU time and heap allocation of every timed step, all rounds together. */
+    final StepCost cost = new StepCost();
+
     boolean winograd() {
         return conv.equals("winograd");
     }
@@ -274,11 +277,13 @@ public final class StepBenchmark implements Callable<Integer> {
             step.run();
         }
         prof.record(true);
+        cost.start();
         for (int i = 0; i < steps; i++) {
             long t0 = System.nanoTime();
             step.run();
             times[i] = (System.nanoTime() - t0) * 1e-9;
         }
+        cost.stop(steps);
         prof.record(false);
         return times;
     }
@@ -345,6 +350,8 @@ public final class StepBenchmark implements Callable<Integer> {
         System.out.printf("  %.2f GFLOP/s (step = 3 x forward = %.3f GFLOP of direct convolution, which Winograd"
                         + " computes with fewer; forward convs + fc %.3f GFLOP)%n",
                 stepFlops / mean * 1e-9, stepFlops * 1e-9, forwardFlops * 1e-9);
+        System.out.println(cost.line());
+        System.out.println(machineLine());
 
         long bytes = DType.F32.bytes();
         long weights = 0, grads = 0;
@@ -371,6 +378,11 @@ public final class StepBenchmark implements Callable<Integer> {
                         (nmtOther + mapped) / (double) planned, mib(mapped), mib(nmtOther));
         System.out.printf("  memory allocated: native %s; process peak RSS %s, Java heap in use %s%n",
                 nativeLine, mib(procStatusBytes("VmHWM")), mib(heapUsed));
+    }
+
+    /** "  machine: AMD EPYC, AVX-512 (16 floats per vector), ...": every speed figure names its ISA. */
+    static String machineLine() {
+        return "  machine: " + org.densecl.experiment.MachineInfo.cpuLine();
     }
 
     /** Uploads uniform(-1, 1) values drawn from {@code r} into {@code x}. */

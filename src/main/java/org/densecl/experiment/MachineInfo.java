@@ -27,6 +27,17 @@ public record MachineInfo(String cpu, int cores, int vectorFloats, int threads, 
                 cores, vectorFloats, backend, threads, threads == 1 ? "" : "s", jdk);
     }
 
+    /**
+     * The CPU as a benchmark's header names it: "AMD EPYC 7R13, AVX-512 (16 floats per vector), cpu kernels
+     * use 8 floats, 2 cores". Every speed figure is tied to the ISA it was measured on.
+     */
+    public static String cpuLine() {
+        int floats = CpuBackend.cpuVectorFloats();
+        String isa = floats >= 16 ? "AVX-512" : floats == 8 ? "AVX2" : floats * 32 + "-bit vectors";
+        return String.format(Locale.ROOT, "%s, %s (%d floats per vector), cpu kernels use %d floats, %d cores",
+                cpuModel(), isa, floats, CpuBackend.kernelVectorFloats(), Runtime.getRuntime().availableProcessors());
+    }
+
     private static String cpuModel() {
         try {
             for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {

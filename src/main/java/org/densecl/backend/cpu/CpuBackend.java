@@ -72,6 +72,16 @@ public final class CpuBackend extends HostBackend {
         return CpuVec.L;
     }
 
+    /** Floats per vector register of this CPU: 16 with AVX-512, 8 with AVX2. */
+    public static int cpuVectorFloats() {
+        return jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+    }
+
+    /** {@link #vectorFloats()} without a backend: fixed when the JVM starts (see CpuVec). */
+    public static int kernelVectorFloats() {
+        return CpuVec.L;
+    }
+
     // ------------------------------------------------------------------ elementwise
 
     @Override

@@ -16,9 +16,14 @@ import org.densecl.tensor.Tensor;
  * stores on tensor segments, the F32 check and the rule that decides how many parallel parts a loop
  * gets. Not a kernel itself.
  *
- * <p>The species is the JVM's preferred one (256-bit on AVX2, 512-bit on AVX-512) unless the system
- * property {@code densecl.vectorBits} names another width (64, 128, 256 or 512), which tests and
- * benchmarks use to exercise other tail lengths.
+ * <p>The species is 256 bits (8 floats) on every machine, AVX2 or AVX-512, unless the system property
+ * {@code densecl.vectorBits} names another width (64, 128, 256 or 512), which tests and the pretraining
+ * sweep use to exercise other tail lengths and summation orders. Why not the CPU's preferred width: the
+ * GEMM and Winograd kernels are written for 8 lanes, and a JVM that runs two float species sees C2 fail
+ * to intrinsify Vector API calls whose shared profiles hold both, so that vectors become heap objects in
+ * kernels of either width; how badly differs from one JVM to the next (the performance page has the
+ * numbers). One species keeps every kernel compiled to registers, and gives AVX2 and AVX-512 machines
+ * the same bits.
  */
 final class CpuVec {
     private CpuVec() {}
@@ -91,7 +96,7 @@ final class CpuVec {
     private static VectorSpecies<Float> pickSpecies() {
         String bits = System.getProperty("densecl.vectorBits", "");
         if (bits.isEmpty()) {
-            return FloatVector.SPECIES_PREFERRED;
+            return FloatVector.SPECIES_256;
         }
         try {
             return VectorSpecies.of(float.class, VectorShape.forBitSize(Integer.parseInt(bits)));

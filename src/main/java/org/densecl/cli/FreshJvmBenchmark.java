@@ -1,0 +1,157 @@
+package org.densecl.cli;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.densecl.data.io.AtomicFiles;
+import org.densecl.experiment.MachineInfo;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ./densecl bench fresh-jvms}: the same training step timed in N fresh JVMs, so that a JIT outcome
+ * that differs from one JVM to the next (a kernel compiled without its vector intrinsics, its vectors boxed
+ * on the heap) shows as a spread instead of hiding in one unlucky run. Each JVM runs
+ * {@code bench step --profile}; the table gives every JVM's step time, CPU time and heap allocated per
+ * step, the spread (slowest / fastest), and the ops whose time moved most between the fastest and the
+ * slowest JVM. Models alternate JVM by JVM, so a machine that drifts slows both alike.
+ */
+@Command(name = "fresh-jvms", mixinStandardHelpOptions = true,
+        description = {"Time the ResNet-50 and DenseCL training steps in N fresh JVMs each and print the spread,"
+                + " which ops moved, and the heap each step allocated (megabytes mean boxed vectors).",
+                "Each child's output goes to DIR/<model>-<n>.txt, the tables to DIR/fresh-jvms.md."})
+public final class FreshJvmBenchmark implements Callable<Integer> {
+    @Option(names = "--jvms", description = "fresh JVMs per model (default ${DEFAULT-VALUE})")
+    int jvms = 10;
+    @Option(names = "--models", split = ",", description = "resnet50 and/or densecl (default ${DEFAULT-VALUE})")
+    List<String> models = List.of("resnet50", "densecl");
+    @Option(names = "--batch", description = "images per step (default ${DEFAULT-VALUE})")
+    int batch = 8;
+    @Option(names = "--size", description = "input height = width (default ${DEFAULT-VALUE})")
+    int size = 224;
+    @Option(names = "--queue", description = "densecl: keys per queue (default ${DEFAULT-VALUE})")
+    int queue = 4096;
+    @Option(names = "--warmup", description = "untimed steps per JVM (default ${DEFAULT-VALUE})")
+    int warmup = 5;
+    @Option(names = "--steps", description = "timed steps per JVM (default ${DEFAULT-VALUE})")
+    int steps = 3;
+    @Option(names = "--threads", description = "cpu backend threads, 0 = all cores (default ${DEFAULT-VALUE})")
+    int threads = 0;
+    @Option(names = "--jvm-flag", paramLabel = "FLAG", description = "a flag for every child JVM, e.g."
+            + " -Ddensecl.vectorBits=512 (repeatable)")
+    List<String> jvmFlags = new ArrayList<>();
+    @Option(names = "--moved", description = "ops listed as moved (default ${DEFAULT-VALUE})")
+    int movedRows = 8;
+    @Option(names = "--output", paramLabel = "DIR", defaultValue = "runs/fresh-jvms",
+            description = "output folder (default ${DEFAULT-VALUE})")
+    Path output;
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        for (String m : models) {
+            if (!m.equals("resnet50") && !m.equals("densecl")) {
+                throw new IllegalArgumentException("bench fresh-jvms: --models takes resnet50 and densecl, not " + m);
+            }
+        }
+        if (jvms < 2 || steps < 1 || warmup < 0) {
+            throw new IllegalArgumentException("bench fresh-jvms: need --jvms >= 2, --steps >= 1, --warmup >= 0");
+        }
+        Files.createDirectories(output);
+        Map<String, List<StepRunOutput>> runs = new LinkedHashMap<>();
+        long start = System.nanoTime();
+        for (int i = 1; i <= jvms; i++) {
+            for (String model : models) {
+                Path log = output.resolve(model + "-" + i + ".txt");
+                StepRunOutput r = runChild(model, log);
+                runs.computeIfAbsent(model, k -> new ArrayList<>()).add(r);
+                System.err.printf(Locale.ROOT, "fresh-jvms: %s JVM %d/%d: %.3f s/step (median), CPU %.3f s, heap %.1f"
+                        + " MiB per step (%.1f min so far)%n", model, i, jvms, r.medianSeconds(), r.cpuSeconds(),
+                        r.heapMib(), (System.nanoTime() - start) / 60e9);
+            }
+        }
+        StringBuilder md = new StringBuilder();
+        md.append("# Fresh-JVM spread\n\nMachine: ").append(MachineInfo.cpuLine())
+                .append(jvmFlags.isEmpty() ? "" : "; child JVM flags " + String.join(" ", jvmFlags)).append(".\n");
+        for (var e : runs.entrySet()) {
+            md.append('\n').append(table(e.getKey(), e.getValue()));
+        }
+        System.out.print(md);
+        AtomicFiles.write(output.resolve("fresh-jvms.md"), out -> out.write(md.toString().getBytes(StandardCharsets.UTF_8)));
+        return 0;
+    }
+
+    private StepRunOutput runChild(String model, Path log) throws IOException, InterruptedException {
+        List<String> args = new ArrayList<>(List.of("bench", "step", "--model", model, "--batch", "" + batch, "--size",
+                "" + size, "--warmup", "" + warmup, "--steps", "" + steps, "--threads", "" + threads, "--profile",
+                "--profile-rows", "100000"));
+        if (model.equals("densecl")) {
+            args.addAll(List.of("--arch", "resnet50", "--queue", "" + queue));
+        }
+        Process p = new ProcessBuilder(ChildJvm.command(jvmFlags, args)).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        int rc = p.waitFor();
+        String text = Files.readString(log);
+        if (rc != 0) {
+            throw new IllegalStateException("bench fresh-jvms: the " + model + " step failed with exit code " + rc
+                    + "; its output is in " + log);
+        }
+        try {
+            return StepRunOutput.parse(text);
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("bench fresh-jvms: " + log + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** One model's Markdown: a row per JVM, the spread, and the ops that moved most. */
+    String table(String model, List<StepRunOutput> rs) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "## %s, batch %d, %dx%d%s, %d warm-up + %d timed steps per JVM%n%n", model,
+                batch, size, size, model.equals("densecl") ? ", queue " + queue : "", warmup, steps));
+        sb.append("| JVM | s/step (median) | CPU s/step | heap MiB/step |\n|---:|---:|---:|---:|\n");
+        double[] medians = new double[rs.size()];
+        for (int i = 0; i < rs.size(); i++) {
+            StepRunOutput r = rs.get(i);
+            medians[i] = r.medianSeconds();
+            sb.append(String.format(Locale.ROOT, "| %d | %.3f | %.3f | %.1f |%n", i + 1, r.medianSeconds(), r.cpuSeconds(),
+                    r.heapMib()));
+        }
+        double[] sorted = medians.clone();
+        Arrays.sort(sorted);
+        sb.append(String.format(Locale.ROOT, "%nStep time over %d JVMs: min %.3f s, median %.3f s, max %.3f s;"
+                + " slowest / fastest = **%.2f**.%n", rs.size(), sorted[0], StepBenchmark.median(medians),
+                sorted[sorted.length - 1], sorted[sorted.length - 1] / sorted[0]));
+        sb.append(moved(rs, medians));
+        return sb.toString();
+    }
+
+    // The ops (over 1% of the fastest JVM's step) whose ms per step differ most between the fastest and the
+    // slowest JVM: where a slow JVM loses its time.
+    private String moved(List<StepRunOutput> rs, double[] medians) {
+        int fast = 0, slow = 0;
+        for (int i = 1; i < medians.length; i++) {
+            fast = medians[i] < medians[fast] ? i : fast;
+            slow = medians[i] > medians[slow] ? i : slow;
+        }
+        Map<String, Double> f = rs.get(fast).opMillis(), s = rs.get(slow).opMillis();
+        double floor = 10 * medians[fast]; // 1% of the fastest step, in ms
+        List<String> ops = new ArrayList<>(f.keySet());
+        ops.removeIf(op -> !s.containsKey(op) || Math.max(f.get(op), s.get(op)) < floor);
+        ops.sort((a, b) -> Double.compare(s.get(b) - f.get(b), s.get(a) - f.get(a)));
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%nOps that moved most, fastest JVM (%d) against"
+                + " slowest (%d), ms per step:%n%n| op | fastest | slowest | ratio |%n|---|---:|---:|---:|%n", fast + 1,
+                slow + 1));
+        for (String op : ops.subList(0, Math.min(movedRows, ops.size()))) {
+            sb.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.2f |%n", op, f.get(op), s.get(op),
+                    s.get(op) / f.get(op)));
+        }
+        return sb.toString();
+    }
+}

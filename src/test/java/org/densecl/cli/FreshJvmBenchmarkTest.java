@@ -1,0 +1,54 @@
+package org.densecl.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The fresh-JVM benchmark's two halves: reading a child's step output back, and the spread table. */
+class FreshJvmBenchmarkTest {
+
+    @Test
+    void readsTheStepTimesCostAndEveryProfiledOpOfARealStepRun() {
+        StepBenchmarkRun run = StepBenchmarkRun.of("--model", "resnet18", "--batch", "2", "--size", "32", "--warmup", "0",
+                "--steps", "2", "--profile", "--profile-rows", "100000");
+        assertEquals(0, run.code(), run.err());
+        StepRunOutput r = StepRunOutput.parse(run.out());
+        assertTrue(r.meanSeconds() > 0 && r.medianSeconds() > 0, run.out());
+        assertTrue(r.cpuSeconds() > 0, "CPU time per step: " + r.cpuSeconds());
+        assertTrue(r.heapMib() >= 0, "heap per step: " + r.heapMib());
+        assertTrue(r.opMillis().containsKey("conv2dForward 7x7/2 3->64 at 32x32"), r.opMillis().keySet().toString());
+        assertTrue(r.opMillis().containsKey("sgdStep"), r.opMillis().keySet().toString());
+        // the per-shape table only: "by op" sums and the "all ops" line are not ops
+        assertTrue(!r.opMillis().containsKey("conv2dForward") && !r.opMillis().containsKey("all ops"));
+    }
+
+    @Test
+    void outputWithoutAStepLineIsAnErrorThatSaysWhatIsMissing() {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> StepRunOutput.parse("Exception in main"));
+        assertTrue(e.getMessage().contains("s/step"), e.getMessage());
+    }
+
+    @Test
+    void theTableGivesTheSpreadAndTheOpsThatMovedMostFirst() {
+        FreshJvmBenchmark b = new FreshJvmBenchmark();
+        b.movedRows = 2;
+        StepRunOutput fast = new StepRunOutput(1.0, 1.0, 1.9, 0.1,
+                Map.of("winograd", 100.0, "gemm", 200.0, "tiny", 1.0, "bn", 50.0));
+        StepRunOutput mid = new StepRunOutput(1.1, 1.1, 2.0, 0.1, Map.of("winograd", 110.0, "gemm", 200.0, "tiny", 1.0,
+                "bn", 50.0));
+        StepRunOutput slow = new StepRunOutput(2.0, 2.0, 3.0, 900.0,
+                Map.of("winograd", 700.0, "gemm", 210.0, "tiny", 9.0, "bn", 90.0));
+        String md = b.table("resnet50", List.of(mid, slow, fast));
+        assertTrue(md.contains("min 1.000 s, median 1.100 s, max 2.000 s; slowest / fastest = **2.00**"), md);
+        assertTrue(md.contains("fastest JVM (3) against slowest (2)"), md);
+        int winograd = md.indexOf("| winograd | 100.0 | 700.0 | 7.00 |"), bn = md.indexOf("| bn | 50.0 | 90.0 | 1.80 |");
+        assertTrue(winograd > 0 && bn > winograd, md);
+        assertTrue(!md.contains("| gemm |"), "only --moved rows: " + md);
+        assertTrue(!md.contains("| tiny |"), "ops under 1% of the step are left out: " + md);
+        assertTrue(md.contains("| 2 | 2.000 | 3.000 | 900.0 |"), md);
+    }
+}
