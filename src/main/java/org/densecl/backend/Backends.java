@@ -1,6 +1,7 @@
 package org.densecl.backend;
 
 import java.util.List;
+import org.densecl.backend.cpu.CpuTuning;
 
 /**
  * Opens a backend by name. The choice is always explicit (config or --backend) and never falls back:
@@ -18,15 +19,15 @@ public final class Backends {
      * @param gemm    GEMM provider for the cpu backend: "vector" (pure Java, always there) or "openblas"
      */
     public static Backend open(String name, int threads, String gemm) {
-        return open(name, threads, gemm, true);
+        return open(name, threads, CpuTuning.DEFAULT.withGemm(gemm));
     }
 
-    /** As {@link #open(String, int, String)}; {@code winograd} false keeps the cpu backend's 3x3 convolutions on GEMMs. */
-    public static Backend open(String name, int threads, String gemm, boolean winograd) {
+    /** As {@link #open(String, int, String)}, with the cpu backend's provider and kernel variants in {@code tuning}. */
+    public static Backend open(String name, int threads, CpuTuning tuning) {
         int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         return switch (name) {
             case "ref" -> new org.densecl.backend.ref.RefBackend();
-            case "cpu" -> new org.densecl.backend.cpu.CpuBackend(t, gemm, winograd);
+            case "cpu" -> new org.densecl.backend.cpu.CpuBackend(t, tuning);
             default -> throw new IllegalArgumentException("unknown backend '" + name + "'; choose one of " + NAMES);
         };
     }

@@ -100,7 +100,7 @@ final class DenseClStepBenchmark {
         }
         int usedThreads = a.threads > 0 ? a.threads : Runtime.getRuntime().availableProcessors();
         return a.runRounds((last, earlier) -> {
-            try (Backend raw = Backends.open(a.backend, a.threads, a.gemm, a.winograd())) {
+            try (Backend raw = Backends.open(a.backend, a.threads, a.tuning())) {
                 OpProfile prof = OpProfile.of(raw);
                 Backend be = a.profile ? prof.backend() : raw;
                 DenseClModel m = new DenseClModel(be, cfg, DType.F32, a.batch, a.size, a.size, opt);

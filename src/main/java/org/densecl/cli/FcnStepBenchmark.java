@@ -86,7 +86,7 @@ final class FcnStepBenchmark {
         SegmentationConfig cfg = config();
         int usedThreads = a.threads > 0 ? a.threads : Runtime.getRuntime().availableProcessors();
         return a.runRounds((last, earlier) -> {
-            try (Backend raw = Backends.open(a.backend, a.threads, a.gemm, a.winograd())) {
+            try (Backend raw = Backends.open(a.backend, a.threads, a.tuning())) {
                 OpProfile prof = OpProfile.of(raw);
                 Backend be = a.profile ? prof.backend() : raw;
                 SegmentationModel m = new SegmentationModel(be, cfg, DType.F32, a.batch, a.size, a.size, a.classes);

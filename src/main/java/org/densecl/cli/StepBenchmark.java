@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
 import org.densecl.backend.OpProfile;
+import org.densecl.backend.cpu.CpuTuning;
 import org.densecl.model.ResNet;
 import org.densecl.model.ResNetConfig;
 import org.densecl.nn.Conv2d;
@@ -110,8 +111,9 @@ public final class StepBenchmark implements Callable<Integer> {
     /** CPU time and heap allocation of every timed step, all rounds together. */
     final StepCost cost = new StepCost();
 
-    boolean winograd() {
-        return conv.equals("winograd");
+    /** The cpu backend's provider and convolution variant from --gemm and --conv. */
+    CpuTuning tuning() {
+        return CpuTuning.DEFAULT.withGemm(gemm).withWinograd(conv.equals("winograd"));
     }
 
     /** The cpu backend's configuration for the report's first line: "vector, winograd, 2 threads". */
@@ -184,7 +186,7 @@ public final class StepBenchmark implements Callable<Integer> {
         ResNetConfig cfg = ResNetConfig.resnet(depth).withInChannels(channels).withClassifier(classes);
         int usedThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         return runRounds((last, earlier) -> {
-            try (Backend raw = Backends.open(backend, threads, gemm, winograd())) {
+            try (Backend raw = Backends.open(backend, threads, tuning())) {
                 OpProfile prof = OpProfile.of(raw);
                 Backend be = profile ? prof.backend() : raw;
                 ResNet net = ResNet.create(be, cfg, DType.F32, batch, size, size);

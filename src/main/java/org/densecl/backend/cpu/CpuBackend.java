@@ -35,17 +35,18 @@ public final class CpuBackend extends HostBackend {
      * @param gemmProvider "vector" (pure Java) or "openblas"; see {@link CpuGemm}
      */
     public CpuBackend(int threads, String gemmProvider) {
-        this(threads, gemmProvider, true);
+        this(threads, CpuTuning.DEFAULT.withGemm(gemmProvider));
     }
 
     /**
-     * @param winograd false: every convolution as an implicit GEMM, none by Winograd (for comparisons)
+     * @param threads worker threads (>= 1), the calling thread included
+     * @param tuning  the GEMM provider and the kernel variants to use
      */
-    public CpuBackend(int threads, String gemmProvider, boolean winograd) {
+    public CpuBackend(int threads, CpuTuning tuning) {
         this.parallel = new Parallel(threads);
         Scratch scratch = new Scratch();
-        this.gemm = new CpuGemm(parallel, gemmProvider);
-        this.conv = new CpuConv(parallel, gemm, winograd);
+        this.gemm = new CpuGemm(parallel, tuning.gemm(), tuning.gemmPaths());
+        this.conv = new CpuConv(parallel, gemm, tuning.winograd(), tuning.stemConv());
         this.elementwise = new CpuElementwise(parallel);
         this.channelwise = new CpuChannelwise(parallel, scratch);
         this.batchNorm = new CpuBatchNorm(parallel, scratch);

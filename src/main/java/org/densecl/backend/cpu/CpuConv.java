@@ -69,20 +69,20 @@ public final class CpuConv {
     private final float[][] partialSums;  // per thread: (K) partial column sums for db
 
     public CpuConv(Parallel parallel, CpuGemm gemm) {
-        this(parallel, gemm, true);
+        this(parallel, gemm, true, true);
     }
 
     /**
-     * {@code winograd} false keeps the implicit GEMM for every convolution (benchmarks compare the two);
-     * the openblas provider never uses Winograd.
+     * {@code winograd} or {@code stemConv} false keep the implicit GEMM for those convolutions (to compare
+     * the two); the openblas provider uses neither.
      */
-    public CpuConv(Parallel parallel, CpuGemm gemm, boolean winograd) {
+    public CpuConv(Parallel parallel, CpuGemm gemm, boolean winograd, boolean stemConv) {
         this.parallel = parallel;
         this.gemm = gemm;
         this.vector = gemm.vector();
         this.blas = gemm.blas();
-        this.winograd = vector == null || !winograd ? null : new WinogradConv(parallel);
-        this.stem = vector == null ? null : new StemConv(parallel);
+        this.winograd = vector == null || !winograd ? null : new WinogradConv(parallel, vector.paths());
+        this.stem = vector == null || !stemConv ? null : new StemConv(parallel);
         this.rowBuffers = new float[parallel.threads()][];
         this.partialSums = new float[parallel.threads()][];
     }

@@ -9,6 +9,7 @@ import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.Check;
 import org.densecl.backend.blas.OpenBlas;
 import org.densecl.backend.cpu.gemm.MatrixPanels;
+import org.densecl.backend.cpu.gemm.GemmTuning;
 import org.densecl.backend.cpu.gemm.VectorGemm;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Tensor;
@@ -48,11 +49,16 @@ public final class CpuGemm {
      * @throws IllegalStateException when "openblas" is asked for and the library cannot be loaded
      */
     public CpuGemm(Parallel parallel, String provider) {
+        this(parallel, provider, GemmTuning.DEFAULT);
+    }
+
+    /** As {@link #CpuGemm(Parallel, String)}, with the vector driver's paths chosen by {@code paths}. */
+    public CpuGemm(Parallel parallel, String provider, GemmTuning paths) {
         this.parallel = parallel;
         this.provider = provider;
         switch (provider) {
             case "vector" -> {
-                vector = new VectorGemm(parallel);
+                vector = new VectorGemm(parallel, paths);
                 blas = null;
             }
             case "openblas" -> {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.densecl.backend.ConvGeometry;
+import org.densecl.backend.cpu.gemm.GemmTuning;
 import org.densecl.backend.cpu.gemm.VectorGemm;
 import org.densecl.backend.ref.RefBackend;
 import org.densecl.tensor.Shape;
@@ -28,14 +29,12 @@ class CpuConvFilterSplitKTest {
 
     @BeforeAll
     static void setUp() {
-        VectorGemm.splitK = true; // the default; set in case a -Ddensecl.splitK=false run reaches this
         ref = new RefBackend();
         two = new Parallel(2);
     }
 
     @AfterAll
     static void tearDown() {
-        VectorGemm.splitK = true;
         ref.close();
         two.close();
     }
@@ -54,7 +53,7 @@ class CpuConvFilterSplitKTest {
         CpuConv conv = new CpuConv(two, new CpuGemm(two, "vector"));
         for (ConvGeometry g : geometries()) {
             int pixels = g.n() * g.p() * g.q(), rsc = g.r() * g.s() * g.c();
-            assertTrue(VectorGemm.splitsK(2, g.k(), rsc, pixels, true), "split-k for " + g);
+            assertTrue(new VectorGemm(two, GemmTuning.DEFAULT).splitsK(2, g.k(), rsc, pixels, true), "split-k for " + g);
             Tensor x = random(g.xShape(), 1), dy = random(g.yShape(), 2);
             Tensor expectedW = random(g.wShape(), 3), dw = random(g.wShape(), 3);
             Tensor expectedB = random(Shape.of(g.k()), 4), db = random(Shape.of(g.k()), 4);

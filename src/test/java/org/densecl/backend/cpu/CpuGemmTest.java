@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.densecl.backend.cpu.gemm.GemmTuning;
 import org.densecl.backend.cpu.gemm.VectorGemm;
 import org.densecl.backend.ref.RefBackend;
 import org.densecl.tensor.Shape;
@@ -86,14 +87,9 @@ class CpuGemmTest {
     void perKBlockPathMatchesReference() {
         // The shared-B mode packs all of B's k blocks at once (whole-k) when they fit WHOLE_K_FLOATS, and
         // one k block at a time otherwise; the cases above take the first path, this one the second.
-        CpuGemm gemm = new CpuGemm(two, "vector");
-        VectorGemm.wholeK = false;
-        try {
-            for (int t = 0; t < 4; t++) {
-                check(gemm, 450, 40, 300, (t & 1) != 0, (t & 2) != 0, 1.5f, -0.75f);
-            }
-        } finally {
-            VectorGemm.wholeK = true;
+        CpuGemm gemm = new CpuGemm(two, "vector", GemmTuning.DEFAULT.withWholeK(false));
+        for (int t = 0; t < 4; t++) {
+            check(gemm, 450, 40, 300, (t & 1) != 0, (t & 2) != 0, 1.5f, -0.75f);
         }
     }
 
@@ -108,7 +104,7 @@ class CpuGemmTest {
         for (int[] sz : sizes) {
             for (boolean transA : new boolean[] {false, true}) {
                 for (float beta : new float[] {0f, 1f}) {
-                    sameBitsWithSwitchOff(sz[0], sz[1], sz[2], transA, beta, on -> VectorGemm.directC = on,
+                    sameBitsWithPathOff(sz[0], sz[1], sz[2], transA, beta, GemmTuning.DEFAULT.withDirectC(false),
                             "with the direct-C kernels", "through the tile");
                 }
             }
@@ -122,9 +118,10 @@ class CpuGemmTest {
         // block, beta 0 and 1, an edge tile in each direction. The third size fills C's 2^18 elements.
         int[][] sizes = {{29, 37, 2100}, {200, 7, 1500}, {128, 2048, 1100}};
         for (int[] sz : sizes) {
-            assertTrue(VectorGemm.splitsK(2, sz[0], sz[1], sz[2], true), "split-k for m=" + sz[0] + " n=" + sz[1]);
+            assertTrue(new CpuGemm(two, "vector").vector().splitsK(2, sz[0], sz[1], sz[2], true),
+                    "split-k for m=" + sz[0] + " n=" + sz[1]);
             for (float beta : new float[] {0f, 1f}) {
-                sameBitsWithSwitchOff(sz[0], sz[1], sz[2], true, beta, on -> VectorGemm.splitK = on,
+                sameBitsWithPathOff(sz[0], sz[1], sz[2], true, beta, GemmTuning.DEFAULT.withSplitK(false),
                         "in the split-k mode", "in the slab mode");
             }
         }
@@ -139,18 +136,18 @@ class CpuGemmTest {
         int[][] sizes = {{600, 40, 700}, {1000, 200, 300}, {583, 37, 1100}};
         for (int[] sz : sizes) {
             for (float beta : new float[] {0f, 1f}) {
-                sameBitsWithSwitchOff(sz[0], sz[1], sz[2], true, beta, on -> VectorGemm.packsWholeA = on,
+                sameBitsWithPathOff(sz[0], sz[1], sz[2], true, beta, GemmTuning.DEFAULT.withPackWholeA(false),
                         "with A packed whole", "packed block by block");
             }
         }
     }
 
-    // C = A B + beta C on seeded inputs with a VectorGemm switch on (its default) and off: the two results
-    // must agree bit for bit, and the first must match the reference (check).
-    private static void sameBitsWithSwitchOff(int m, int n, int k, boolean transA, float beta,
-                                              java.util.function.Consumer<Boolean> setSwitch, String onText,
-                                              String offText) {
+    // C = A B + beta C on seeded inputs with every VectorGemm path on (the default) and with one path off:
+    // the two results must agree bit for bit, and the first must match the reference (check).
+    private static void sameBitsWithPathOff(int m, int n, int k, boolean transA, float beta, GemmTuning pathOff,
+                                            String onText, String offText) {
         CpuGemm gemm = new CpuGemm(two, "vector");
+        CpuGemm without = new CpuGemm(two, "vector", pathOff);
         Tensor a = ref.allocate(transA ? Shape.of(k, m) : Shape.of(m, k));
         Tensor b = ref.allocate(Shape.of(k, n));
         Tensor c0 = ref.allocate(Shape.of(m, n)), c1 = ref.allocate(Shape.of(m, n));
@@ -159,12 +156,7 @@ class CpuGemmTest {
         Rand.uniform(c0, 13L * m + n, -1, 1);
         ref.copy(c0, c1);
         gemm.gemm(transA, false, m, n, k, 1f, a, b, beta, c0);
-        setSwitch.accept(false);
-        try {
-            gemm.gemm(transA, false, m, n, k, 1f, a, b, beta, c1);
-        } finally {
-            setSwitch.accept(true);
-        }
+        without.gemm(transA, false, m, n, k, 1f, a, b, beta, c1);
         assertSameBits("gemm m=" + m + " n=" + n + " k=" + k + " transA=" + transA + " beta=" + beta, c0, onText, c1,
                 offText);
         check(gemm, m, n, k, transA, false, 1f, beta);

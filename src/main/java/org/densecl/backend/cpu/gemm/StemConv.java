@@ -34,11 +34,6 @@ public final class StemConv {
     private static final int NR = MicroKernel.NR;
     /** Output rows per hand-out from the counter. */
     private static final int ROWS_PER_CLAIM = 4;
-    /**
-     * Whether convolutions this class {@link #applies} to take it (-Ddensecl.stemConv=false: the
-     * implicit GEMM, to compare).
-     */
-    public static volatile boolean enabled = Boolean.parseBoolean(System.getProperty("densecl.stemConv", "true"));
 
     private final Parallel parallel;
     private final MemorySegment[] edgeTiles; // per thread: (MR, NR) for a row's last, partial tile
@@ -63,7 +58,7 @@ public final class StemConv {
      * R*S*C within one k block, at least one whole tile per output row.
      */
     public static boolean applies(ConvGeometry g) {
-        return enabled && g.c() * g.strideW() == STEP && g.dilationH() == 1 && g.dilationW() == 1
+        return g.c() * g.strideW() == STEP && g.dilationH() == 1 && g.dilationW() == 1
                 && g.k() % NR == 0 && g.r() * g.s() * g.c() <= VectorGemm.KC && g.q() >= MR;
     }
 

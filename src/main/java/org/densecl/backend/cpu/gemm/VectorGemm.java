@@ -77,13 +77,8 @@ public final class VectorGemm {
     static final long SPLIT_K_MAX_MN = 1L << 18;
     /** Least k for the split-k mode: four k blocks. */
     static final int SPLIT_K_MIN_K = 4 * KC;
-    /**
-     * Whether the split-k mode is on (-Ddensecl.splitK=false turns it off, to compare). It adds the k
-     * blocks to C in the serial order, so its bits are the slab mode's. (An earlier version summed
-     * chunks of several blocks first and added the chunk sums to C: another order, and the quick
-     * pretraining recipe, chaotic enough to follow it, then ended collapsed; so the order is kept.)
-     */
-    public static volatile boolean splitK = Boolean.parseBoolean(System.getProperty("densecl.splitK", "true"));
+    /** The paths this driver may take; the split-k mode adds the k blocks to C in the serial order. */
+    private final GemmTuning paths;
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private final MemorySegment[] partials; // per thread slot: (m, n) partial C of the split-k mode
@@ -95,30 +90,11 @@ public final class VectorGemm {
      * 16 MB, every ResNet-50 conv GEMM at batch 8 but the stem's filter gradient (59 MB).
      */
     static final int WHOLE_K_FLOATS = 1 << 22;
-    /**
-     * Whether the shared-B mode may use its whole-k variant; measured 1.07-1.17x faster at the conv
-     * shapes it applies to (call-by-call A/B in one process). False (or -Ddensecl.wholeK=false) only to
-     * compare the two or, in tests, to exercise the per-k-block path that larger B takes.
-     */
-    public static volatile boolean wholeK = Boolean.parseBoolean(System.getProperty("densecl.wholeK", "true"));
-    /**
-     * Whether whole tiles with alpha 1 and beta 0 or 1 (every convolution's GEMM) go through the kernels
-     * that write C themselves ({@link MicroKernel#multiplyInto}); measured call by call against the tile
-     * array and separate update: 1.05-1.17x on forward and data-gradient GEMMs of ResNet-50's layers,
-     * 1.0-1.07x on filter gradients. False (or -Ddensecl.directC=false) only to compare the two.
-     */
-    public static volatile boolean directC = Boolean.parseBoolean(System.getProperty("densecl.directC", "true"));
     private float[] wholeB = new float[0]; // (k blocks, NC/NR panels, kc, NR): B of one column block
     private float[] wholeA = new float[0]; // (k blocks, m/MR panels, kc, MR): all of a transposed A
     private int aRegion;                   // floats per k block in wholeA: ceil(m / MR) * MR * KC
     private boolean aPacked;               // the GEMM in flight reads A from wholeA
     private final IntConsumer packWholeABody = this::packWholeA;
-    /**
-     * Whether the whole-k variant packs a transposed A (dY^T of a filter gradient) whole, once, before the
-     * row blocks run: measured 1.07-1.20x on ResNet-50's filter gradients with K = 512 to 1024 output
-     * channels (A/B call by call), the same elsewhere. False (-Ddensecl.wholeA=false) only to compare.
-     */
-    public static volatile boolean packsWholeA = Boolean.parseBoolean(System.getProperty("densecl.wholeA", "true"));
 
     // The GEMM in flight, read by the bodies on the worker threads (published by the executor hand-off).
     private int m, n, k, parts;
@@ -134,13 +110,19 @@ public final class VectorGemm {
     private float betaBlock;
     private int rowBlock; // rows per ic block in the shared-B mode: at most MC, sized so threads get equal shares
 
-    public VectorGemm(Parallel parallel) {
+    public VectorGemm(Parallel parallel, GemmTuning paths) {
         this.parallel = parallel;
+        this.paths = paths;
         int t = parallel.threads();
         this.aBuffers = new float[t][];
         this.bBuffers = new float[t][];
         this.tiles = new float[t][];
         this.partials = new MemorySegment[t];
+    }
+
+    /** The paths this driver may take. */
+    public GemmTuning paths() {
+        return paths;
     }
 
     /** The thread pool this driver splits its work over. */
@@ -187,16 +169,13 @@ public final class VectorGemm {
     /**
      * Whether a GEMM of these sizes takes the split-k mode: where the slab mode would take it otherwise
      * (more than one thread, too few rows for the shared-B mode), with A transposed (dY^T: a filter
-     * gradient, k = pixels). Column slabs would each pack all of A, row slabs all of B. Measured call by
-     * call against the slab mode at ResNet-50's filter gradients (batch 8): 1.03-1.26x with k >= 6272
-     * (the stem 1.18x), 1.01 at k = 1568. (An earlier version, which summed chunks of blocks in another
-     * order, measured forward GEMMs of the same sizes (m = 392 pixels, k = R*S*C) at 0.92-0.98x and
-     * filter gradients that the shared-B mode takes at 0.92-1.01x, so those keep their modes.) The
-     * driver takes it only with alpha 1: then a block's partial, alpha * s, is s, and adding it to C
-     * rounds as the slab mode's C + s does.
+     * gradient, k = pixels). Column slabs would each pack all of A, row slabs all of B. Forward GEMMs of
+     * the same sizes and the gradients the shared-B mode takes lose with it, so they keep their modes
+     * (the performance page has the comparison). The driver takes it only with alpha 1: then a block's
+     * partial, alpha * s, is s, and adding it to C rounds as the slab mode's C + s does.
      */
-    public static boolean splitsK(int threads, int m, int n, int k, boolean transposedA) {
-        return splitK && threads > 1 && transposedA && !sharesB(threads, m) && (long) m * n <= SPLIT_K_MAX_MN
+    public boolean splitsK(int threads, int m, int n, int k, boolean transposedA) {
+        return paths.splitK() && threads > 1 && transposedA && !sharesB(threads, m) && (long) m * n <= SPLIT_K_MAX_MN
                 && k >= SPLIT_K_MIN_K;
     }
 
@@ -298,7 +277,7 @@ public final class VectorGemm {
         aRegion = ceilDiv(m, MR) * MR * KC;
         long aFloats = (long) ceilDiv(k, KC) * aRegion;
         long bFloats = (long) ceilDiv(k, KC) * KC * ceilDiv(Math.min(NC, n), NR) * NR; // the whole-k test below
-        if (wholeK && packsWholeA && a.interleaved() && aFloats <= WHOLE_K_FLOATS && bFloats <= WHOLE_K_FLOATS) {
+        if (paths.wholeK() && paths.packWholeA() && a.interleaved() && aFloats <= WHOLE_K_FLOATS && bFloats <= WHOLE_K_FLOATS) {
             if (wholeA.length < aFloats + PAD) {
                 wholeA = new float[(int) aFloats + PAD];
             }
@@ -310,7 +289,7 @@ public final class VectorGemm {
         for (jc = 0; jc < n; jc += NC) {
             nc = Math.min(NC, n - jc);
             long wholeFloats = (long) ceilDiv(k, KC) * KC * ceilDiv(nc, NR) * NR;
-            if (wholeK && wholeFloats <= WHOLE_K_FLOATS) {
+            if (paths.wholeK() && wholeFloats <= WHOLE_K_FLOATS) {
                 if (wholeB.length < wholeFloats + PAD) {
                     wholeB = new float[(int) wholeFloats + PAD];
                 }
@@ -447,7 +426,7 @@ public final class VectorGemm {
                              int nc, int kc, MemorySegment c, long cOff, int ldc, float betaBlock) {
         long ldcBytes = 4L * ldc;
         boolean interleaved = a.interleaved();
-        boolean direct = directC && alpha == 1f && (betaBlock == 0f || betaBlock == 1f);
+        boolean direct = paths.directC() && alpha == 1f && (betaBlock == 0f || betaBlock == 1f);
         for (int j0 = 0; j0 < nc; j0 += NL2) {
             int j1 = Math.min(nc, j0 + NL2);
             for (int ir = 0; ir < mc; ir += MR) {

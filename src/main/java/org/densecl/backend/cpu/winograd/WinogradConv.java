@@ -14,6 +14,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.cpu.Parallel;
+import org.densecl.backend.cpu.gemm.GemmTuning;
 import org.densecl.backend.cpu.gemm.VectorGemm;
 
 /**
@@ -77,7 +78,7 @@ public final class WinogradConv {
     // elementwise loop) reads memory through a type switch: the SGD step measured 4x slower in a step.
     private MemorySegment pointsDw = MemorySegment.NULL;
 
-    public WinogradConv(Parallel parallel) {
+    public WinogradConv(Parallel parallel, GemmTuning paths) {
         this.parallel = parallel;
         this.fused = new FusedWinograd(parallel);
         int t = parallel.threads();
@@ -88,7 +89,7 @@ public final class WinogradConv {
         this.work2 = new float[t][POINTS * LANES];
         this.rowBuffers = new float[t][0];
         for (int i = 0; i < t; i++) {
-            gemms[i] = new VectorGemm(new Parallel(1)); // a one-thread pool starts no thread
+            gemms[i] = new VectorGemm(new Parallel(1), paths); // a one-thread pool starts no thread
             aPanels[i] = new ArrayPanels();
             bPanels[i] = new ArrayPanels();
         }

@@ -24,18 +24,18 @@ class VectorGemmModesTest {
     private static final double U = 0x1p-24;
     private static Parallel two;
     private static Parallel one;
+    private static VectorGemm modes; // asked which mode sizes take
     private final Arena arena = Arena.ofAuto();
 
     @BeforeAll
     static void setUp() {
-        VectorGemm.splitK = true; // the default; set in case a -Ddensecl.splitK=false run reaches this
         two = new Parallel(2);
         one = new Parallel(1);
+        modes = new VectorGemm(two, GemmTuning.DEFAULT);
     }
 
     @AfterAll
     static void tearDown() {
-        VectorGemm.splitK = true;
         two.close();
         one.close();
     }
@@ -46,16 +46,16 @@ class VectorGemmModesTest {
         // last short); n < m: row slabs otherwise. alpha 1.5 does not take the mode, but must be exact too.
         int[][] sizes = {{29, 37, 2100}, {21, 45, 4500}, {3, 5, 1030}, {37, 29, 2100}, {200, 7, 7000}};
         for (int[] s : sizes) {
-            assertTrue(VectorGemm.splitsK(2, s[0], s[1], s[2], true), "split-k for " + sizeText(s));
+            assertTrue(modes.splitsK(2, s[0], s[1], s[2], true), "split-k for " + sizeText(s));
             check(two, s[0], s[1], s[2], true, 1f, 0f);
             check(two, s[0], s[1], s[2], true, 1.5f, -0.75f);
             check(two, s[0], s[1], s[2], true, 1f, 1f);
         }
         // A plain A (forward GEMMs), one thread, short k, or enough rows for the shared-B mode: no split.
-        assertFalse(VectorGemm.splitsK(2, 29, 37, 2100, false));
-        assertFalse(VectorGemm.splitsK(1, 29, 37, 2100, true));
-        assertFalse(VectorGemm.splitsK(2, 29, 37, 1000, true));
-        assertFalse(VectorGemm.splitsK(2, 600, 40, 2100, true));
+        assertFalse(modes.splitsK(2, 29, 37, 2100, false));
+        assertFalse(modes.splitsK(1, 29, 37, 2100, true));
+        assertFalse(modes.splitsK(2, 29, 37, 1000, true));
+        assertFalse(modes.splitsK(2, 600, 40, 2100, true));
     }
 
     @Test
@@ -64,7 +64,7 @@ class VectorGemmModesTest {
         assertTrue(VectorGemm.sharesB(2, 600));
         check(two, 600, 40, 700, true, 1f, 1f);
         check(two, 600, 40, 700, false, 0.5f, 0f);
-        assertFalse(VectorGemm.sharesB(2, 100) || VectorGemm.splitsK(2, 100, 2700, 600, true));
+        assertFalse(VectorGemm.sharesB(2, 100) || modes.splitsK(2, 100, 2700, 600, true));
         check(two, 100, 2700, 600, true, 1f, 0f);
         check(two, 29, 37, 2100, false, 1f, 0f);
         check(one, 29, 37, 2100, true, -2f, 0.5f);
@@ -120,7 +120,7 @@ class VectorGemmModesTest {
             old[i] = beta == 0f ? Float.NaN : (float) (2 * rnd.nextDouble() - 1);
             cSeg.setAtIndex(ValueLayout.JAVA_FLOAT, i, old[i]);
         }
-        new VectorGemm(p).run(m, n, k, alpha, new MatrixPanels().asA(aSeg, m, k, transA),
+        new VectorGemm(p, GemmTuning.DEFAULT).run(m, n, k, alpha, new MatrixPanels().asA(aSeg, m, k, transA),
                 new MatrixPanels().asB(bSeg, k, n, false), beta, cSeg, 4L * col0, ldc);
         float[] c = new float[m * n];
         double[] expected = new double[m * n], absSum = new double[m * n];

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.cpu.Parallel;
+import org.densecl.backend.cpu.gemm.GemmTuning;
 import org.densecl.backend.ref.RefBackend;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
@@ -79,7 +80,7 @@ class WinogradConvTest {
 
     @Test
     void allThreePassesMatchTheReference() {
-        WinogradConv conv = new WinogradConv(two);
+        WinogradConv conv = new WinogradConv(two, GemmTuning.DEFAULT);
         double worst = 0;
         for (ConvGeometry g : geometries()) {
             worst = Math.max(worst, check(conv, g, "2 threads"));
@@ -91,7 +92,7 @@ class WinogradConvTest {
     void otherThreadCountsGiveTheSameResults() {
         for (int threads : new int[] {1, 3}) {
             try (Parallel p = new Parallel(threads)) {
-                WinogradConv conv = new WinogradConv(p);
+                WinogradConv conv = new WinogradConv(p, GemmTuning.DEFAULT);
                 for (ConvGeometry g : List.of(geometries().get(0), geometries().get(4))) {
                     check(conv, g, threads + " threads");
                 }

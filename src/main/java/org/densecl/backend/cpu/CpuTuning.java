@@ -1,0 +1,41 @@
+package org.densecl.backend.cpu;
+
+import org.densecl.backend.cpu.gemm.GemmTuning;
+
+/**
+ * How the cpu backend computes, fixed when it is built ({@link CpuBackend#CpuBackend(int, CpuTuning)}):
+ * the GEMM provider and which convolution and GEMM variants it may take. Benchmarks build backends with
+ * variants to compare them, tests to prove the variants give the same bits; nothing is switched globally.
+ *
+ * @param gemm     "vector" (pure Java, always there) or "openblas" (cblas_sgemm through FFM)
+ * @param winograd 3x3 stride-1 convolutions by Winograd F(4x4, 3x3) (false: implicit GEMM, as the others)
+ * @param stemConv the RGB stem (C * strideW = 6) by the direct kernel (false: implicit GEMM)
+ * @param gemmPaths which paths the vector GEMM driver may take
+ */
+public record CpuTuning(String gemm, boolean winograd, boolean stemConv, GemmTuning gemmPaths) {
+
+    /** The vector GEMM with every fast path. */
+    public static final CpuTuning DEFAULT = new CpuTuning("vector", true, true, GemmTuning.DEFAULT);
+
+    public CpuTuning {
+        if (!CpuGemm.PROVIDERS.contains(gemm)) {
+            throw new IllegalArgumentException("unknown GEMM provider '" + gemm + "'; choose one of " + CpuGemm.PROVIDERS);
+        }
+    }
+
+    public CpuTuning withGemm(String provider) {
+        return new CpuTuning(provider, winograd, stemConv, gemmPaths);
+    }
+
+    public CpuTuning withWinograd(boolean on) {
+        return new CpuTuning(gemm, on, stemConv, gemmPaths);
+    }
+
+    public CpuTuning withStemConv(boolean on) {
+        return new CpuTuning(gemm, winograd, on, gemmPaths);
+    }
+
+    public CpuTuning withGemmPaths(GemmTuning paths) {
+        return new CpuTuning(gemm, winograd, stemConv, paths);
+    }
+}
