@@ -99,7 +99,13 @@ final class CpuVec {
             return FloatVector.SPECIES_256;
         }
         try {
-            return VectorSpecies.of(float.class, VectorShape.forBitSize(Integer.parseInt(bits)));
+            VectorSpecies<Float> species = VectorSpecies.of(float.class, VectorShape.forBitSize(Integer.parseInt(bits)));
+            if (species.vectorBitSize() != 256) {
+                System.err.println("densecl: densecl.vectorBits=" + bits + ": the cpu kernels run two vector species"
+                        + " (the GEMM's are 256-bit), which makes the JIT box vectors: slower, meant for tests of"
+                        + " other tail lengths and summation orders");
+            }
+            return species;
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("densecl.vectorBits=" + bits + " is not a vector width; use 64, 128,"
                     + " 256 or 512 (or leave it unset for the CPU's preferred width)", e);

@@ -9,6 +9,14 @@ import org.junit.jupiter.api.Test;
 /** The tier-independent exp and lane sum that the softmax kernels use. */
 class CpuVecTest {
     @Test
+    void speciesIsEightFloatsUnlessThePropertyNamesAnotherWidth() {
+        // The build reruns the species tests at 128 and 512 bits (pom.xml): this proves those runs got
+        // the width they asked for, and the default run the kernels' 8 floats on AVX2 and AVX-512 alike.
+        String bits = System.getProperty("densecl.vectorBits", "");
+        assertEquals(bits.isEmpty() ? 8 : Integer.parseInt(bits) / 32, CpuVec.L, "densecl.vectorBits=" + bits);
+    }
+
+    @Test
     void expMatchesMathExpWithinAFewUlp() {
         float[] x = new float[CpuVec.L];
         double worst = 0;
