@@ -107,18 +107,17 @@ public final class FinetuneCommand implements Callable<Integer> {
         String yaml = YamlConfig.mapper().writeValueAsString(cfg);
         System.err.println("finetune: config " + config + (overrides.isEmpty() ? "" : " with " + overrides) + ":\n" + yaml);
         AugmentConfig.Segmentation augCfg = cfg.augmentation();
-        Files.createDirectories(output);
-        AtomicFiles.deleteStaleTemporaries(output); // a kill in the middle of a write leaves one
-        AtomicFiles.writeString(output.resolve("config.yaml"), yaml);
-        String configJson = YamlConfig.json(cfg), augmentJson = YamlConfig.json(augCfg);
-
         FinetuneConfig.Data d = cfg.data();
-        Path root = FinetuneData.ensure(d, System.err);
+        Path root = FinetuneData.ensure(d, System.err); // the data first: an error there leaves no output
         int k = cfg.model().numClasses();
         SegDataset pool = FinetuneData.split(root, "train", k), val = FinetuneData.split(root, "val", k),
                 test = FinetuneData.split(root, "test", k);
         long seed = cfg.run().seed();
         SegDataset train = FinetuneData.trainingImages(pool, d, seed);
+        Files.createDirectories(output);
+        AtomicFiles.deleteStaleTemporaries(output); // a kill in the middle of a write leaves one
+        AtomicFiles.writeString(output.resolve("config.yaml"), yaml);
+        String configJson = YamlConfig.json(cfg), augmentJson = YamlConfig.json(augCfg);
         int limit = train.size();
         int n = d.batch(), crop = d.crop(), every = cfg.eval().every();
         long total = cfg.optim().iterations();

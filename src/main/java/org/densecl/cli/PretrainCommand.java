@@ -104,12 +104,12 @@ public final class PretrainCommand implements Callable<Integer> {
         PretrainConfig cfg = PretrainConfig.load(config, overrides);
         String yaml = YamlConfig.mapper().writeValueAsString(cfg);
         System.err.println("pretrain: config " + config + (overrides.isEmpty() ? "" : " with " + overrides) + ":\n" + yaml);
+        ImageFolder folder = ensureImages(cfg.data()); // before any output: a data error leaves none
         Files.createDirectories(output);
         AtomicFiles.deleteStaleTemporaries(output); // a kill in the middle of a write leaves one
         AtomicFiles.writeString(output.resolve("config.yaml"), yaml);
         String configJson = YamlConfig.json(cfg);
 
-        ImageFolder folder = ensureImages(cfg.data());
         AugmentConfig.Pretrain base = AugmentConfig.load(Path.of(cfg.data().augment()), List.of()).pretrain();
         PretrainViews views = new PretrainViews(new AugmentConfig.Pretrain(cfg.data().size(), cfg.data().cropScale(),
                 base.cropRatio(), base.jitterProbability(), base.brightness(), base.contrast(), base.blurProbability(),

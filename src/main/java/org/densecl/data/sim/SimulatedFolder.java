@@ -122,7 +122,7 @@ public final class SimulatedFolder {
 
     private static Optional<Path> firstSimulatedImage(Path root) {
         try (Stream<Path> s = Files.walk(root)) {
-            return s.filter(p -> SIMULATED_NAME.matcher(p.getFileName().toString()).matches()).findFirst();
+            return s.filter(p -> SIMULATED_NAME.matcher(p.getFileName().toString()).matches()).min(Path::compareTo);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + root + ": " + e.getMessage(), e);
         }
