@@ -55,7 +55,8 @@ class KillResumeTest {
 
         Path log = out.resolve("log.jsonl"), ckpt = out.resolve("checkpoint.safetensors");
         Path partial = data.resolveSibling("data.partial");
-        ChildCli cli = new ChildCli(tmp.resolve("pretrain-console.log"), command("pretrain", PRETRAIN_CONFIG, out, sets));
+        Path console = tmp.resolve("pretrain-console.log");
+        ChildCli cli = new ChildCli(console, command("pretrain", PRETRAIN_CONFIG, out, sets));
         List<String> kills = new ArrayList<>();
         kill(cli, kills, new Kill("while simulating the pool on first use", () -> ChildCli.pngs(partial) >= 2,
                 random.nextInt(150)), () -> pretrainState(data, out));
@@ -72,6 +73,8 @@ class KillResumeTest {
         cli.finish();
 
         assertTrue(kills.size() >= 3, "fewer than 3 kills landed: " + kills);
+        assertTrue(Files.readString(console).contains("pretrain: --resume: no checkpoint in " + out + " yet, nothing to"
+                + " resume: starting at step 0"), "the first --resume must start afresh and say so; see " + console);
         for (String f : List.of("backbone.safetensors", "log.jsonl", "checkpoint.safetensors", "config.yaml")) {
             assertArrayEquals(Files.readAllBytes(ref.resolve("out").resolve(f)), Files.readAllBytes(out.resolve(f)),
                     f + " after " + kills + " differs from the uninterrupted run's");
@@ -92,7 +95,8 @@ class KillResumeTest {
         Path partial = data.resolveSibling("data.partial");
         List<String> args = new ArrayList<>(command("finetune", "configs/finetune_quick.yaml", out, sets));
         args.addAll(List.of("--init", "kaiming"));
-        ChildCli cli = new ChildCli(tmp.resolve("finetune-console.log"), args);
+        Path console = tmp.resolve("finetune-console.log");
+        ChildCli cli = new ChildCli(console, args);
         List<String> kills = new ArrayList<>();
         kill(cli, kills, new Kill("while simulating the labeled set on first use", () -> ChildCli.pngs(partial) >= 2,
                 random.nextInt(100)), () -> finetuneState(data, out));
@@ -108,6 +112,8 @@ class KillResumeTest {
         cli.finish();
 
         assertTrue(kills.size() >= 3, "fewer than 3 kills landed: " + kills);
+        assertTrue(Files.readString(console).contains("finetune: --resume: no checkpoint in " + out + " yet, nothing to"
+                + " resume: starting at iteration 0"), "the first --resume must start afresh and say so; see " + console);
         for (String f : List.of("last.safetensors", "best.safetensors", "metrics.json", "log.jsonl")) {
             assertArrayEquals(Files.readAllBytes(ref.resolve("out").resolve(f)), Files.readAllBytes(out.resolve(f)),
                     f + " after " + kills + " differs from the uninterrupted run's");
