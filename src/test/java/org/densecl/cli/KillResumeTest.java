@@ -72,15 +72,9 @@ class KillResumeTest {
                 () -> pretrainState(data, out));
         cli.finish();
 
-        assertTrue(kills.size() >= 3, "fewer than 3 kills landed: " + kills);
-        assertTrue(Files.readString(console).contains("pretrain: --resume: no checkpoint in " + out + " yet, nothing to"
-                + " resume: starting at step 0"), "the first --resume must start afresh and say so; see " + console);
-        for (String f : List.of("backbone.safetensors", "log.jsonl", "checkpoint.safetensors", "config.yaml")) {
-            assertArrayEquals(Files.readAllBytes(ref.resolve("out").resolve(f)), Files.readAllBytes(out.resolve(f)),
-                    f + " after " + kills + " differs from the uninterrupted run's");
-        }
-        sameSimulation(ref.resolve("data"), data);
-        assertEquals(List.of(), temporaries(out), "temporaries of killed writes are left in " + out);
+        sameAsUninterrupted("pretrain: --resume: no checkpoint in " + out + " yet, nothing to resume: starting at step 0",
+                console, kills, ref, data, out, List.of("backbone.safetensors", "log.jsonl", "checkpoint.safetensors",
+                        "config.yaml"));
     }
 
     @Test
@@ -111,15 +105,9 @@ class KillResumeTest {
                 >= FinetuneFixture.ITERATIONS, 0), () -> finetuneState(data, out));
         cli.finish();
 
-        assertTrue(kills.size() >= 3, "fewer than 3 kills landed: " + kills);
-        assertTrue(Files.readString(console).contains("finetune: --resume: no checkpoint in " + out + " yet, nothing to"
-                + " resume: starting at iteration 0"), "the first --resume must start afresh and say so; see " + console);
-        for (String f : List.of("last.safetensors", "best.safetensors", "metrics.json", "log.jsonl")) {
-            assertArrayEquals(Files.readAllBytes(ref.resolve("out").resolve(f)), Files.readAllBytes(out.resolve(f)),
-                    f + " after " + kills + " differs from the uninterrupted run's");
-        }
-        sameSimulation(ref.resolve("data"), data);
-        assertEquals(List.of(), temporaries(out), "temporaries of killed writes are left in " + out);
+        sameAsUninterrupted("finetune: --resume: no checkpoint in " + out + " yet, nothing to resume: starting at"
+                + " iteration 0", console, kills, ref, data, out, List.of("last.safetensors", "best.safetensors",
+                "metrics.json", "log.jsonl"));
     }
 
     @Test
@@ -193,8 +181,27 @@ class KillResumeTest {
         sameSimulation(ref.resolve("sim"), out);
     }
 
+    /**
+     * How a training command's kill test ends: 3 kills or more landed, the first start (--resume, nothing there)
+     * said {@code firstStart}, the {@code files} of {@code out} and the simulated {@code data} are the reference's
+     * bytes, and no temporary of a killed write is left.
+     */
+    private static void sameAsUninterrupted(String firstStart, Path console, List<String> kills, Path ref, Path data,
+                                            Path out, List<String> files) throws IOException {
+        assertTrue(kills.size() >= 3, "fewer than 3 kills landed: " + kills);
+        assertTrue(Files.readString(console).contains(firstStart), "the first --resume must start afresh and say so ('"
+                + firstStart + "'); see " + console);
+        for (String f : files) {
+            assertArrayEquals(Files.readAllBytes(ref.resolve("out").resolve(f)), Files.readAllBytes(out.resolve(f)),
+                    f + " after " + kills + " differs from the uninterrupted run's");
+        }
+        sameSimulation(ref.resolve("data"), data);
+        assertEquals(List.of(), temporaries(out), "temporaries of killed writes are left in " + out);
+    }
+
     /** Kills the command at {@code at} and prints what survived; a command that ended first is not counted. */
-    private static void kill(ChildCli cli, List<String> kills, Kill at, java.util.function.Supplier<String> state) {
+    private static void kill(ChildCli cli, List<String> kills, Kill at, java.util.function.Supplier<String> state)
+            throws InterruptedException {
         boolean landed = cli.killAt(at);
         System.out.println("kill-resume: " + (landed ? "killed " : "ended before the kill ") + at.name() + ": "
                 + state.get());

@@ -43,7 +43,7 @@ public final class ChildCli {
      * Starts the command and SIGKILLs it once {@code kill.when()} holds and {@code kill.delayMillis()} more have
      * passed. Returns false when the command finished first (then it must have succeeded).
      */
-    public boolean killAt(Kill kill) {
+    public boolean killAt(Kill kill) throws InterruptedException {
         Process p = start();
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(LIMIT_SECONDS);
@@ -65,25 +65,19 @@ public final class ChildCli {
             p.waitFor();
             note("--- killed (SIGKILL) at '" + kill.name() + "'" + (alive ? "" : ", but it had ended already"));
             return alive;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         } finally {
             p.destroyForcibly();
         }
     }
 
     /** Runs the command to its end and checks that it succeeded. */
-    public void finish() {
+    public void finish() throws InterruptedException {
         Process p = start();
         try {
             if (!p.waitFor(LIMIT_SECONDS, TimeUnit.SECONDS)) {
                 fail("the child did not end within " + LIMIT_SECONDS + " s; see " + console);
             }
             assertEquals(0, p.exitValue(), "the child failed; its console is " + console + ":\n" + tail());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         } finally {
             p.destroyForcibly();
         }
