@@ -165,9 +165,9 @@ class KillResumeTest {
 
         Path partial = out.resolveSibling("sim.partial");
         ChildCli cli = new ChildCli(tmp.resolve("simulate-console.log"), List.of("simulate", "--output", out.toString(),
-                "--count", "400", "--size", "48", "--seed", "3", "--labeled"));
+                "--count", "400", "--size", "48", "--seed", "3", "--labeled", "--threads", "1"));
         List<String> kills = new ArrayList<>();
-        long a = 5 + random.nextInt(40), b = 150 + random.nextInt(150), c = 340 + random.nextInt(50);
+        long a = 5 + random.nextInt(40), b = 120 + random.nextInt(120), c = 300 + random.nextInt(60);
         kill(cli, kills, new Kill(a + " images in (seeded)", () -> ChildCli.pngs(partial) >= 2 * a, 0),
                 () -> simulationState(out));
         assertFalse(Files.exists(out), "a killed simulation left a folder named --output");

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryIteratorException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -142,13 +144,24 @@ public final class ChildCli {
         }
     }
 
-    /** The number of PNG files directly in {@code dir}, or in its img_dir/* (0 when it does not exist). */
+    /**
+     * The number of PNG files in {@code dir} and its sub-folders (img_dir/SPLIT ...), 0 when it does not exist.
+     * Names only, no file attributes: a writer renaming its temporaries meanwhile cannot make the count fail.
+     */
     public static long pngs(Path dir) {
-        try (Stream<Path> s = Files.walk(dir, 3)) {
-            return s.filter(p -> p.getFileName().toString().endsWith(".png") && !p.getFileName().toString().startsWith("."))
-                    .count();
-        } catch (IOException | UncheckedIOException e) { // a file renamed or not there yet
-            return 0;
+        long n = 0;
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+            for (Path p : s) {
+                String name = p.getFileName().toString();
+                if (name.endsWith(".png") && !name.startsWith(".")) {
+                    n++;
+                } else if (!name.startsWith(".") && Files.isDirectory(p)) {
+                    n += pngs(p);
+                }
+            }
+        } catch (IOException | DirectoryIteratorException e) { // not there (yet), or renamed away
+            return n;
         }
+        return n;
     }
 }
