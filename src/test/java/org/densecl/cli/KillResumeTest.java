@@ -101,7 +101,7 @@ class KillResumeTest {
                 || ChildCli.lines(log) >= 8, 0), () -> finetuneState(data, out));
         kill(cli, kills, new Kill("between checkpoints (seeded delay)", () -> ChildCli.lines(log) >= 8,
                 random.nextInt(400)), () -> finetuneState(data, out));
-        kill(cli, kills, new Kill("after the last iteration, while testing", () -> ChildCli.lines(log)
+        kill(cli, kills, new Kill("after the last iteration", () -> ChildCli.lines(log)
                 >= FinetuneFixture.ITERATIONS, 0), () -> finetuneState(data, out));
         cli.finish();
 
@@ -129,17 +129,17 @@ class KillResumeTest {
         Path densecl = out.resolve("densecl/trial0"), kaiming = out.resolve("kaiming/trial0");
         List<String> kills = new ArrayList<>();
         kill(cli, kills, new Kill("while simulating the labeled set", () -> ChildCli.pngs(data.resolve("labeled.partial"))
-                >= 2, 0), () -> experimentState(out));
+                >= 2, 0), () -> experimentState(data, out));
         kill(cli, kills, new Kill("while simulating the pretraining pool", () -> ChildCli.pngs(data.resolve("pool.partial"))
-                >= 1 || Files.exists(pretrain.resolve("log.jsonl")), 0), () -> experimentState(out));
+                >= 1 || Files.exists(pretrain.resolve("log.jsonl")), 0), () -> experimentState(data, out));
         kill(cli, kills, new Kill("in the pretraining, past its first checkpoint", () -> Files.exists(
-                pretrain.resolve("checkpoint.safetensors")), random.nextInt(300)), () -> experimentState(out));
+                pretrain.resolve("checkpoint.safetensors")), random.nextInt(300)), () -> experimentState(data, out));
         kill(cli, kills, new Kill("inside a fine-tuning checkpoint write", () -> ChildCli.writing(densecl,
-                "last.safetensors") || ChildCli.lines(densecl.resolve("log.jsonl")) >= 3, 0), () -> experimentState(out));
+                "last.safetensors") || ChildCli.lines(densecl.resolve("log.jsonl")) >= 3, 0), () -> experimentState(data, out));
         kill(cli, kills, new Kill("in the second fine-tuning (seeded delay)", () -> Files.exists(kaiming.resolve(
-                "log.jsonl")), random.nextInt(400)), () -> experimentState(out));
+                "log.jsonl")), random.nextInt(400)), () -> experimentState(data, out));
         kill(cli, kills, new Kill("while drawing the report", () -> Files.exists(out.resolve("results.json")),
-                random.nextInt(200)), () -> experimentState(out));
+                random.nextInt(200)), () -> experimentState(data, out));
         cli.finish();
 
         assertTrue(kills.size() >= 3, "fewer than 3 kills landed: " + kills);
@@ -153,6 +153,9 @@ class KillResumeTest {
                     f + " after " + kills + " differs from the uninterrupted run's");
         }
         assertTrue(Files.isRegularFile(out.resolve("report.md")) && Files.isRegularFile(out.resolve("tsne.png")));
+        for (Path d : List.of(out, pretrain, densecl, kaiming)) {
+            assertEquals(List.of(), temporaries(d), "temporaries of killed writes are left in " + d);
+        }
     }
 
     @Test
@@ -238,8 +241,9 @@ class KillResumeTest {
                 + (Files.exists(out.resolve("metrics.json")) ? ", metrics.json" : "");
     }
 
-    private static String experimentState(Path out) {
-        List<String> parts = new ArrayList<>();
+    private static String experimentState(Path data, Path out) {
+        List<String> parts = new ArrayList<>(List.of(simulationState(data.resolve("labeled")),
+                simulationState(data.resolve("pool"))));
         for (String run : List.of("pretrain", "densecl/trial0", "kaiming/trial0")) {
             Path dir = out.resolve(run);
             if (Files.isDirectory(dir)) {
