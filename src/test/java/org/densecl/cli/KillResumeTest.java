@@ -63,8 +63,9 @@ class KillResumeTest {
         assertFalse(Files.exists(data), "a killed simulation left a folder named data.root");
         kill(cli, kills, new Kill("before the first checkpoint", () -> ChildCli.lines(log) >= 1 && !Files.exists(ckpt), 0),
                 () -> pretrainState(data, out));
-        kill(cli, kills, new Kill("inside a checkpoint write", () -> ChildCli.writing(out, "checkpoint.safetensors")
-                || ChildCli.lines(log) >= 10, 0), () -> pretrainState(data, out));
+        kill(cli, kills, new Kill("inside a checkpoint write over an earlier one", () -> ChildCli.writing(out,
+                "checkpoint.safetensors") && Files.exists(ckpt) || ChildCli.lines(log) >= 10, 0),
+                () -> pretrainState(data, out));
         long k = ChildCli.lines(log) + 2 + random.nextInt(3);
         kill(cli, kills, new Kill("at step " + k + " (seeded)", () -> ChildCli.lines(log) >= k, random.nextInt(300)),
                 () -> pretrainState(data, out));
@@ -81,7 +82,7 @@ class KillResumeTest {
     void finetuneKilledFiveTimesEndsAsAnUninterruptedRun() throws Exception {
         Path data = tmp.resolve("run/data"), out = tmp.resolve("run/out");
         List<String> sets = new ArrayList<>(FinetuneFixture.overrides(data)); // at 32x32: half the time of 64x64
-        sets.addAll(List.of("data.simulateSize=32", "data.crop=32", "data.scale=[128, 32]"));
+        sets.addAll(List.of("data.simulateSize=32", "data.crop=32", "data.scale=[128, 32]", "run.logEvery=1"));
         FinetuneCommand.finetune(Path.of("configs/finetune_quick.yaml"), sets, "kaiming", out, false, null);
         Path ref = moveAside("run");
 
@@ -97,10 +98,11 @@ class KillResumeTest {
         assertFalse(Files.exists(data), "a killed simulation left a folder named data.root");
         kill(cli, kills, new Kill("before the first checkpoint", () -> Files.exists(log) && !Files.exists(last),
                 random.nextInt(200)), () -> finetuneState(data, out));
-        kill(cli, kills, new Kill("inside a checkpoint write", () -> ChildCli.writing(out, "last.safetensors")
-                || ChildCli.lines(log) >= 8, 0), () -> finetuneState(data, out));
-        kill(cli, kills, new Kill("between checkpoints (seeded delay)", () -> ChildCli.lines(log) >= 8,
-                random.nextInt(400)), () -> finetuneState(data, out));
+        kill(cli, kills, new Kill("inside a checkpoint write over an earlier one", () -> ChildCli.writing(out,
+                "last.safetensors") && Files.exists(last) || ChildCli.lines(log) >= 10, 0), () -> finetuneState(data, out));
+        long k = Math.min(ChildCli.lines(log) + 1 + random.nextInt(2), FinetuneFixture.ITERATIONS - 1);
+        kill(cli, kills, new Kill("at iteration " + k + " (seeded)", () -> ChildCli.lines(log) >= k, random.nextInt(300)),
+                () -> finetuneState(data, out));
         kill(cli, kills, new Kill("after the last iteration", () -> ChildCli.lines(log)
                 >= FinetuneFixture.ITERATIONS, 0), () -> finetuneState(data, out));
         cli.finish();
