@@ -8,6 +8,7 @@ import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
 import org.densecl.data.io.PngWriter;
 import org.densecl.data.io.SegDataset;
+import org.densecl.data.sim.SimulatedFolder;
 import org.densecl.seg.FinetuneConfig;
 import org.densecl.seg.FinetuneData;
 import org.densecl.seg.FinetunedModel;
@@ -67,6 +68,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         FinetunedModel model = FinetunedModel.open(checkpoint);
         FinetuneConfig cfg = model.config();
         int k = cfg.model().numClasses();
+        SimulatedFolder.verify(data); // a simulated folder must hold what its manifest says
         SegDataset set = FinetuneData.split(data, split, k);
         FinetuneConfig.Eval inference = inference(cfg.eval());
         System.err.printf(Locale.ROOT, "evaluate: %s (iteration %d, init %s) on %s; backend %s; %s%n", checkpoint,

@@ -49,6 +49,11 @@ public final class ExperimentCommand implements Callable<Integer> {
             + " collapsed (the report then warns that the DenseCL arm measures a failed pretraining)")
     boolean allowCollapsed;
 
+    // Continuing is what an experiment always does; the option lets one script line pass --resume to every command.
+    @Option(names = "--resume", description = "continue what --output holds (what the experiment does anyway; accepted"
+            + " so a script can pass --resume to pretrain, finetune and experiment alike)")
+    boolean resume;
+
     @Option(names = "--stop-at", paramLabel = "N", description = "stop the first phase that trains in this invocation"
             + " after its step / iteration N, as if killed there; run again without it to continue")
     Long stopAt;

@@ -16,6 +16,7 @@ import org.densecl.data.Progress;
 import org.densecl.data.YamlConfig;
 import org.densecl.data.augment.AugmentConfig;
 import org.densecl.data.augment.SegAugment;
+import org.densecl.data.io.AtomicFiles;
 import org.densecl.data.io.SegDataset;
 import org.densecl.data.loader.PrefetchLoader;
 import org.densecl.data.loader.SegBatch;
@@ -69,7 +70,8 @@ public final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a config key, e.g. --set optim.iterations=50")
     List<String> overrides = new ArrayList<>();
 
-    @Option(names = "--resume", description = "continue exactly from DIR/last.safetensors (same config and --init)")
+    @Option(names = "--resume", description = "continue exactly from DIR/last.safetensors (same config and --init);"
+            + " without one there yet, start at iteration 0 (so the same command can be rerun until the run is done)")
     boolean resume;
 
     @Option(names = "--stop-at", paramLabel = "N", description = "stop after iteration N with a checkpoint, as if"
@@ -105,17 +107,17 @@ public final class FinetuneCommand implements Callable<Integer> {
         String yaml = YamlConfig.mapper().writeValueAsString(cfg);
         System.err.println("finetune: config " + config + (overrides.isEmpty() ? "" : " with " + overrides) + ":\n" + yaml);
         AugmentConfig.Segmentation augCfg = cfg.augmentation();
-        Files.createDirectories(output);
-        Files.writeString(output.resolve("config.yaml"), yaml);
-        String configJson = YamlConfig.json(cfg), augmentJson = YamlConfig.json(augCfg);
-
         FinetuneConfig.Data d = cfg.data();
-        Path root = FinetuneData.ensure(d, System.err);
+        Path root = FinetuneData.ensure(d, System.err); // the data first: an error there leaves no output
         int k = cfg.model().numClasses();
         SegDataset pool = FinetuneData.split(root, "train", k), val = FinetuneData.split(root, "val", k),
                 test = FinetuneData.split(root, "test", k);
         long seed = cfg.run().seed();
         SegDataset train = FinetuneData.trainingImages(pool, d, seed);
+        Files.createDirectories(output);
+        AtomicFiles.deleteStaleTemporaries(output); // a kill in the middle of a write leaves one
+        AtomicFiles.writeString(output.resolve("config.yaml"), yaml);
+        String configJson = YamlConfig.json(cfg), augmentJson = YamlConfig.json(augCfg);
         int limit = train.size();
         int n = d.batch(), crop = d.crop(), every = cfg.eval().every();
         long total = cfg.optim().iterations();
@@ -137,7 +139,12 @@ public final class FinetuneCommand implements Callable<Integer> {
 
             long it = 0, bestIt = 0;
             double best = Double.NaN;
-            if (resume) {
+            boolean resuming = resume && Files.isRegularFile(last);
+            if (resume && !resuming) { // killed before its first checkpoint, or never run
+                System.err.println("finetune: --resume: no checkpoint in " + output + " yet, nothing to resume: starting"
+                        + " at iteration 0");
+            }
+            if (resuming) {
                 FinetuneCheckpoint.State s = FinetuneCheckpoint.resume(last, model, sgdBackbone, sgdHeads, be);
                 requireSameRun(s, seed, configJson);
                 it = s.iteration();
@@ -206,6 +213,7 @@ public final class FinetuneCommand implements Callable<Integer> {
                         inWindow = 0;
                     }
                     if (it % cfg.run().checkpointEvery() == 0 || it == end) {
+                        w.flush(); // every record up to the checkpoint is in the log before it
                         FinetuneCheckpoint.save(last, model, sgdBackbone, sgdHeads, be, new FinetuneCheckpoint.State(it,
                                 seed, init, best, bestIt, configJson, augmentJson));
                     }
@@ -221,10 +229,10 @@ public final class FinetuneCommand implements Callable<Integer> {
                 return null;
             }
             SegMetrics tm = evaluator.evaluate(test, null).metrics();
-            Path metrics = output.resolve("metrics.json");
-            FinetuneOutputs.writeMetrics(metrics, tm, total, init, best, bestIt);
             Path curve = output.resolve("curve.png"), loss = output.resolve("loss.png");
             FinetuneOutputs.writeCurves(log, curve, loss, output.getFileName() + " (init " + init + ")");
+            Path metrics = output.resolve("metrics.json"); // last: the experiment takes it to mean the run is done
+            FinetuneOutputs.writeMetrics(metrics, tm, total, init, best, bestIt);
             System.err.printf(Locale.ROOT, "finetune: %d iterations (%s this run); test %s; best val mIoU %.2f @ %d"
                             + " -> %s, %s, %s%n", total, Progress.duration((System.nanoTime() - start) / 1e9),
                     tm.summary(), best, bestIt, metrics, curve, last);

@@ -2,7 +2,6 @@ package org.densecl.cli;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +13,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
@@ -23,9 +21,11 @@ import org.densecl.data.Progress;
 import org.densecl.data.YamlConfig;
 import org.densecl.data.augment.AugmentConfig;
 import org.densecl.data.augment.PretrainViews;
+import org.densecl.data.io.AtomicFiles;
 import org.densecl.data.io.ImageFolder;
 import org.densecl.data.loader.PrefetchLoader;
 import org.densecl.data.loader.PretrainBatch;
+import org.densecl.data.sim.SimulatedFolder;
 import org.densecl.data.sim.SimulationRun;
 import org.densecl.data.sim.SimulatorConfig;
 import org.densecl.densecl.DenseClCheckpoint;
@@ -38,6 +38,7 @@ import org.densecl.nn.LrSchedule;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
+import org.densecl.train.TrainingLog;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -46,7 +47,8 @@ import picocli.CommandLine.Option;
  * the output folder: config.yaml (the effective config), log.jsonl (one record per step), an atomic
  * checkpoint.safetensors every run.checkpointEvery steps and at the end, and backbone.safetensors (the
  * query backbone under torchvision names, for fine-tuning). {@code --resume} continues from the checkpoint
- * exactly: parameters, momentum buffers, key encoder, queues, and the loader starts at the next batch.
+ * exactly: parameters, momentum buffers, key encoder, queues, and the loader starts at the next batch; with
+ * no checkpoint yet it starts afresh, so a killed run is continued by running the same command again.
  * {@code --stop-at STEP} ends a run early with a checkpoint, as an interruption would.
  *
  * <p>Log fields: loss = loss_global + loss_dense, each already weighted by (1 - lambda) and lambda, as the
@@ -67,7 +69,8 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--output", paramLabel = "DIR", defaultValue = "runs/pretrain", description = "output folder (default ${DEFAULT-VALUE})")
     Path output;
 
-    @Option(names = "--resume", description = "continue from DIR/checkpoint.safetensors")
+    @Option(names = "--resume", description = "continue from DIR/checkpoint.safetensors; without one there yet, start"
+            + " at step 0 (so the same command can be rerun until the run is done)")
     boolean resume;
 
     @Option(names = "--stop-at", paramLabel = "STEP", description = "stop after this step (a checkpoint is written), as if"
@@ -101,11 +104,12 @@ public final class PretrainCommand implements Callable<Integer> {
         PretrainConfig cfg = PretrainConfig.load(config, overrides);
         String yaml = YamlConfig.mapper().writeValueAsString(cfg);
         System.err.println("pretrain: config " + config + (overrides.isEmpty() ? "" : " with " + overrides) + ":\n" + yaml);
+        ImageFolder folder = ensureImages(cfg.data()); // before any output: a data error leaves none
         Files.createDirectories(output);
-        Files.writeString(output.resolve("config.yaml"), yaml);
+        AtomicFiles.deleteStaleTemporaries(output); // a kill in the middle of a write leaves one
+        AtomicFiles.writeString(output.resolve("config.yaml"), yaml);
         String configJson = YamlConfig.json(cfg);
 
-        ImageFolder folder = ensureImages(cfg.data());
         AugmentConfig.Pretrain base = AugmentConfig.load(Path.of(cfg.data().augment()), List.of()).pretrain();
         PretrainViews views = new PretrainViews(new AugmentConfig.Pretrain(cfg.data().size(), cfg.data().cropScale(),
                 base.cropRatio(), base.jitterProbability(), base.brightness(), base.contrast(), base.blurProbability(),
@@ -135,14 +139,19 @@ public final class PretrainCommand implements Callable<Integer> {
             Path ckpt = output.resolve("checkpoint.safetensors");
             Path log = output.resolve("log.jsonl");
             long step = 0;
-            if (resume) {
+            boolean resuming = resume && Files.isRegularFile(ckpt);
+            if (resume && !resuming) { // killed before its first checkpoint, or never run
+                System.err.println("pretrain: --resume: no checkpoint in " + output + " yet, nothing to resume: starting"
+                        + " at step 0");
+            }
+            if (resuming) {
                 DenseClCheckpoint.State s = DenseClCheckpoint.load(ckpt, model, be);
                 if (s.seed() != seed) {
                     throw new IllegalArgumentException("--resume: the checkpoint's seed " + s.seed() + " differs from run.seed "
                             + seed + "; resume with the same config");
                 }
                 step = s.step();
-                truncateLog(log, step);
+                TrainingLog.truncate(log, STEP, step);
                 System.err.println("pretrain: resumed at step " + step + " from " + ckpt);
             } else {
                 Files.deleteIfExists(log);
@@ -190,6 +199,7 @@ public final class PretrainCommand implements Callable<Integer> {
                         inWindow = 0;
                     }
                     if (step % cfg.run().checkpointEvery() == 0 || step == end) {
+                        w.flush(); // every record up to the checkpoint is in the log before it
                         DenseClCheckpoint.save(ckpt, model, be, new DenseClCheckpoint.State(step, seed, configJson));
                     }
                 }
@@ -234,35 +244,11 @@ public final class PretrainCommand implements Callable<Integer> {
 
     /** The image folder of {@code data.root}; simulated there first when the folder does not exist. */
     private static ImageFolder ensureImages(PretrainConfig.Data d) {
-        Path root = Path.of(d.root());
-        if (!Files.exists(root)) {
-            System.err.println("pretrain: " + root + " does not exist: simulating " + d.simulateCount() + " images of "
-                    + d.simulateSize() + "x" + d.simulateSize() + " there (configs/simulator.yaml, seed " + d.simulateSeed() + ")");
-            Path simCfg = SimulatorConfig.locateDefault();
-            int threads = Runtime.getRuntime().availableProcessors();
-            SimulationRun.run(SimulatorConfig.load(simCfg, List.of()), simCfg.toString(),
-                    new SimulationRun.Options(root, d.simulateCount(), d.simulateSize(), d.simulateSeed(), false, threads),
-                    new Progress(System.err, "simulate", d.simulateCount()));
-        }
-        return new ImageFolder(root);
-    }
-
-    /** Drops log records past {@code step}: a resumed run rewrites the steps after its checkpoint. */
-    private static void truncateLog(Path log, long step) {
-        if (!Files.exists(log)) {
-            return;
-        }
-        try {
-            List<String> keep = new ArrayList<>();
-            for (String line : Files.readAllLines(log)) {
-                Matcher m = STEP.matcher(line);
-                if (m.find() && Long.parseLong(m.group(1)) <= step) {
-                    keep.add(line);
-                }
-            }
-            Files.write(log, keep);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot rewrite " + log, e);
-        }
+        Path simCfg = SimulatorConfig.locateDefault();
+        int threads = Runtime.getRuntime().availableProcessors();
+        SimulatedFolder.ensure(SimulatorConfig.load(simCfg, List.of()), simCfg.toString(), List.of(),
+                new SimulationRun.Options(Path.of(d.root()), d.simulateCount(), d.simulateSize(), d.simulateSeed(), false,
+                        threads), new Progress(System.err, "simulate", d.simulateCount()), "pretrain");
+        return new ImageFolder(Path.of(d.root()));
     }
 }

@@ -82,6 +82,9 @@ public final class SimulateCommand implements Callable<Integer> {
                 + "; the effective config goes to " + out.resolve("manifest.json"));
         Progress progress = new Progress(System.err, "simulate", count);
         double s = SimulationRun.run(cfg, cfgPath.toString(), opts, progress);
+        if (s == 0) { // the folder was this simulation already; SimulationRun said so
+            return 0;
+        }
         System.err.printf(Locale.ROOT, "simulate: %d images %dx%d in %.2f s on %d threads: %.0f images/min -> %s%n",
                 count, size, size, s, t, count / s * 60, out);
         return 0;

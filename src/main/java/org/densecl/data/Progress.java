@@ -44,6 +44,12 @@ public final class Progress {
         out.flush();
     }
 
+    /** Prints a message on a line of its own (a long operation saying what it found). */
+    public synchronized void note(String line) {
+        out.println(line);
+        out.flush();
+    }
+
     public double seconds() {
         return (System.nanoTime() - startNanos) / 1e9;
     }

@@ -14,6 +14,7 @@ import org.densecl.cli.FinetuneCommand;
 import org.densecl.cli.PretrainCommand;
 import org.densecl.data.Progress;
 import org.densecl.data.YamlConfig;
+import org.densecl.data.io.AtomicFiles;
 import org.densecl.densecl.PretrainConfig;
 import org.densecl.densecl.PretrainVerdict;
 import org.densecl.seg.FinetuneConfig;
@@ -66,6 +67,7 @@ public final class Experiment {
         FinetuneConfig first = runs.values().iterator().next();
         requireCompatible(pre, first, cfg);
         Files.createDirectories(plan.output());
+        AtomicFiles.deleteStaleTemporaries(plan.output()); // a kill while writing the report leaves one
         Timings timings = Timings.load(plan.output().resolve("timings.json"));
 
         int phases = 1 + runs.size();

@@ -1,15 +1,13 @@
 package org.densecl.experiment;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.densecl.data.io.SegDataset;
+import org.densecl.data.sim.SimulationPlan;
+import org.densecl.data.sim.SimulationRun;
 import org.densecl.data.sim.SimulatorConfig;
 import org.densecl.seg.FinetuneConfig;
 import org.densecl.seg.FinetuneData;
@@ -89,24 +87,15 @@ public final class LabeledData {
             throw new IllegalArgumentException(root + " has no manifest.json, so it cannot be checked to be the labeled"
                     + " set this experiment asks for; give labeled.root a new folder (it is simulated there)");
         }
-        ObjectMapper json = new ObjectMapper();
-        JsonNode m;
-        try {
-            m = json.readTree(manifest.toFile());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + manifest + ": " + e.getMessage(), e);
-        }
         Path simCfg = SimulatorConfig.locateDefault();
-        JsonNode want = json.valueToTree(SimulatorConfig.load(simCfg, d.simulateOverrides()));
-        String differs = m.path("seed").asLong() != d.simulateSeed() ? "seed " + m.path("seed").asText() + ", not "
-                + d.simulateSeed() : m.path("count").asInt() != d.simulateCount() ? "count " + m.path("count").asText()
-                + ", not " + d.simulateCount() : m.path("size").asInt() != d.simulateSize() ? "size "
-                + m.path("size").asText() + ", not " + d.simulateSize() : !m.path("labeled").asBoolean() ? "unlabeled"
-                : !want.equals(m.get("effectiveConfig")) ? "another simulator config (acquisition shift " + d.simulateOverrides()
-                + " over " + simCfg + " gives a different one)" : null;
+        SimulationPlan want = SimulationPlan.of(SimulatorConfig.load(simCfg, d.simulateOverrides()),
+                new SimulationRun.Options(root, d.simulateCount(), d.simulateSize(), d.simulateSeed(), true, 1));
+        String differs = SimulationPlan.read(manifest).difference(want);
         if (differs != null) {
             throw new IllegalArgumentException(root + " holds another simulation than this experiment's labeled set ("
-                    + differs + "); give labeled.root a new folder, or delete " + root);
+                    + differs + (differs.startsWith("another simulator config") ? ": acquisition shift "
+                    + d.simulateOverrides() + " over " + simCfg + " gives a different one" : "") + "); give labeled.root a"
+                    + " new folder, or delete " + root);
         }
     }
 }

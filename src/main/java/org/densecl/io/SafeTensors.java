@@ -13,6 +13,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.densecl.data.io.WriteHook;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
@@ -89,7 +90,7 @@ public final class SafeTensors implements AutoCloseable {
      * renamed over {@code file}, so a crash never leaves a half-written checkpoint.
      */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
-        SafeTensorsWriter.write(file, tensors, metadata);
+        SafeTensorsWriter.write(file, tensors, Map.of(), metadata, WriteHook.NONE);
     }
 
     public Path file() {

@@ -4,11 +4,11 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +19,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import org.densecl.data.io.AtomicFiles;
+import org.densecl.data.io.WriteHook;
 import org.densecl.tensor.Tensor;
 
 /**
@@ -46,13 +48,12 @@ final class SafeTensorsWriter {
         }
     }
 
-    static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
-        write(file, tensors, Map.of(), metadata);
-    }
-
-    /** Tensors plus I64 scalars ({@code int64Scalars}, written with shape []); names must not repeat. */
+    /**
+     * Tensors plus I64 scalars ({@code int64Scalars}, written with shape []); names must not repeat. The bytes go
+     * through {@code hook} ({@link WriteHook#NONE} but in a test that plays a failing disk).
+     */
     static void write(Path file, Map<String, Tensor> tensors, Map<String, Long> int64Scalars,
-                      Map<String, String> metadata) {
+                      Map<String, String> metadata, WriteHook hook) {
         List<Item> order = new ArrayList<>();
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             check(file, e.getKey(), e.getValue());
@@ -70,21 +71,21 @@ final class SafeTensorsWriter {
         byte[] header = header(file, order, metadata);
 
         Path target = file.toAbsolutePath();
-        Path dir = target.getParent();
         Path tmp = tmpSibling(target);
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                WritableByteChannel out = hook.wrap(ch);
                 ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
-                writeFully(ch, len);
-                writeFully(ch, ByteBuffer.wrap(header));
+                writeFully(out, len);
+                writeFully(out, ByteBuffer.wrap(header));
                 for (Item e : order) {
                     if (e.tensor() == null) {
-                        writeFully(ch, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(e.scalar()).flip());
+                        writeFully(out, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(e.scalar()).flip());
                         continue;
                     }
                     MemorySegment seg = e.tensor().data(); // little-endian already (Tensor's layouts)
                     for (long at = 0; at < seg.byteSize(); at += CHUNK) {
-                        writeFully(ch, seg.asSlice(at, Math.min(CHUNK, seg.byteSize() - at)).asByteBuffer());
+                        writeFully(out, seg.asSlice(at, Math.min(CHUNK, seg.byteSize() - at)).asByteBuffer());
                     }
                 }
                 ch.force(true); // the data is on disk before the rename makes it visible
@@ -96,8 +97,7 @@ final class SafeTensorsWriter {
             } catch (IOException ignored) {
                 // the original error is the one worth reporting
             }
-            String where = dir != null && !Files.isDirectory(dir) ? " (folder " + dir + " does not exist)" : "";
-            throw new UncheckedIOException("cannot write " + file + where + ": " + e, e);
+            throw AtomicFiles.failure(file, e);
         }
     }
 
@@ -166,7 +166,7 @@ final class SafeTensorsWriter {
         }
     }
 
-    private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+    private static void writeFully(WritableByteChannel ch, ByteBuffer buf) throws IOException {
         while (buf.hasRemaining()) {
             ch.write(buf);
         }

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.densecl.backend.Backend;
+import org.densecl.data.io.WriteHook;
 import org.densecl.nn.BatchCounter;
 import org.densecl.nn.Param;
 import org.densecl.nn.Parameters;
@@ -58,6 +59,12 @@ public final class StateDict {
      */
     public static void save(Path file, Map<String, Parameters> registries, Backend be, Map<String, Tensor> extra,
                             Map<String, String> metadata) {
+        save(file, registries, be, extra, metadata, WriteHook.NONE);
+    }
+
+    /** As {@link #save(Path, Map, Backend, Map, Map)}, the file's bytes going through {@code hook} (tests). */
+    public static void save(Path file, Map<String, Parameters> registries, Backend be, Map<String, Tensor> extra,
+                            Map<String, String> metadata, WriteHook hook) {
         if (registries.isEmpty()) {
             throw new IllegalArgumentException("StateDict.save: no registry to save");
         }
@@ -85,7 +92,7 @@ public final class StateDict {
             for (Map.Entry<String, Tensor> e : extra.entrySet()) {
                 putNew(tensors, e.getKey(), torchCopy(be, e.getValue(), extraType, arena));
             }
-            SafeTensorsWriter.write(file, tensors, counters, metadata);
+            SafeTensorsWriter.write(file, tensors, counters, metadata, hook);
         }
     }
 

@@ -14,12 +14,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.densecl.data.io.AtomicFiles;
 import org.densecl.report.LearningCurves;
 import org.densecl.report.LossCurve;
 import org.densecl.seg.eval.SegMetrics;
+import org.densecl.train.TrainingLog;
 
 /**
  * The text and picture outputs of {@code ./densecl finetune}: log.jsonl records, metrics.json, curve.png and
@@ -46,23 +46,9 @@ public final class FinetuneOutputs {
         return base + v + "}" + System.lineSeparator();
     }
 
-    /** Drops log records past {@code iteration}: a resumed run rewrites the iterations after its checkpoint. */
+    /** Drops log records past {@code iteration} (atomically): a resumed run rewrites the iterations after its checkpoint. */
     public static void truncate(Path log, long iteration) {
-        if (!Files.exists(log)) {
-            return;
-        }
-        try {
-            List<String> keep = new ArrayList<>();
-            for (String line : Files.readAllLines(log)) {
-                Matcher m = ITERATION.matcher(line);
-                if (m.find() && Long.parseLong(m.group(1)) <= iteration) {
-                    keep.add(line);
-                }
-            }
-            Files.write(log, keep);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot rewrite " + log, e);
-        }
+        TrainingLog.truncate(log, ITERATION, iteration);
     }
 
     /**

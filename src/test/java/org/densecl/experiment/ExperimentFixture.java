@@ -19,13 +19,13 @@ import picocli.CommandLine;
  * validation every 3, one thread, 2 trials. The command is called directly, so a failure is the exception
  * the CLI would print as one line.
  */
-final class ExperimentFixture {
+public final class ExperimentFixture {
     static final int TRIALS = 2, ITERATIONS = 6, EVAL_EVERY = 3, TRAIN_LIMIT = 8;
 
     private ExperimentFixture() {}
 
     /** Writes the toy config into {@code dir}/tiny.yaml, its data folders under {@code dir}/data. */
-    static Path config(Path dir) throws IOException {
+    public static Path config(Path dir) throws IOException {
         Path data = dir.resolve("data");
         String yaml = """
                 trials: %d
@@ -56,10 +56,10 @@ final class ExperimentFixture {
     }
 
     /** What one invocation did: whether it wrote the report, and its console lines. */
-    record Outcome(boolean reported, String console) {}
+    public record Outcome(boolean reported, String console) {}
 
     /** Runs {@code ./densecl experiment --config config --output out extra...}, its console also on System.err. */
-    static Outcome run(Path config, Path out, String... extra) throws IOException {
+    public static Outcome run(Path config, Path out, String... extra) throws IOException {
         List<String> args = new ArrayList<>(List.of("--config", config.toString(), "--output", out.toString()));
         args.addAll(List.of(extra));
         CommandLine cl = new CommandLine(new ExperimentCommand());

@@ -12,13 +12,13 @@ import picocli.CommandLine;
  * 64x64 images (16 train, 5 val, 3 test with seed 1), batch 4, 12 iterations, validation every 6, one thread.
  * The commands are called directly, so a failure is the exception the CLI would print as one line.
  */
-final class FinetuneFixture {
-    static final int ITERATIONS = 12, EVAL_EVERY = 6;
+public final class FinetuneFixture {
+    public static final int ITERATIONS = 12, EVAL_EVERY = 6;
 
     private FinetuneFixture() {}
 
     /** The quick config's overrides that make it toy-sized, with the data folder at {@code data}. */
-    static List<String> overrides(Path data) {
+    public static List<String> overrides(Path data) {
         return List.of("data.root=" + data, "data.simulateCount=24", "data.simulateSize=64", "data.crop=64",
                 "data.scale=[256, 64]", "data.batch=4", "model.widthMultiplier=0.0625",
                 "optim.iterations=" + ITERATIONS, "eval.every=" + EVAL_EVERY, "run.logEvery=4",
