@@ -4,7 +4,7 @@ import java.util.concurrent.TimeUnit;
 import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.cpu.CpuConv;
 import org.densecl.backend.cpu.CpuGemm;
-import org.densecl.backend.cpu.Parallel;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 import org.openjdk.jmh.annotations.AuxCounters;

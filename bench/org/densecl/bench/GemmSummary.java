@@ -10,7 +10,7 @@ import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.blas.OpenBlas;
 import org.densecl.backend.cpu.CpuConv;
 import org.densecl.backend.cpu.CpuGemm;
-import org.densecl.backend.cpu.Parallel;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 

@@ -10,6 +10,7 @@ import org.densecl.backend.Check;
 import org.densecl.backend.blas.OpenBlas;
 import org.densecl.backend.cpu.gemm.MatrixPanels;
 import org.densecl.backend.cpu.gemm.VectorGemm;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Tensor;
 

@@ -5,6 +5,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import org.densecl.backend.cpu.parallel.Parallel;
 
 /**
  * The C library's memset, bound with FFM, for clearing large native buffers (the per-step gradient

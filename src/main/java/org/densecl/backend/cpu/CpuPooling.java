@@ -13,6 +13,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import org.densecl.backend.Check;
 import org.densecl.backend.PoolGeometry;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 

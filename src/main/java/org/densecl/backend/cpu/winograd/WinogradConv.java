@@ -13,8 +13,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.ConvGeometry;
-import org.densecl.backend.cpu.Parallel;
 import org.densecl.backend.cpu.gemm.VectorGemm;
+import org.densecl.backend.cpu.parallel.Parallel;
 
 /**
  * 3x3, stride-1, pad-1 convolutions (ResNet's bottleneck conv2, in every block but a stage's strided
