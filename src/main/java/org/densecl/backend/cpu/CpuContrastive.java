@@ -232,7 +232,7 @@ final class CpuContrastive {
 
     /**
      * The largest of z[off .. off + k). Its own small method, like {@link #expRow}: inlined into one large
-     * method, C2 ran out of inlining budget and boxed a vector per iteration (1 MB of garbage per call).
+     * method, C2 runs out of inlining budget and boxes a vector per iteration.
      */
     private static float rowMax(MemorySegment z, long off, int k) {
         FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
