@@ -97,8 +97,8 @@ public class ContrastiveLossBench {
     /**
      * The kernel and the GEMM pair one after the other in each call (in alternating order), each timed.
      * The two benchmarks above run minutes apart, and on a machine whose cores are shared with other work
-     * the load changes in between (in one full run under load average 8 on 2 cores, gemmSameShape measured
-     * the dense K = 4096 GEMMs at 8 GFLOP/s, a quarter of their usual rate); here both see the same load. Secondary results: kernelNs and gemmNs, the iteration's total time in each;
+     * the load changes in between; here both see the same load. Secondary results: kernelNs and gemmNs,
+     * the iteration's total time in each;
      * gemmNs / kernelNs is the kernel's FLOP rate as a fraction of the GEMM's at the same shapes.
      */
     @Benchmark

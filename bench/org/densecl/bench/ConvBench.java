@@ -4,7 +4,9 @@ import java.util.concurrent.TimeUnit;
 import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.cpu.CpuConv;
 import org.densecl.backend.cpu.CpuGemm;
-import org.densecl.backend.cpu.Parallel;
+import org.densecl.backend.cpu.parallel.Parallel;
+import org.densecl.benchmark.BenchData;
+import org.densecl.benchmark.ResNet50Layers;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 import org.openjdk.jmh.annotations.AuxCounters;
@@ -58,7 +60,7 @@ public class ConvBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        g = layer(layer, batch);
+        g = ResNet50Layers.layer(layer, batch);
         data = new BenchData();
         parallel = new Parallel(threads);
         conv = new CpuConv(parallel, new CpuGemm(parallel, provider));
@@ -91,24 +93,5 @@ public class ConvBench {
             default -> throw new IllegalArgumentException("pass '" + pass + "'");
         }
         flops.gflop += g.flops() * 1e-9;
-    }
-
-    /**
-     * The benchmarked layers of torchvision's ResNet-50 (v1.5) at 224x224 input: the stem, each stage's
-     * stride-1 3x3 (conv2 of a non-first block) and its reducing 1x1 (conv1 of a non-first block).
-     */
-    static ConvGeometry layer(String name, int n) {
-        return switch (name) {
-            case "stem_7x7" -> ConvGeometry.of(n, 224, 224, 3, 64, 7, 2, 3, 1);
-            case "s1_3x3" -> ConvGeometry.of(n, 56, 56, 64, 64, 3, 1, 1, 1);
-            case "s2_3x3" -> ConvGeometry.of(n, 28, 28, 128, 128, 3, 1, 1, 1);
-            case "s3_3x3" -> ConvGeometry.of(n, 14, 14, 256, 256, 3, 1, 1, 1);
-            case "s4_3x3" -> ConvGeometry.of(n, 7, 7, 512, 512, 3, 1, 1, 1);
-            case "s1_1x1" -> ConvGeometry.of(n, 56, 56, 256, 64, 1, 1, 0, 1);
-            case "s2_1x1" -> ConvGeometry.of(n, 28, 28, 512, 128, 1, 1, 0, 1);
-            case "s3_1x1" -> ConvGeometry.of(n, 14, 14, 1024, 256, 1, 1, 0, 1);
-            case "s4_1x1" -> ConvGeometry.of(n, 7, 7, 2048, 512, 1, 1, 0, 1);
-            default -> throw new IllegalArgumentException("unknown layer '" + name + "'");
-        };
     }
 }

@@ -102,7 +102,7 @@ public class DenseCorrespondenceBench {
     /**
      * The kernel and the same-shape GEMMs one after the other in each call (in alternating order), each
      * timed, as {@link ContrastiveLossBench#interleaved}: the two benchmarks above run a minute apart, and
-     * this host's speed drifts by 20-30% over tens of seconds. gemmNs / kernelNs is the kernel's FLOP rate
+     * a shared host's speed drifts over tens of seconds. gemmNs / kernelNs is the kernel's FLOP rate
      * as a fraction of the GEMM's. {@code ./densecl bench DenseCorrespondenceBench.interleaved}.
      */
     @Benchmark

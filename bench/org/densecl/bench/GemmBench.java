@@ -2,7 +2,8 @@ package org.densecl.bench;
 
 import java.util.concurrent.TimeUnit;
 import org.densecl.backend.cpu.CpuGemm;
-import org.densecl.backend.cpu.Parallel;
+import org.densecl.backend.cpu.parallel.Parallel;
+import org.densecl.benchmark.BenchData;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 import org.openjdk.jmh.annotations.AuxCounters;

@@ -15,8 +15,7 @@ import java.lang.invoke.MethodHandle;
  * and the core's TLB (2k entries) covers 8 MB of them, so the convolutions' gathers and the batch-norm
  * passes miss the TLB all the time. Linux here hands out huge pages only to memory that asks for them
  * (/sys/kernel/mm/transparent_hugepage/enabled is "madvise"), and the JDK's Arena memory never asks.
- * Measured on this 2-core VM, three pairs of `bench step --model resnet50` runs alternated: 2.30 vs 2.53,
- * 2.15 vs 2.47 and 1.82 vs 2.23 s per step with and without huge pages.
+ * What they bring per step: docs/performance.md, "Huge pages".
  *
  * <p>Where mmap or madvise is missing (not Linux, native access denied) or fails, {@link #allocate} falls back
  * to the arena; the memory is zero-filled either way (anonymous mmap memory is zero by definition).

@@ -3,6 +3,7 @@ package org.densecl.cli;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.densecl.experiment.MachineInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Unmatched;
@@ -30,6 +31,10 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // JMH's own header names the JVM, not the CPU: every speed figure names its CPU and ISA.
+        if (args.stream().noneMatch(a -> a.equals("-h") || a.startsWith("-l"))) {
+            System.out.println("  machine: " + MachineInfo.cpuLine());
+        }
         org.openjdk.jmh.Main.main(args.toArray(String[]::new));
         return 0;
     }

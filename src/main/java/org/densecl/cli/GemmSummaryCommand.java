@@ -2,7 +2,7 @@ package org.densecl.cli;
 
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.densecl.bench.GemmSummary;
+import org.densecl.benchmark.GemmSummary;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -13,10 +13,9 @@ import java.util.List;
  *
  * <p>Why a fresh process per round, run while our backend's memory is freed, and not a PyTorch process
  * kept waiting beside ours: PyTorch's allocator hands large blocks back to the kernel, so each of its steps
- * page-faults about 150k fresh pages (600 MB; 845k minor faults in 5 steps, 10% of its CPU time in the
- * kernel), and those faults got slower when another process held memory. Measured: PyTorch 2.2-2.6 s per
- * step alone, 2.7-3.6 s while an idle JVM held 3 GB. Our backend allocates everything once, so our steps
- * do not fault; the fair comparison gives each side the machine to itself.
+ * page-faults hundreds of MB of fresh pages, and those faults get slower when another process holds memory
+ * (docs/performance.md). Our backend allocates everything once, so our steps do not fault; the fair
+ * comparison gives each side the machine to itself.
  */
 final class PytorchStep {
     /** What a run reported: its one-line description (version, model, threads) and its step times (s). */

@@ -28,7 +28,7 @@ public record MachineInfo(String cpu, int cores, int vectorFloats, int threads, 
     }
 
     /**
-     * The CPU as a benchmark's header names it: "AMD EPYC 7R13, AVX-512 (16 floats per vector), cpu kernels
+     * The CPU as a benchmark's header names it: "AMD EPYC, AVX-512 (16 floats per vector), cpu kernels
      * use 8 floats, 2 cores". Every speed figure is tied to the ISA it was measured on.
      */
     public static String cpuLine() {

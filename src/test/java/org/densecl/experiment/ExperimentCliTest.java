@@ -34,7 +34,7 @@ class ExperimentCliTest {
     void benchToolsAreSubcommandsAndJmhArgumentsPassThrough() {
         CommandLine cli = new CommandLine(new Main());
         CommandLine bench = cli.getSubcommands().get("bench");
-        assertEquals(List.of("gemm-summary", "step", "pretrain-sweep"), List.copyOf(bench.getSubcommands().keySet()));
+        assertEquals(List.of("gemm-summary", "step", "pretrain-sweep", "fresh-jvms"), List.copyOf(bench.getSubcommands().keySet()));
         assertTrue(help(cli, "bench", "pretrain-sweep").contains("--vector-bits"), "pretrain-sweep --help");
         assertTrue(help(cli, "bench", "gemm-summary").contains("--quick"), "gemm-summary --help");
         CommandLine.ParseResult r = new CommandLine(new Main()).parseArgs("bench", "GemmBench", "-p", "shape=1024", "-f",

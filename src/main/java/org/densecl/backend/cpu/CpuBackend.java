@@ -3,6 +3,7 @@ package org.densecl.backend.cpu;
 import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.HostBackend;
 import org.densecl.backend.PoolGeometry;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.tensor.Tensor;
 
 /**

@@ -14,6 +14,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import org.densecl.backend.Check;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 
@@ -249,8 +250,7 @@ final class CpuBatchNorm {
      * |block mean - K| is a small fraction of the std and M2 = sum (x-K)^2 - (sum (x-K))^2 / n loses
      * nothing to cancellation even when |mean| >> std. Blocks merge in double with Chan et al.'s
      * pairwise update. Channels go four vectors at a time with the eight sums in registers, rows in
-     * memory order. The corrected two-pass form used before (a block mean, then deviations from it,
-     * channel vector by channel vector) ran at a third of a plain read stream, this at about its speed.
+     * memory order, so the pass runs at about the speed of a plain read stream.
      */
     private static void statistics(MemorySegment xs, long lo, long hi, int c, double[] d, int meanOff,
                                    int m2Off, float[] a, int aOff) {
@@ -320,7 +320,7 @@ final class CpuBatchNorm {
      * Sums of x - K and (x - K)^2 over rows [r0, r1), row by row in memory order with the sums in
      * per-channel arrays (in L1), four rows per step. For wide rows: walking four channel vectors down
      * the rows (shiftedSums4) then strides by C * 4 bytes, a new page per row from C = 1024 on, where
-     * the hardware prefetcher stops; it measured 4 to 7 GB/s at C >= 512.
+     * the hardware prefetcher stops.
      */
     private static void shiftedSumsRowMajor(MemorySegment xs, long r0, long r1, int c, float[] a, int kOff, int sOff,
                                             int qOff) {
@@ -381,9 +381,9 @@ final class CpuBatchNorm {
     /**
      * Sums of g and g * (x - mean) over rows [lo, hi) into d[sumOff + j] and d[prodOff + j]. The row
      * loops are two methods, with and without the ReLU mask, and the choice is made here, once per
-     * column block: with the test on ys inside one shared loop, C2 compiled that loop (and the dx pass)
-     * from whichever variant it had seen so far, deoptimised when the other came, and the batch-norm
-     * backward of ResNet-50's 53 layers took anywhere from 80 to 380 ms from run to run.
+     * column block: with the test on ys inside one shared loop, C2 compiles that loop (and the dx pass)
+     * from whichever variant it has seen so far and deoptimises when the other comes, so the time varies
+     * from run to run.
      */
     private static void gradientSums(MemorySegment xs, MemorySegment gs, MemorySegment ys, long lo, long hi, int c,
                                      float[] f, int fMean, double[] d, int sumOff, int prodOff, int laneOff) {
@@ -461,8 +461,7 @@ final class CpuBatchNorm {
 
     /**
      * g zeroed where the post-ReLU output y at element i is not positive. Written as g.blend(0, not(y > 0)):
-     * the form zero().blend(g, y > 0) made the ReLU-masked backward run at 6 GB/s instead of 14 (single
-     * thread, ResNet-50's shapes), whatever C2 made of it.
+     * C2 compiles the form zero().blend(g, y > 0) to much slower code (docs/performance.md).
      */
     private static FloatVector reluMasked(FloatVector g, MemorySegment ys, long i, VectorMask<Float> mk) {
         return g.blend(0f, loadOr(ys, i, mk).compare(VectorOperators.GT, 0f).not());

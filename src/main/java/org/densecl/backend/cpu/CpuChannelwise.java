@@ -12,6 +12,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import org.densecl.backend.Check;
 import org.densecl.backend.DropoutMask;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 

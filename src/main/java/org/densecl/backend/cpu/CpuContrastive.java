@@ -15,6 +15,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import org.densecl.backend.Check;
 import org.densecl.backend.ContrastiveChecks;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
@@ -231,7 +232,7 @@ final class CpuContrastive {
 
     /**
      * The largest of z[off .. off + k). Its own small method, like {@link #expRow}: inlined into one large
-     * method, C2 ran out of inlining budget and boxed a vector per iteration (1 MB of garbage per call).
+     * method, C2 runs out of inlining budget and boxes a vector per iteration.
      */
     private static float rowMax(MemorySegment z, long off, int k) {
         FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);

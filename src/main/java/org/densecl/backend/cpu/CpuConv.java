@@ -17,6 +17,7 @@ import org.densecl.backend.cpu.gemm.Im2colB;
 import org.densecl.backend.cpu.gemm.MatrixPanels;
 import org.densecl.backend.cpu.gemm.StemConv;
 import org.densecl.backend.cpu.gemm.VectorGemm;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.backend.cpu.winograd.WinogradConv;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;

@@ -14,6 +14,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import org.densecl.backend.Check;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Tensor;
 

@@ -8,6 +8,7 @@ import static org.densecl.backend.cpu.CpuVec.load;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.VectorOperators;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.tensor.Tensor;
 
 /**

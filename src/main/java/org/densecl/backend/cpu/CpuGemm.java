@@ -11,6 +11,7 @@ import org.densecl.backend.blas.OpenBlas;
 import org.densecl.backend.cpu.gemm.MatrixPanels;
 import org.densecl.backend.cpu.gemm.GemmTuning;
 import org.densecl.backend.cpu.gemm.VectorGemm;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Tensor;
 

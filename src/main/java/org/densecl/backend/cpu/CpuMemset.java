@@ -5,16 +5,16 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import org.densecl.backend.cpu.parallel.Parallel;
 
 /**
  * The C library's memset, bound with FFM, for clearing large native buffers (the per-step gradient
  * slabs, about 850 MB for ResNet-50 at batch 8).
  *
  * <p>Why: MemorySegment.fill ends in the JVM's own fill loop (plain stores, so every cache line is
- * first read for ownership), measured 10 GB/s on one thread and 15 GB/s on two on this machine;
- * glibc's memset switches to non-temporal stores above a size threshold and cleared the same 425 MB
- * at 42 GB/s (one thread or two). The zeroed bytes then are not in cache, which costs nothing here:
- * a slab is far larger than the cache anyway.
+ * first read for ownership), while glibc's memset switches to non-temporal stores above a size threshold,
+ * several times faster (docs/performance.md). The zeroed bytes then are not in cache, which costs nothing
+ * here: a slab is far larger than the cache anyway.
  *
  * <p>Where the symbol cannot be found (a libc without memset in the default lookup), or for heap
  * segments and small ranges, callers use MemorySegment.fill; the result is the same bytes.

@@ -12,6 +12,7 @@ import static org.densecl.backend.cpu.CpuVec.store;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import org.densecl.backend.Check;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.tensor.Tensor;
 
 /**

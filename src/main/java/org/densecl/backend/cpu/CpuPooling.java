@@ -13,6 +13,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import org.densecl.backend.Check;
 import org.densecl.backend.PoolGeometry;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 
@@ -49,9 +50,8 @@ final class CpuPooling {
 
     /**
      * One output row (n, p) of the max pool: full vectors without a tail mask, the masked tail apart. A
-     * small method of its own, so the JIT compiles it after a few calls; the pool runs once per ResNet step,
-     * and in the step benchmark's first steps it still ran interpreted (67 ms at batch 8 after one warm-up
-     * step, 54 ms with this method, out of the top 30 ops after ten).
+     * small method of its own, so the JIT compiles it after a few calls: the pool runs once per ResNet step,
+     * too rarely for a larger method to be compiled within a benchmark's warm-up steps.
      */
     private static void maxRow(PoolGeometry g, MemorySegment xs, MemorySegment ys, long row) {
         int h = g.h(), w = g.w(), c = g.c(), p = g.p(), q = g.q();
@@ -93,9 +93,9 @@ final class CpuPooling {
      * <p>A window's winner is its window-local index k = kh * S + kw, found per channel lane by one pass
      * over the window in reverse order (so the first maximum wins). Each part keeps the winners of the
      * last ceil(R/stride) output rows in a small ring (they stay in L1/L2), computing an output row when
-     * its first dx row needs it, so windows are searched about once. The scatter form this replaces
-     * (search each window, read-modify-write dx at the winner) ran at a third of this speed: branches
-     * on every lane mask and a dx line touched once per covering window.
+     * its first dx row needs it, so windows are searched about once. Not a scatter (search each window,
+     * read-modify-write dx at the winner): that branches on every lane mask and touches a dx line once per
+     * covering window.
      */
     void maxBackward(PoolGeometry g, Tensor x, Tensor y, Tensor dy, Tensor dx) {
         // Parallel over contiguous ranges of dx rows (n, h): each dx element belongs to one part.

@@ -11,6 +11,7 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import org.densecl.backend.Check;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.tensor.Tensor;
 
 /**

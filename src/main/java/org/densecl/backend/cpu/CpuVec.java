@@ -8,6 +8,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Tensor;
 

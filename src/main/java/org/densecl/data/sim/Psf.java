@@ -10,8 +10,8 @@ import java.util.Arrays;
  *
  * <p>Layout: one array per row, complex interleaved (re, im, re, im, ...). Every inner loop is
  * {@link #axpy}: {@code out[i] += g * in[i]} over two arrays indexed from 0, the form C2
- * auto-vectorises (with an offset on either array it cannot rule out aliasing and stays scalar,
- * about 5x slower). The lateral pass therefore copies each shifted input row to a scratch row first.
+ * auto-vectorises (with an offset on either array it cannot rule out aliasing and stays scalar). The
+ * lateral pass therefore copies each shifted input row to a scratch row first.
  */
 final class Psf {
     private float[][] axial = new float[0][];   // (height)(2 cols) after the axial pass

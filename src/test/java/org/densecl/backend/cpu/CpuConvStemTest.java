@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.cpu.gemm.StemConv;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.backend.ref.RefBackend;
 import org.densecl.tensor.Tensor;
 import org.densecl.testing.Rand;

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.densecl.backend.ConvGeometry;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.backend.ref.RefBackend;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.densecl.backend.cpu.gemm.GemmTuning;
 import org.densecl.backend.cpu.gemm.VectorGemm;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.backend.ref.RefBackend;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;

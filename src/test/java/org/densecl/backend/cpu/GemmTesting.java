@@ -1,6 +1,7 @@
 package org.densecl.backend.cpu;
 
 import org.densecl.backend.blas.OpenBlas;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.junit.jupiter.api.Assumptions;
 
 /** What the cpu GEMM and conv tests share: provider set-up with a visible skip, and the tolerance rule. */

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The cpu backend works on native memory only (see {@link CpuVec#f32} for why: one heap segment in the
- * Vector API's segment accesses slowed every loop compiled after it, the SGD step 4x). Its ops reject a
+ * Vector API's segment accesses slows every loop compiled after it). Its ops reject a
  * heap tensor, and its own sources create no heap segment for its internal buffers either.
  */
 class NativeMemoryOnlyTest {

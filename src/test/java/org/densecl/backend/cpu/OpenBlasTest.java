@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import org.densecl.backend.blas.OpenBlas;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 

@@ -120,8 +120,7 @@ public final class Im2col {
         }
         if (e < len && len >= S.length()) {
             // The tail as one whole vector that ends where the run ends, overlapping the one before: the
-            // stem's runs are 21 floats (7 taps x 3 channels), and their 5-float scalar tails made its
-            // forward and filter gradient 10-12% slower (A/B call by call).
+            // stem's runs are 21 floats (7 taps x 3 channels), and a 5-float scalar tail per run is slow.
             e = len - S.length();
             FloatVector.fromMemorySegment(S, x, 4 * (src + e), ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + e);
             return;

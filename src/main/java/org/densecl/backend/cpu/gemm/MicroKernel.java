@@ -12,30 +12,27 @@ import jdk.incubator.vector.VectorSpecies;
  * broadcasts six A values and issues 12 FMAs.
  *
  * <p>Why 12 accumulators: an FMA has 4 cycles of latency and a Zen 3 core starts two per cycle, so 8
- * independent chains is the bare minimum and leaves no slack. Measured on this machine with L1-resident
- * panels: a 4x16 kernel (8 accumulators) ran at 48-52 GFLOP/s per core in Java and 49-60 in C, 6x16 at
- * 66-69 in Java and 76-83 in C (an FMA-only loop peaks at 96-101).
+ * independent chains is the bare minimum and leaves no slack; 4x16 against 6x16 is in docs/performance.md.
  *
  * <p>Why the fences: 12 accumulators + 2 B vectors leave 2 of the 16 ymm registers for the broadcasts, and
  * C2's scheduler hoists all six broadcast loads of a step ahead of the FMAs, which then spills two
- * accumulators to the stack on every step (measured: 42 GFLOP/s). A {@code VarHandle.loadLoadFence()}
- * after each row emits no instruction on x86 but stops loads from moving above it, so each broadcast
- * is loaded just before its two FMAs and the loop needs only 15 registers.
+ * accumulators to the stack on every step. A {@code VarHandle.loadLoadFence()} after each row emits no
+ * instruction on x86 but stops loads from moving above it, so each broadcast is loaded just before its two
+ * FMAs and the loop needs only 15 registers.
  *
  * <p>Why the single loop index: the A offsets are {@code index + r * KC} (rows layout) or
  * {@code index + r} (interleaved), constant displacements of one register. Indexing by {@code ai + p}
- * instead made C2 recompute and sign-extend that sum every step (7 integer instructions per 12 FMAs),
- * measured 10-20% slower.
+ * instead makes C2 recompute and sign-extend that sum every step (7 integer instructions per 12 FMAs).
  *
  * <p>Both panels are packed float[] (see {@link ASource}, {@link BSource}): C2 removes the array bounds
- * checks from the loop, and the same kernel reading panels from a native MemorySegment was 2-3x
- * slower. C is a segment (a tensor's memory), touched once per tile.
+ * checks from the loop, and panels read from a native MemorySegment instead are several times slower
+ * (docs/performance.md). C is a segment (a tensor's memory), touched once per tile.
  *
  * <p>Why five copies of the same loop (two A layouts, each ending in a tile array or in C, and the
  * direct stem's patches read from the padded image, {@link #multiplyPatchesInto}): the
  * accumulators are 12 vectors, and vectors passed to or returned from a method that C2 does not inline
- * are boxed (3x to 20x slower, measured), so the loop cannot be shared through a helper that takes or
- * returns them. Each copy is straight-line code a reader can check against the others line by line.
+ * are boxed (heap objects), so the loop cannot be shared through a helper that takes or returns them.
+ * Each copy is straight-line code a reader can check against the others line by line.
  */
 public final class MicroKernel {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
@@ -52,8 +49,8 @@ public final class MicroKernel {
      * tile (MR x NR, row-major) = Apanel * Bpanel over kc steps, for an A panel in the rows layout (row
      * r's k values contiguous from {@code ai + r * KC}). For edge tiles and alpha/beta other than 1 and
      * 0/1, then {@link #update}; whole tiles take {@link #multiplyInto}. (The general update, with its
-     * loops and branches, in the same method as this loop ran C2 out of inlining budget, and vectors
-     * crossing a call that is not inlined are boxed: 3x slower.)
+     * loops and branches, in the same method as this loop runs C2 out of inlining budget, and vectors
+     * crossing a call that is not inlined are boxed.)
      */
     public static void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
@@ -96,8 +93,8 @@ public final class MicroKernel {
     /**
      * {@link #multiply} for a whole tile with alpha 1, writing the accumulators straight into C (beta 0:
      * C is not read) or adding them to it (beta 1): no round trip through the tile array and no separate
-     * update call, which cost 5-17% of a GEMM with k of 64 to 1024 (fixed work per tile, and a k of 64
-     * is only 64 steps). C's element (r, j) is at byte {@code cOff + r * ldcBytes + 4 * j}.
+     * update call, fixed work per tile that a short k (64 steps) does not hide. C's element (r, j) is at
+     * byte {@code cOff + r * ldcBytes + 4 * j}.
      */
     static void multiplyInto(int kc, float[] a, int ai, float[] b, int bi, MemorySegment c, long cOff,
                              long ldcBytes, boolean accumulate) {
@@ -136,7 +133,7 @@ public final class MicroKernel {
             VarHandle.loadLoadFence();
         }
         // Loads and stores written out here, not in helpers: vectors passed to a method that C2 does not
-        // inline are boxed (measured: 6 GFLOP/s, once C2 recompiled the caller with a helper for these).
+        // inline are boxed, and C2 may recompile the caller with such a helper.
         if (accumulate) {
             c00 = c00.add(FloatVector.fromMemorySegment(S, c, cOff, LE));
             c01 = c01.add(FloatVector.fromMemorySegment(S, c, cOff + 32, LE));
@@ -302,7 +299,7 @@ public final class MicroKernel {
             VarHandle.loadLoadFence();
         }
         // Loads and stores written out here, not in helpers: vectors passed to a method that C2 does not
-        // inline are boxed (measured: 6 GFLOP/s, once C2 recompiled the caller with a helper for these).
+        // inline are boxed, and C2 may recompile the caller with such a helper.
         if (accumulate) {
             c00 = c00.add(FloatVector.fromMemorySegment(S, c, cOff, LE));
             c01 = c01.add(FloatVector.fromMemorySegment(S, c, cOff + 32, LE));

@@ -5,7 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.densecl.backend.ConvGeometry;
-import org.densecl.backend.cpu.Parallel;
+import org.densecl.backend.cpu.parallel.Parallel;
 
 /**
  * Forward of ResNet's RGB stem (7x7, stride 2, 3 channels) as a direct convolution: the micro-kernel

@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
-import org.densecl.backend.cpu.Parallel;
+import org.densecl.backend.cpu.parallel.Parallel;
 
 /**
  * The pure-Java GEMM driver, GotoBLAS/BLIS structure: C (m, n) = alpha * A (m, k) * B (k, n) + beta * C,

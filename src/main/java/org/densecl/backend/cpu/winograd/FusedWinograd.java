@@ -9,9 +9,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.ConvGeometry;
-import org.densecl.backend.cpu.Parallel;
 import org.densecl.backend.cpu.gemm.MicroKernel;
 import org.densecl.backend.cpu.gemm.VectorGemm;
+import org.densecl.backend.cpu.parallel.Parallel;
 
 /**
  * The forward Winograd convolution out (+)= conv(in, taps), fused tile chunk by tile chunk so that the

@@ -13,9 +13,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.ConvGeometry;
-import org.densecl.backend.cpu.Parallel;
 import org.densecl.backend.cpu.gemm.GemmTuning;
 import org.densecl.backend.cpu.gemm.VectorGemm;
+import org.densecl.backend.cpu.parallel.Parallel;
 
 /**
  * 3x3, stride-1, pad-1 convolutions (ResNet's bottleneck conv2, in every block but a stage's strided
@@ -37,22 +37,18 @@ import org.densecl.backend.cpu.gemm.VectorGemm;
  *
  * <p>Channels go in vectors of 8 along C or K (contiguous in NHWC and KRSC), so both channel counts
  * must be multiples of 8 ({@link #applies}). Rounding: the transforms' coefficients (up to 8 in A^T,
- * 5 in B^T) enlarge the float32 rounding of the products. Measured against float64 at ResNet-50's layers
- * (batch 8, 56x56 to 14x14, uniform inputs): relative L2 error 1.7-3.2e-6 in all three passes, 6-10x the
- * implicit GEMM's 2.8-3.4e-7, as Lavin and Gray report for F(4x4, 3x3); WinogradConvTest bounds it.
+ * 5 in B^T) enlarge the float32 rounding of the products, about ten times the implicit GEMM's error as
+ * Lavin and Gray report for F(4x4, 3x3) (docs/performance.md); WinogradConvTest bounds it.
  */
 public final class WinogradConv {
     /**
      * Below this many channels the point GEMMs are too short (k = C) for the micro-kernel, and the
-     * transforms cost as much as the multiplications saved: at 16 channels Winograd measured 0.4-1.3x
-     * the implicit GEMM's speed, at 32 channels and 128 tiles 1.3-1.9x, at 64 channels 1.9-3x.
+     * transforms cost as much as the multiplications saved (docs/performance.md).
      */
     static final int MIN_CHANNELS = 32;
     /**
      * Below this many tiles the filter transform (36 C K floats, 38 MB at 512 channels) costs as much as
-     * the multiplications saved: ResNet-50's 7x7 layers at batch 8 (32 tiles) and 8x8 grids of 32
-     * channels at batch 16 (64 tiles) measured no faster, or slower, than the implicit GEMM; the 14x14
-     * layers at batch 8 (128 tiles) were 1.5-2.9x faster.
+     * the multiplications saved, e.g. ResNet-50's 7x7 layers at batch 8 (32 tiles).
      */
     static final int MIN_TILES = 128;
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
@@ -75,7 +71,7 @@ public final class WinogradConv {
     // dU (36, K, C), the GEMMs' C. Off the Java heap on purpose: a heap segment (MemorySegment.ofArray)
     // reaching the Vector API's segment loads and stores makes their type profile, which every caller in
     // the process shares, see two segment classes, and code C2 compiles after that (SGD, batch norm, any
-    // elementwise loop) reads memory through a type switch: the SGD step measured 4x slower in a step.
+    // elementwise loop) reads memory through a type switch (see CpuVec.f32).
     private MemorySegment pointsDw = MemorySegment.NULL;
 
     public WinogradConv(Parallel parallel, GemmTuning paths) {
@@ -151,8 +147,8 @@ public final class WinogradConv {
     // ------------------------------------------------------------------ filter staging (taps first)
 
     // taps[(rs*C + c)*K + k] = w[k][rs][c] for k in [k0, k1): eight filters at a time are copied to a
-    // row buffer, then each (rs, c) takes its 8 values, one per filter, to 8 neighbouring floats. (A
-    // Vector API gather here was not intrinsified on AVX2 and took about 1 us per vector.)
+    // row buffer, then each (rs, c) takes its 8 values, one per filter, to 8 neighbouring floats. (Not a
+    // Vector API gather: C2 does not intrinsify it on AVX2.)
     private void stageTransposed(MemorySegment w, int c, int k, int k0, int k1, int part) {
         int row = 9 * c;
         if (rowBuffers[part].length < LANES * row) {

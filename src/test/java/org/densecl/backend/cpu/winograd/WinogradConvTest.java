@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.densecl.backend.ConvGeometry;
-import org.densecl.backend.cpu.Parallel;
 import org.densecl.backend.cpu.gemm.GemmTuning;
+import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.backend.ref.RefBackend;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;

@@ -1,4 +1,4 @@
-package org.densecl.backend.cpu;
+package org.densecl.backend.cpu.parallel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;

@@ -1,4 +1,4 @@
-package org.densecl.bench;
+package org.densecl.benchmark;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -10,7 +10,8 @@ import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.blas.OpenBlas;
 import org.densecl.backend.cpu.CpuConv;
 import org.densecl.backend.cpu.CpuGemm;
-import org.densecl.backend.cpu.Parallel;
+import org.densecl.backend.cpu.parallel.Parallel;
+import org.densecl.experiment.MachineInfo;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 
@@ -18,7 +19,7 @@ import org.densecl.tensor.Tensor;
  * {@code ./densecl bench gemm-summary [--sizes 512,1024,2048] [--threads 2] [--quick]}: one table of
  * square-GEMM GFLOP/s per size and provider, with the ratio to OpenBLAS measured in the same run, then
  * the ratio of convolution-forward GFLOP/s to the GEMM of the same shape (M = N*P*Q, N = K, K = R*S*C)
- * for two ResNet-50 3x3 layers. JMH's GemmBench/ConvBench give the per-shape detail; this is the quick
+ * for two ResNet-50 3x3 layers. JMH's GemmBench/ConvBench (bench/) give the per-shape detail; this is the quick
  * comparison.
  *
  * <p>Method: the providers are warmed up, then timed in alternating rounds (vector, openblas, vector, ...),
@@ -52,6 +53,7 @@ public final class GemmSummary {
         System.out.printf(Locale.ROOT, "GEMM C = A*B, f32 row-major, threads=%d, %d CPUs, %s %s%n", threads,
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"),
                 System.getProperty("java.version"));
+        System.out.println("  machine: " + MachineInfo.cpuLine()); // every speed figure names its CPU and ISA
         System.out.println("load average at start: " + loadAverage());
         if (blasMissing != null) {
             System.out.println("openblas: not measured (" + blasMissing + ")");
@@ -76,7 +78,7 @@ public final class GemmSummary {
                     "conv/gemm");
             String[] layers = quick ? new String[] {"s2_3x3"} : new String[] {"s1_3x3", "s2_3x3"};
             for (String layer : layers) {
-                ConvGeometry g = ConvBench.layer(layer, 8);
+                ConvGeometry g = ResNet50Layers.layer(layer, 8);
                 Tensor x = data.random(g.xShape(), 3), w = data.random(g.wShape(), 4), y = data.zeros(g.yShape());
                 int m = g.n() * g.p() * g.q(), n = g.k(), k = g.r() * g.s() * g.c();
                 Tensor ga = data.random(Shape.of(m, k), 5), gc = data.zeros(Shape.of(m, n));
@@ -156,9 +158,8 @@ public final class GemmSummary {
 
     /**
      * Idles between samples so that one provider's threads are asleep before the next one is timed:
-     * OpenBLAS's helper threads keep spinning for 50-75 ms after a call returns (measured: 100-200% process
-     * CPU in the 50 ms after the last sgemm on this 2-core machine), and without this pause they took a
-     * core from the vector sample that followed each OpenBLAS sample.
+     * OpenBLAS's helper threads keep spinning for a while after a call returns and would take a core from
+     * the vector sample that follows (docs/performance.md, "Thread pool").
      */
     private static void settle() {
         try {

@@ -1,4 +1,4 @@
-package org.densecl.backend.cpu;
+package org.densecl.backend.cpu.parallel;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -12,16 +12,14 @@ import java.util.function.IntConsumer;
  * their first comment; a part may index per-part scratch, since each part runs exactly once.
  *
  * <p>Why not an ExecutorService: a training step makes hundreds of short calls (a BN, a ReLU, a small
- * GEMM), and a pool worker that parks between them takes tens to hundreds of microseconds to wake
- * (measured under load by the GEMM benchmarks), while OpenBLAS's threads spin. Here workers spin for
- * a short while after each call before they park, parts are handed out through one atomic ticket (so
- * an uneven part does not stall the rest), and a call allocates nothing of its own.
+ * GEMM), and a pool worker that parks between them is slow to wake, while OpenBLAS's threads spin. Here
+ * workers spin for a short while after each call before they park, parts are handed out through one
+ * atomic ticket (so an uneven part does not stall the rest), and a call allocates nothing of its own.
  *
  * <p>A call waits only for the parts that were claimed, never for a worker to check in: the ticket
  * holds the call's generation next to the next part index, and a worker claims a part by a
- * compare-and-set on both. On this shared 2-core machine a worker is often descheduled, and when the
- * caller had to wait for every worker to acknowledge each call, one late worker stalled the caller for
- * a scheduler time slice even when the caller had already run every part itself.
+ * compare-and-set on both. On shared cores a worker is often descheduled, and a caller that waited for
+ * it would lose a scheduler time slice even after running every part itself.
  *
  * <p>Calls from several threads are serialised. A call made from inside a part (nested) runs inline on
  * that thread, so nesting cannot deadlock.
