@@ -83,8 +83,7 @@ public final class StepBenchmark implements Callable<Integer> {
     String conv = "winograd";
     // Ops called once or twice per step (the heads, the losses, pooling) are compiled by C2 only after
     // several calls; until then they run in the interpreter or C1, where every Vector API operation
-    // allocates: measured 10-100x slower for their first 5-8 calls (densecl's infoNceLoss: 530 ms on the
-    // second call, 52 ms from the tenth). The PyTorch twin gets the same untimed steps.
+    // allocates, so their first calls are much slower. The PyTorch twin gets the same untimed steps.
     @Option(names = "--warmup", description = "untimed steps first, so that the JIT has compiled every op"
             + " (default ${DEFAULT-VALUE})")
     int warmup = 5;
@@ -239,9 +238,9 @@ public final class StepBenchmark implements Callable<Integer> {
      * bench/pytorch/{@code script} with {@code modelArgs} and the same warm-up, steps, threads (and
      * --channels-last), then prints the comparison.
      *
-     * <p>Why rounds: this host's speed drifts by 20-30% over tens of seconds (the same step measured 1.7 s
-     * and 2.7 s a minute apart), so one run of each, back to back, can compare a fast minute with a slow
-     * one; alternating several shorter runs samples both sides over the same minutes.
+     * <p>Why rounds: a shared host's speed drifts over tens of seconds, so one run of each, back to back,
+     * can compare a fast minute with a slow one; alternating several shorter runs samples both sides over
+     * the same minutes.
      */
     int runRounds(Round ours, String script, List<String> modelArgs) throws Exception {
         int n = comparePytorch ? rounds : 1;

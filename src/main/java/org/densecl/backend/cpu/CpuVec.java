@@ -46,8 +46,8 @@ final class CpuVec {
     // e^x = 2^n * e^r with n = round(x / ln 2) and |r| <= ln(2) / 2 (r = x - n ln 2 in two fmas, ln 2 split
     // in a short high part and a correction, Cephes style), e^r = 1 + r + r^2 q(r). q is cubic: the
     // minimax fit of the relative error of e^r on |r| <= ln(2) / 2 (linear program on 8001 points), 1.0e-7
-    // before float rounding, 1.8e-7 measured against Math.exp with it. Cephes's quintic q (about 1 ulp)
-    // costs two more fmas per vector, measured 24% more time in the softmax's exp pass.
+    // before float rounding. Cephes's quintic q (about 1 ulp) costs two more fmas per vector in the
+    // softmax's hot loop.
     // Package-private for the test that replays exp in scalar float arithmetic.
     static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
     static final float Q0 = 0.49999225f, Q1 = 0.16667113f, Q2 = 0.04189088f, Q3 = 0.008312893f;
@@ -182,8 +182,8 @@ final class CpuVec {
      * The cpu backend computes in F32 (F64 tensors exist only for the ref backend's gradient checks), on
      * native memory. Why native only: the Vector API's segment loads and stores share one type profile
      * across the whole process, and a single heap segment (MemorySegment.ofArray) passing through them
-     * makes C2 compile every loop compiled after it with a type switch on each access; the SGD step ran 4x
-     * slower, and the GEMM packing with it, until WinogradConv stopped handing the GEMM a heap segment.
+     * makes C2 compile every loop compiled after it with a type switch on each access, which slows every
+     * kernel compiled afterwards (docs/performance.md).
      */
     static void f32(String op, String arg, Tensor t) {
         if (t.dtype() != DType.F32) {

@@ -11,7 +11,7 @@ import org.densecl.backend.cpu.parallel.Parallel;
  * Forward of ResNet's RGB stem (7x7, stride 2, 3 channels) as a direct convolution: the micro-kernel
  * reads each output pixel's receptive field straight from a zero-padded copy of the input, so nothing is
  * packed per row block. Through the implicit GEMM, each A panel of the stem is 6 pixels x 147 taps
- * gathered in 42 runs of 21 floats, about a third of the stem's time for 2 x 64 FLOPs per gathered
+ * gathered in 42 runs of 21 floats, a large share of the stem's time for only 2 x 64 FLOPs per gathered
  * float; here the input is copied once per call.
  *
  * <p>Why it works: with C = 3 and stride 2, the receptive fields of neighbouring output pixels in a row

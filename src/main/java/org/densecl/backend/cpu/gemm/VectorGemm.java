@@ -310,8 +310,8 @@ public final class VectorGemm {
 
     // Whole-A packing of a transposed A: part `part` packs k blocks part, part + parts, ..., each for all
     // m rows: a sequential read of the k block's rows of dY, at wholeA[pb * aRegion ..] (panel q at
-    // + q * MR * kc). Packed per row block instead, each block read its window of 100-144 channels out of
-    // every row of dY (528 of 2048 bytes at K = 512): 1.7-5.9 GB/s against 5-7 for a plain A.
+    // + q * MR * kc). Packed per row block instead, each block would read a narrow channel window out of
+    // every row of dY, a strided read.
     private void packWholeA(int part) {
         for (int pb = part; pb * KC < k; pb += parts) {
             a.packA(wholeA, pb * aRegion, 0, m, pb * KC, Math.min(KC, k - pb * KC));
@@ -332,8 +332,8 @@ public final class VectorGemm {
     }
 
     // Whole-k variant: takes row blocks from the shared counter and runs each through every k block, so
-    // that the only barrier is the one after packing B (per k block, the thread that finished its rows
-    // first waited for the other: 5-12% of two cores idle at 1024 x 1024 x 1024).
+    // that the only barrier is the one after packing B (with a barrier per k block, the thread that
+    // finishes its rows first waits for the other).
     private void runWholeK(int part) {
         float[] ap = aBuffer(part), tile = tile(part);
         int blocks = ceilDiv(m, rowBlock), ncPadded = ceilDiv(nc, NR) * NR;
@@ -420,8 +420,8 @@ public final class VectorGemm {
     // C[ic..ic+mc, jc..jc+nc] (+)= packed A block * packed B block. The B block is walked in L2-sized
     // slices of NL2 columns; within a slice each A panel (6 KB, L1) meets every B panel (from L2), so C
     // is written along its rows, 64 bytes after 64 bytes, a stream the hardware prefetcher follows. (The
-    // BLIS order, B panel outer and A panel inner, walks C down its rows instead: with 8 KB rows every
-    // tile is a fresh miss, which cost 20% at 2048x2048.)
+    // BLIS order, B panel outer and A panel inner, walks C down its rows instead: with long rows every
+    // tile is a fresh cache miss.)
     private void macroKernel(float[] ap, int aOff, float[] bp, int bOff, float[] tile, int ic, int mc, int jc,
                              int nc, int kc, MemorySegment c, long cOff, int ldc, float betaBlock) {
         long ldcBytes = 4L * ldc;
