@@ -8,6 +8,7 @@ import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
 import org.densecl.backend.OpProfile;
 import org.densecl.backend.cpu.CpuTuning;
+import org.densecl.backend.cpu.gemm.GemmTuning;
 import org.densecl.model.ResNet;
 import org.densecl.model.ResNetConfig;
 import org.densecl.nn.Conv2d;
@@ -110,14 +111,33 @@ public final class StepBenchmark implements Callable<Integer> {
     /** CPU time and heap allocation of every timed step, all rounds together. */
     final StepCost cost = new StepCost();
 
-    /** The cpu backend's provider and convolution variant from --gemm and --conv. */
+    @Option(names = "--disable", split = ",", paramLabel = "PATH", description = "cpu backend: fast paths to turn"
+            + " off for a comparison (their bits are the same): splitK, wholeK, directC, packWholeA (GEMM driver),"
+            + " stemConv (the direct RGB stem)")
+    List<String> disabled = new ArrayList<>();
+
+    /** The cpu backend's provider and variants from --gemm, --conv and --disable. */
     CpuTuning tuning() {
-        return CpuTuning.DEFAULT.withGemm(gemm).withWinograd(conv.equals("winograd"));
+        CpuTuning t = CpuTuning.DEFAULT.withGemm(gemm).withWinograd(conv.equals("winograd"));
+        GemmTuning paths = t.gemmPaths();
+        for (String d : disabled) {
+            switch (d) {
+                case "splitK" -> paths = paths.withSplitK(false);
+                case "wholeK" -> paths = paths.withWholeK(false);
+                case "directC" -> paths = paths.withDirectC(false);
+                case "packWholeA" -> paths = paths.withPackWholeA(false);
+                case "stemConv" -> t = t.withStemConv(false);
+                default -> throw new IllegalArgumentException("bench step: --disable takes splitK, wholeK, directC,"
+                        + " packWholeA or stemConv, not " + d);
+            }
+        }
+        return t.withGemmPaths(paths);
     }
 
     /** The cpu backend's configuration for the report's first line: "vector, winograd, 2 threads". */
     String backendDetails(int usedThreads) {
-        return backend.equals("cpu") ? gemm + ", " + conv + ", " + usedThreads + " threads" : "scalar, 1 thread";
+        return backend.equals("cpu") ? gemm + ", " + conv + (disabled.isEmpty() ? "" : ", without " + String.join(" ",
+                disabled)) + ", " + usedThreads + " threads" : "scalar, 1 thread";
     }
 
     /** Entry point from {@code BenchCommand}: parses {@code args} and runs. */

@@ -51,4 +51,14 @@ class FreshJvmBenchmarkTest {
         assertTrue(!md.contains("| tiny |"), "ops under 1% of the step are left out: " + md);
         assertTrue(md.contains("| 2 | 2.000 | 3.000 | 900.0 |"), md);
     }
+
+    @Test
+    void stepBenchmarkDisablesNamedPathsAndRefusesUnknownOnes() {
+        StepBenchmarkRun run = StepBenchmarkRun.of("--model", "resnet18", "--batch", "2", "--size", "32", "--warmup", "0",
+                "--steps", "1", "--disable", "splitK,stemConv");
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.out().contains("without splitK stemConv"), run.out());
+        StepBenchmarkRun.assertOneLineErrors(new String[][] {{"--disable", "winograd"}},
+                new String[] {"--disable takes splitK, wholeK, directC, packWholeA or stemConv, not winograd"});
+    }
 }
