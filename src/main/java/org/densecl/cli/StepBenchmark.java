@@ -71,7 +71,7 @@ public final class StepBenchmark implements Callable<Integer> {
     int size;
     int channels;
     int classes;
-    @Option(names = "--backend", description = "ref or cpu (default ${DEFAULT-VALUE})")
+    @Option(names = "--backend", description = "ref, cpu or cuda (cuda:fp32 strict, cuda:bf16; default ${DEFAULT-VALUE})")
     String backend = "cpu";
     @Option(names = "--threads", description = "cpu backend threads, 0 = all cores (default ${DEFAULT-VALUE})")
     int threads = 0;

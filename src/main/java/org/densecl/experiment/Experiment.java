@@ -215,11 +215,9 @@ public final class Experiment {
                     + " widthMultiplier and inChannels agree");
         }
         for (String backend : List.of(pre.run().backend(), ft.run().backend())) {
-            if (!Backends.NAMES.contains(backend)) {
+            if (!Backends.known(backend)) {
                 throw new IllegalArgumentException(opts.config() + ": run.backend '" + backend + "' is not in this build"
-                        + " (backends: " + String.join(", ", Backends.NAMES) + ")" + (backend.equals("cuda")
-                        ? "; the CUDA backend (planned) and a GPU machine are what configs/experiment_paper.yaml needs"
-                        : ""));
+                        + " (backends: " + String.join(", ", Backends.NAMES) + ")");
             }
         }
     }

@@ -22,12 +22,25 @@ record ColumnMajorGemm(boolean firstIsB, int opFirst, int opSecond, int m, int n
     static final int CUBLAS_OP_N = 0; // cublasOperation_t CUBLAS_OP_N
     static final int CUBLAS_OP_T = 1; // cublasOperation_t CUBLAS_OP_T
 
-    /** The cuBLAS arguments for row-major C (m, n) = op(A) (m, k) * op(B) (k, n). */
+    /** The cuBLAS arguments for row-major C (m, n) = op(A) (m, k) * op(B) (k, n), all three dense. */
     static ColumnMajorGemm of(boolean transA, boolean transB, int m, int n, int k) {
+        return of(transA, transB, m, n, k, transA ? m : k, transB ? k : n, n);
+    }
+
+    /**
+     * As {@link #of(boolean, boolean, int, int, int)} with the row strides of the storage given: lda for A
+     * as stored ((m, k), or (k, m) when transposed), ldb for B, ldc for C; each at least its row length, so
+     * an operand may be a block of columns of a wider matrix (InfoNCE's logits).
+     */
+    static ColumnMajorGemm of(boolean transA, boolean transB, int m, int n, int k, int lda, int ldb, int ldc) {
         if (m <= 0 || n <= 0 || k <= 0) {
             throw new IllegalArgumentException("gemm: m, n, k must be positive, got " + m + ", " + n + ", " + k);
         }
+        if (lda < (transA ? m : k) || ldb < (transB ? k : n) || ldc < n) {
+            throw new IllegalArgumentException("gemm: leading dimensions (" + lda + ", " + ldb + ", " + ldc
+                    + ") shorter than the rows of A, B, C");
+        }
         return new ColumnMajorGemm(true, transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N,
-                n, m, k, transB ? k : n, transA ? m : k, n);
+                n, m, k, ldb, lda, ldc);
     }
 }

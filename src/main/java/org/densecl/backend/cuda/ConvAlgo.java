@@ -22,6 +22,7 @@ record ConvAlgo(int algo, int status, long memory) {
      */
     static final long PERF_BYTES = 48;
     private static final long ALGO = 0, STATUS = 4, MEMORY = 16;
+    private static final int CUDNN_STATUS_NOT_SUPPORTED = 3000; // cudnnStatus_t in cuDNN 9
 
     /** The first {@code count} entries of a perf array cuDNN filled. */
     static List<ConvAlgo> read(MemorySegment perf, int count) {
@@ -45,6 +46,7 @@ record ConvAlgo(int algo, int status, long memory) {
             }
         }
         throw new CudaException("cuDNN offers no algorithm for " + what + " within a workspace of "
-                + DeviceBytes.format(limitBytes) + " (ranking: " + ranked + "); raise the workspace limit");
+                + DeviceBytes.format(limitBytes) + " (ranking: " + ranked + "); raise the workspace limit",
+                CUDNN_STATUS_NOT_SUPPORTED);
     }
 }

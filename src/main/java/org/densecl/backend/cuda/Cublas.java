@@ -95,14 +95,15 @@ public final class Cublas implements AutoCloseable {
      * same objects) with {@code workspace} (device memory of {@code workspaceBytes}, owned by the caller)
      * as its only scratch, so cuBLAS allocates nothing during a step.
      */
-    public Cublas(MemorySegment stream, MemorySegment workspace, long workspaceBytes, CudaPrecision precision) {
+    public Cublas(long stream, MemorySegment workspace, long workspaceBytes, CudaPrecision precision) {
         this.f = api();
         this.precision = precision;
         this.scalars = arena.allocate(ValueLayout.JAVA_FLOAT, 2);
         MemorySegment out = arena.allocate(PTR);
         check("cublasCreate_v2", call(() -> (int) f.create.invokeExact(out)));
         this.handle = out.get(PTR, 0);
-        check("cublasSetStream_v2", call(() -> (int) f.setStream.invokeExact(handle, stream)));
+        MemorySegment s = MemorySegment.ofAddress(stream);
+        check("cublasSetStream_v2", call(() -> (int) f.setStream.invokeExact(handle, s)));
         check("cublasSetWorkspace_v2", call(() -> (int) f.setWorkspace.invokeExact(handle, workspace, workspaceBytes)));
         // The math mode only matters to the legacy routines; GemmEx follows its compute type. Pedantic in
         // strict mode so nothing rounds behind our back.
@@ -123,7 +124,13 @@ public final class Cublas implements AutoCloseable {
      */
     public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a,
                      MemorySegment b, float beta, MemorySegment c) {
-        ColumnMajorGemm g = ColumnMajorGemm.of(transA, transB, m, n, k);
+        gemm(transA, transB, m, n, k, alpha, a, transA ? m : k, b, transB ? k : n, beta, c, n);
+    }
+
+    /** {@link #gemm} with the row strides of A, B and C as stored (see {@link ColumnMajorGemm#of}). */
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
+                     MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
+        ColumnMajorGemm g = ColumnMajorGemm.of(transA, transB, m, n, k, lda, ldb, ldc);
         setScalars(alpha, beta);
         MemorySegment al = scalars, be = scalars.asSlice(4);
         check("cublasGemmEx", call(() -> (int) f.gemmEx.invokeExact(handle, g.opFirst(), g.opSecond(), g.m(), g.n(),
@@ -133,7 +140,7 @@ public final class Cublas implements AutoCloseable {
 
     /**
      * {@code batch} independent row-major GEMMs: C_i = alpha op(A_i) op(B_i) + beta C_i, with A_i at
-     * a + i * strideA floats, and so on.
+     * a + i * strideA floats, and so on (strides in elements, as cuBLAS takes them).
      */
     public void gemmStridedBatched(boolean transA, boolean transB, int m, int n, int k, float alpha,
                                    MemorySegment a, long strideA, MemorySegment b, long strideB, float beta,
@@ -155,7 +162,7 @@ public final class Cublas implements AutoCloseable {
     private void check(String function, int status) {
         if (status != 0) { // CUBLAS_STATUS_SUCCESS
             String text = Downcalls.cString(call(() -> (MemorySegment) f.statusString.invokeExact(status)));
-            throw new CudaException(function + " failed: " + text + " (cublasStatus_t " + status + ")");
+            throw new CudaException(function + " failed: " + text + " (cublasStatus_t " + status + ")", status);
         }
     }
 

@@ -20,7 +20,7 @@ import org.densecl.backend.ConvGeometry;
  * cuDNN's legacy API through FFM (deprecated in 9.x, still exported; the graph API is a later step): a
  * handle on the compute stream, NHWC tensor / KRSC filter / convolution descriptors created once per shape
  * and cached until {@link #close()}, the three convolution directions with their algorithm rankings and
- * workspace sizes, the bias gradient, tensor add, and batch norm (training forward, inference, backward).
+ * workspace sizes, the bias add and gradient of convolutions, and batch norm (training forward, inference, backward).
  *
  * <p>Library: {@code libcudnn.so.9}, then {@code .so.8}, or the file named by DENSECL_LIBCUDNN. cuDNN 9
  * exports these functions from its sub-libraries (graph, ops, cnn), which the shim loads itself; they are
@@ -206,7 +206,7 @@ public final class Cudnn implements AutoCloseable {
     }
 
     /** A handle whose work goes to {@code stream}; convolutions use {@code precision}'s math type. */
-    public Cudnn(MemorySegment stream, CudaPrecision precision) {
+    public Cudnn(long stream, CudaPrecision precision) {
         this.f = api();
         this.mathType = precision.cudnnMathType();
         this.scalars = arena.allocate(ValueLayout.JAVA_FLOAT, 4);
@@ -214,7 +214,8 @@ public final class Cudnn implements AutoCloseable {
         this.counter = arena.allocate(INT);
         check("cudnnCreate", call(() -> (int) f.create.invokeExact(out)));
         this.handle = out.get(PTR, 0);
-        check("cudnnSetStream", call(() -> (int) f.setStream.invokeExact(handle, stream)));
+        MemorySegment s = MemorySegment.ofAddress(stream);
+        check("cudnnSetStream", call(() -> (int) f.setStream.invokeExact(handle, s)));
     }
 
     /** cuDNN's version number (e.g. 91900 for 9.19.0). */
@@ -412,7 +413,7 @@ public final class Cudnn implements AutoCloseable {
     private void check(String function, int status) {
         if (status != 0) { // CUDNN_STATUS_SUCCESS
             String text = Downcalls.cString(call(() -> (MemorySegment) f.errorString.invokeExact(status)));
-            throw new CudaException(function + " failed: " + text + " (cudnnStatus_t " + status + ")");
+            throw new CudaException(function + " failed: " + text + " (cudnnStatus_t " + status + ")", status);
         }
     }
 

@@ -8,7 +8,7 @@ public final class OutOfDeviceMemory extends CudaException {
     private final long asked;
 
     OutOfDeviceMemory(long asked, long free, long total, String what) {
-        super(message(asked, free, total, what));
+        super(message(asked, free, total, what), CudaDriver.ERROR_OUT_OF_MEMORY);
         this.asked = asked;
     }
 

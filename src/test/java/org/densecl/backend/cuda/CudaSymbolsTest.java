@@ -72,6 +72,28 @@ class CudaSymbolsTest {
         assertEquals(List.of(), wrong, "cuBLAS names not exported by libcublas.so.13");
     }
 
+    /**
+     * The driver functions (CudaDriver's binds) against the cuda.h of this machine's toolkit: each must be
+     * declared there (or be the versioned name a #define maps an API name to, e.g. cuMemAlloc_v2).
+     */
+    @Test
+    void everyDriverFunctionIsDeclaredInCudaH() throws IOException {
+        Path header = Path.of("/usr/local/cuda/include/cuda.h");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(header), "no " + header + " on this machine");
+        String h = Files.readString(header);
+        TreeSet<String> names = boundNames("cu");
+        names.removeIf(n -> n.startsWith("cublas") || n.startsWith("cudnn"));
+        assertTrue(names.containsAll(List.of("cuLaunchKernel", "cuMemAlloc_v2")), "the scan found the driver: " + names);
+        List<String> missing = new ArrayList<>();
+        for (String n : names) {
+            if (!Pattern.compile("\\b" + n + "\\s*\\(").matcher(h).find()
+                    && !Pattern.compile("#define\\s+\\w+\\s+" + n + "\\b").matcher(h).find()) {
+                missing.add(n);
+            }
+        }
+        assertEquals(List.of(), missing, "driver names not in " + header);
+    }
+
     @Test
     void everyCudnnFunctionIsExportedByACudnnSubLibrary() throws IOException {
         Map<String, String> ref = reference();
