@@ -14,8 +14,14 @@ out="$out_dir/densecl_kernels.fatbin"
 missing="$out_dir/densecl_kernels.missing"
 mkdir -p "$out_dir"
 
-nvcc=${NVCC:-}
-if [[ -z "$nvcc" ]]; then
+if [[ -f "$out" && -z $(find "$root/native" \( -name '*.cu' -o -name '*.cuh' \) -newer "$out" -print -quit) ]]; then
+  exit 0  # up to date
+fi
+sources=("$root"/native/*.cu)
+
+if [[ -n "${NVCC:-}" ]]; then
+  nvcc=$(command -v "$NVCC" || true)  # an explicit compiler, or nothing
+else
   nvcc=$(command -v nvcc || true)
   [[ -z "$nvcc" && -x /usr/local/cuda/bin/nvcc ]] && nvcc=/usr/local/cuda/bin/nvcc
 fi
@@ -26,13 +32,9 @@ if [[ -z "$nvcc" ]]; then
     exit 1
   fi
   echo "native/build.sh: WARNING: $msg; the cpu and ref backends are unaffected" >&2
+  rm -f "$out"  # older than the sources: its kernels may no longer match CudaKernels
   echo "$msg" > "$missing"
   exit 0
-fi
-
-sources=("$root"/native/*.cu)
-if [[ -f "$out" && -z $(find "$root/native" \( -name '*.cu' -o -name '*.cuh' \) -newer "$out" -print -quit) ]]; then
-  exit 0  # up to date
 fi
 
 # One translation unit including every kernel file: a fatbin comes from one compilation, and nvcc
