@@ -113,6 +113,9 @@ public final class StepBenchmark implements Callable<Integer> {
 
     /** The cpu backend's configuration for the report's first line: "vector, winograd, 2 threads". */
     String backendDetails(int usedThreads) {
+        if (backend.startsWith("cuda")) {
+            return "GPU " + (backend.contains(":") ? backend.substring(5) : "tf32");
+        }
         return backend.equals("cpu") ? gemm + ", " + conv + ", " + usedThreads + " threads" : "scalar, 1 thread";
     }
 
@@ -192,7 +195,7 @@ public final class StepBenchmark implements Callable<Integer> {
                 Tensor probs = be.allocate(DType.F32, Shape.of(batch, classes)); // (N, classes)
                 Tensor loss = be.allocate(DType.F32, Shape.of(1));
                 fillInputs(be, x, labels);
-                double[] times = timeSteps(prof, () -> {
+                double[] times = timeSteps(raw, prof, () -> {
                     net.parameters().zeroGrads();
                     net.activations().zeroGrads();
                     net.forward(x, true);
@@ -202,7 +205,9 @@ public final class StepBenchmark implements Callable<Integer> {
                     sgd.step(0.01f);
                 });
                 if (last) {
-                    report(net, cfg, concat(earlier, times), usedThreads, (float) loss.get(0));
+                    float[] lastLoss = new float[1];
+                    be.download(loss, lastLoss);
+                    report(net, cfg, concat(earlier, times), usedThreads, lastLoss[0]);
                     if (profile) {
                         prof.print(System.out, times.length, mean(times), profileRows);
                     }
@@ -246,6 +251,10 @@ public final class StepBenchmark implements Callable<Integer> {
         if (channelsLast) {
             args.add("--channels-last");
         }
+        if (backend.startsWith("cuda")) { // the twin on the same GPU at the same precision
+            args.addAll(List.of("--device", "cuda", "--precision", backend.contains(":") ? backend.substring(5)
+                    : "tf32"));
+        }
         double[] all = new double[0], theirs = new double[0];
         List<String> roundLines = new ArrayList<>();
         String description = null;
@@ -267,16 +276,18 @@ public final class StepBenchmark implements Callable<Integer> {
     }
 
     /** Runs --warmup untimed steps, then --steps timed ones (only those recorded by {@code prof}); seconds. */
-    double[] timeSteps(OpProfile prof, TimedStep step) throws Exception {
+    double[] timeSteps(Backend be, OpProfile prof, TimedStep step) throws Exception {
         double[] times = new double[steps];
         prof.record(false);
         for (int i = 0; i < warmup; i++) {
             step.run();
         }
+        be.synchronize();
         prof.record(true);
         for (int i = 0; i < steps; i++) {
             long t0 = System.nanoTime();
             step.run();
+            be.synchronize(); // a device backend returns once the step is queued; time it done
             times[i] = (System.nanoTime() - t0) * 1e-9;
         }
         prof.record(false);
@@ -398,11 +409,18 @@ public final class StepBenchmark implements Callable<Integer> {
         }
     }
 
-    /** bench/pytorch/{@code name} of the checkout these classes were built from (target/classes/../..). */
+    /**
+     * bench/pytorch/{@code name} of the checkout these classes were built from (target/classes/../..), or of
+     * the working directory (a GPU machine runs the packed jar from the repository root).
+     */
     private static java.nio.file.Path scriptPath(String name) throws Exception {
         java.nio.file.Path classes = java.nio.file.Path.of(
                 StepBenchmark.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         java.nio.file.Path p = classes.getParent().getParent().resolve("bench/pytorch/" + name);
+        java.nio.file.Path here = java.nio.file.Path.of("bench/pytorch", name).toAbsolutePath();
+        if (!java.nio.file.Files.isRegularFile(p) && java.nio.file.Files.isRegularFile(here)) {
+            return here;
+        }
         if (!java.nio.file.Files.isRegularFile(p)) {
             throw new IllegalStateException("bench step: " + p + " not found (run from a source checkout)");
         }

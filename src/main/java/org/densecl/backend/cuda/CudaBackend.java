@@ -51,10 +51,14 @@ public final class CudaBackend implements Backend {
     /**
      * Opens device {@code ordinal} with {@code precision} and the default workspace sizes. Throws
      * {@link CudaUnavailableException} (one line: what was looked for and where) when the driver, cuBLAS,
-     * cuDNN or the device is missing: asking for CUDA never falls back to the host.
+     * cuDNN or the device is missing: asking for CUDA never falls back to the host. Logs the device and the
+     * library versions on stderr (the backend is always logged).
      */
     public static CudaBackend open(int ordinal, CudaPrecision precision) {
-        return new CudaBackend(CudaContext.open(ordinal), precision, CUBLAS_WORKSPACE_BYTES, CONV_WORKSPACE_LIMIT_BYTES);
+        CudaBackend be = new CudaBackend(CudaContext.open(ordinal), precision, CUBLAS_WORKSPACE_BYTES,
+                CONV_WORKSPACE_LIMIT_BYTES);
+        System.err.println("cuda backend: " + be.describe());
+        return be;
     }
 
     /**
