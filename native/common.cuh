@@ -10,6 +10,23 @@
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); \
          i += (long long)blockDim.x * gridDim.x)
 
+// A flat NHWC index split into its coordinates, for dims (h, w, c).
+struct Nhwc {
+    long long n;
+    int h, w, c;
+};
+
+__device__ __forceinline__ Nhwc nhwc(long long i, int h, int w, int c) {
+    Nhwc r;
+    r.c = (int)(i % c);
+    long long t = i / c;
+    r.w = (int)(t % w);
+    t /= w;
+    r.h = (int)(t % h);
+    r.n = t / h;
+    return r;
+}
+
 // Sum over a warp by butterfly shuffles: the same additions in the same order on every run.
 template <typename T>
 __device__ __forceinline__ T warp_sum(T v) {

@@ -31,13 +31,8 @@ __device__ inline long long max_pool_argmax(const float* x, int b, int p, int q,
 extern "C" __global__ void max_pool_forward_f32(const float* x, float* y, int n, int h, int w, int c, int r, int s,
                                                 int stride, int pad, int pOut, int qOut) {
     FOR_EACH(o, (long long)n * pOut * qOut * c) {
-        int ch = (int)(o % c);
-        long long t = o / c;
-        int q = (int)(t % qOut);
-        t /= qOut;
-        int p = (int)(t % pOut);
-        int b = (int)(t / pOut);
-        y[o] = x[max_pool_argmax(x, b, p, q, ch, h, w, c, r, s, stride, pad)];
+        Nhwc at = nhwc(o, pOut, qOut, c);
+        y[o] = x[max_pool_argmax(x, (int)at.n, at.h, at.w, at.c, h, w, c, r, s, stride, pad)];
     }
 }
 
@@ -46,12 +41,8 @@ extern "C" __global__ void max_pool_forward_f32(const float* x, float* y, int n,
 extern "C" __global__ void max_pool_backward_f32(const float* x, const float* dy, float* dx, int n, int h, int w,
                                                  int c, int r, int s, int stride, int pad, int pOut, int qOut) {
     FOR_EACH(i, (long long)n * h * w * c) {
-        int ch = (int)(i % c);
-        long long t = i / c;
-        int ww = (int)(t % w);
-        t /= w;
-        int hh = (int)(t % h);
-        int b = (int)(t / h);
+        Nhwc at = nhwc(i, h, w, c);
+        int b = (int)at.n, hh = at.h, ww = at.w, ch = at.c;
         // Windows p with p * stride - pad <= hh <= p * stride - pad + r - 1, likewise q.
         int p0 = max(0, (hh + pad - r + stride) / stride), p1 = min(pOut - 1, (hh + pad) / stride);
         int q0 = max(0, (ww + pad - s + stride) / stride), q1 = min(qOut - 1, (ww + pad) / stride);
@@ -98,12 +89,8 @@ __device__ __forceinline__ int bin_end(int i, int in, int out) {
 extern "C" __global__ void adaptive_avg_pool_forward_f32(const float* x, float* y, int n, int h, int w, int c,
                                                          int pOut, int qOut) {
     FOR_EACH(o, (long long)n * pOut * qOut * c) {
-        int j = (int)(o % c);
-        long long t = o / c;
-        int q = (int)(t % qOut);
-        t /= qOut;
-        int p = (int)(t % pOut);
-        int b = (int)(t / pOut);
+        Nhwc at = nhwc(o, pOut, qOut, c);
+        int b = (int)at.n, p = at.h, q = at.w, j = at.c;
         int h0 = bin_start(p, h, pOut), h1 = bin_end(p, h, pOut), w0 = bin_start(q, w, qOut), w1 = bin_end(q, w, qOut);
         double acc = 0;
         for (int hh = h0; hh < h1; hh++)
@@ -116,12 +103,8 @@ extern "C" __global__ void adaptive_avg_pool_forward_f32(const float* x, float* 
 extern "C" __global__ void adaptive_avg_pool_backward_f32(const float* dy, float* dx, int n, int h, int w, int c,
                                                           int pOut, int qOut) {
     FOR_EACH(i, (long long)n * h * w * c) {
-        int j = (int)(i % c);
-        long long t = i / c;
-        int ww = (int)(t % w);
-        t /= w;
-        int hh = (int)(t % h);
-        int b = (int)(t / h);
+        Nhwc at = nhwc(i, h, w, c);
+        int b = (int)at.n, hh = at.h, ww = at.w, j = at.c;
         // The bins holding hh are p in [floor(hh * P / H), ceil((hh + 1) * P / H) - 1], likewise for ww.
         int p0 = (int)(((long long)hh * pOut) / h), p1 = min(pOut - 1, bin_end(hh, pOut, h) - 1);
         int q0 = (int)(((long long)ww * qOut) / w), q1 = min(qOut - 1, bin_end(ww, qOut, w) - 1);

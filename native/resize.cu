@@ -34,13 +34,10 @@ __device__ inline Taps resize_taps(int dst, int in, int out, int alignCorners) {
 extern "C" __global__ void resize_bilinear_forward_f32(const float* x, float* y, int n, int h, int w, int c, int oh,
                                                        int ow, int alignCorners) {
     FOR_EACH(o, (long long)n * oh * ow * c) {
-        int k = (int)(o % c);
-        long long t = o / c;
-        int j = (int)(t % ow);
-        t /= ow;
-        int i = (int)(t % oh);
-        long long b = t / oh;
-        Taps th = resize_taps(i, h, oh, alignCorners), tw = resize_taps(j, w, ow, alignCorners);
+        Nhwc at = nhwc(o, oh, ow, c);
+        long long b = at.n;
+        int k = at.c;
+        Taps th = resize_taps(at.h, h, oh, alignCorners), tw = resize_taps(at.w, w, ow, alignCorners);
         const float* base = x + b * h * w * c + k;
         float top = tw.l0 * base[((long long)th.i0 * w + tw.i0) * c] + tw.l1 * base[((long long)th.i0 * w + tw.i1) * c];
         float bot = tw.l0 * base[((long long)th.i1 * w + tw.i0) * c] + tw.l1 * base[((long long)th.i1 * w + tw.i1) * c];
@@ -52,13 +49,10 @@ extern "C" __global__ void resize_bilinear_forward_f32(const float* x, float* y,
 extern "C" __global__ void resize_bilinear_backward_f32(const float* dy, float* dx, int n, int h, int w, int c,
                                                         int oh, int ow, int alignCorners) {
     FOR_EACH(o, (long long)n * oh * ow * c) {
-        int k = (int)(o % c);
-        long long t = o / c;
-        int j = (int)(t % ow);
-        t /= ow;
-        int i = (int)(t % oh);
-        long long b = t / oh;
-        Taps th = resize_taps(i, h, oh, alignCorners), tw = resize_taps(j, w, ow, alignCorners);
+        Nhwc at = nhwc(o, oh, ow, c);
+        long long b = at.n;
+        int k = at.c;
+        Taps th = resize_taps(at.h, h, oh, alignCorners), tw = resize_taps(at.w, w, ow, alignCorners);
         float g = dy[o];
         float* base = dx + b * h * w * c + k;
         atomicAdd(base + ((long long)th.i0 * w + tw.i0) * c, th.l0 * tw.l0 * g);

@@ -90,9 +90,9 @@ public final class CudaContext implements AutoCloseable {
     }
 
     /**
-     * {@code bytes} of device memory, zero-filled on the main stream, freed by {@link #close()} (or
-     * {@link #free}). When the device is full the message says how much was asked, what is free, and
-     * what to change.
+     * {@code bytes} of device memory, zero-filled (the main stream is synchronised: a set-up call), freed
+     * by {@link #close()} (or {@link #free}). When the device is full the message says how much was asked,
+     * what is free, and what to change.
      */
     public long allocate(long bytes) {
         makeCurrent();
@@ -108,7 +108,9 @@ public final class CudaContext implements AutoCloseable {
                     + " with " + mib(info.free()) + " free of " + mib(info.total())
                     + "; lower the batch size or the input size", e.status());
         }
+        // Zeroed before returning: a later upload on the copy stream must not race this memset.
         driver.memsetD8Async(ptr, (byte) 0, bytes, mainStream);
+        driver.streamSynchronize(mainStream);
         synchronized (deviceAllocations) {
             deviceAllocations.add(ptr);
         }

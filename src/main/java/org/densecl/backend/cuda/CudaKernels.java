@@ -26,6 +26,20 @@ import org.densecl.backend.PoolGeometry;
  * all launches of this object under a lock (packing and cuLaunchKernel take a few microseconds; the
  * driver copies the values before the call returns).
  *
+ * <p>Recipes with cuBLAS between the kernels (native/contrastive.cu says the same):
+ * <ul>
+ *   <li>denseMatch: a strided batched GEMM Sim[n] = qb[n] kb[n]^T into an (N * S2, S2) scratch, then
+ *       {@link #denseMatchArgmax}; denseGather: {@link #denseGather}, then {@link #throwIfBadIndex}.</li>
+ *   <li>infoNceLoss, per block of rows with an (Rb, K + 1) logits scratch L (row stride K + 1): GEMM
+ *       L[:, 1:] = U Q^T (ldc K + 1); {@link #infoNcePositiveLogit}; {@link #infoNceSoftmax} (rowLoss at the
+ *       block's offset, gradScale = weight / tau); when dAnchors is wanted, GEMM dU += L[:, 1:] Q (lda K + 1,
+ *       beta 1) and {@link #infoNcePositiveGrad}; after the last block {@link #infoNceLossSum}.</li>
+ *   <li>batchNormTrainForward: {@link #batchNormStats} then {@link #batchNormApply} (residual 0, or the
+ *       residual for the add+ReLU join); batchNormBackward: {@link #batchNormBackward}.</li>
+ *   <li>softmaxCrossEntropyForward: {@link #softmaxCrossEntropyForward}, then {@link #throwIfBadLabel}
+ *       (it synchronises; the reference throws before anything is written, the device after).</li>
+ * </ul>
+ *
  * <p>Determinism: every reduction is fixed-order (per-block trees, then in-order sums of the partials);
  * the only float atomics are in the bilinear resize backward. Integer atomics (counts, first bad index)
  * do not depend on order.
