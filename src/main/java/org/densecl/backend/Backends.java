@@ -9,7 +9,7 @@ import java.util.List;
 public final class Backends {
     private Backends() {}
 
-    /** The names {@link #open} accepts ("cuda" also as "cuda:tf32", "cuda:fp32" or "cuda:bf16"). */
+    /** The names {@link #open} accepts ("cuda" also with options: "cuda:fp32", "cuda:tf32,bn=cudnn"; CudaOptions). */
     public static final List<String> NAMES = List.of("ref", "cpu", "cuda");
 
     /** True for a name {@link #open} accepts: one of {@link #NAMES}, or "cuda:" with a precision. */
@@ -18,7 +18,7 @@ public final class Backends {
     }
 
     /**
-     * @param name    "ref", "cpu", or "cuda" with an optional precision ("cuda:fp32"; default tf32)
+     * @param name    "ref", "cpu", or "cuda" with optional options ("cuda:fp32"; see CudaOptions)
      * @param threads worker threads for the cpu backend (0 = all cores)
      * @param gemm    GEMM provider for the cpu backend: "vector" (pure Java, always there) or "openblas"
      */
@@ -33,8 +33,8 @@ public final class Backends {
             case "ref" -> new org.densecl.backend.ref.RefBackend();
             case "cpu" -> new org.densecl.backend.cpu.CpuBackend(t, gemm, winograd);
             default -> known(name)
-                    ? org.densecl.backend.cuda.CudaBackend.open(0, org.densecl.backend.cuda.CudaPrecision.parse(
-                            name.equals("cuda") ? "tf32" : name.substring("cuda:".length())))
+                    ? org.densecl.backend.cuda.CudaBackend.open(0, org.densecl.backend.cuda.CudaOptions.parse(
+                            name.equals("cuda") ? "" : name.substring("cuda:".length())))
                     : throwUnknown(name);
         };
     }

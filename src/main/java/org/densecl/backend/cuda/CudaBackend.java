@@ -8,8 +8,8 @@ import org.densecl.backend.PoolGeometry;
 import org.densecl.tensor.Tensor;
 
 /**
- * The GPU backend: every op on one CUDA device, none on the host. Convolutions and batch norm on cuDNN,
- * GEMMs on cuBLAS, everything else on our kernels (native/*.cu), all queued on the context's main stream;
+ * The GPU backend: every op on one CUDA device, none on the host. Convolutions on cuDNN, GEMMs on cuBLAS,
+ * everything else on our kernels (batch norm too, or on cuDNN with bn=cudnn) (native/*.cu), all queued on the context's main stream;
  * uploads and downloads go through pinned staging on the copy stream ({@link CudaTransfers}). The contracts
  * are {@link Backend}'s javadoc: forward ops overwrite, backward ops accumulate (cuDNN's beta = 1).
  *
@@ -19,7 +19,7 @@ import org.densecl.tensor.Tensor;
  * shape and stays; a second shape that needs more grows it once more. Running out of device memory is an
  * {@link OutOfDeviceMemory} saying what was asked, what is free and what to lower.
  *
- * <p>Precision: {@link CudaPrecision} (TF32 by default). Ops are issued from one thread at a time, as a
+ * <p>Options ({@link CudaOptions}): precision (TF32 by default), batch-norm engine, workspace sizes. Ops are issued from one thread at a time, as a
  * training step does; the context is made current on the thread that opened the backend and on every
  * thread that allocates, uploads or downloads.
  *
@@ -27,13 +27,8 @@ import org.densecl.tensor.Tensor;
  * CudaLosses, CudaContrastive and CudaTransfers.
  */
 public final class CudaBackend implements Backend {
-    /** cuBLAS's workspace: 32 MiB, what NVIDIA recommends for Hopper (4 MiB would do on Ampere). */
-    public static final long CUBLAS_WORKSPACE_BYTES = 32L << 20;
-    /** The most workspace one convolution algorithm may ask for: beyond it cuDNN's next-best algorithm is used. */
-    public static final long CONV_WORKSPACE_LIMIT_BYTES = 2L << 30;
-
     private final CudaContext context;
-    private final CudaPrecision precision;
+    private final CudaOptions options;
     private final DeviceMemory memory;
     private final CudaTransfers transfers;
     private final CudaKernels kernels;
@@ -49,42 +44,39 @@ public final class CudaBackend implements Backend {
     private final CudaContrastive contrastive;
 
     /**
-     * Opens device {@code ordinal} with {@code precision} and the default workspace sizes. Throws
+     * Opens device {@code ordinal} with {@code options} ({@link CudaOptions#parse}). Throws
      * {@link CudaUnavailableException} (one line: what was looked for and where) when the driver, cuBLAS,
      * cuDNN or the device is missing: asking for CUDA never falls back to the host. Logs the device and the
      * library versions on stderr (the backend is always logged).
      */
-    public static CudaBackend open(int ordinal, CudaPrecision precision) {
-        CudaBackend be = new CudaBackend(CudaContext.open(ordinal), precision, CUBLAS_WORKSPACE_BYTES,
-                CONV_WORKSPACE_LIMIT_BYTES);
+    public static CudaBackend open(int ordinal, CudaOptions options) {
+        CudaBackend be = new CudaBackend(CudaContext.open(ordinal), options);
         System.err.println("cuda backend: " + be.describe());
         return be;
     }
 
-    /**
-     * @param cublasWorkspaceBytes cuBLAS's fixed workspace
-     * @param convWorkspaceLimit   the most workspace bytes one convolution may use
-     */
-    public CudaBackend(CudaContext context, CudaPrecision precision, long cublasWorkspaceBytes,
-                       long convWorkspaceLimit) {
+    /** The backend on an open context, which it owns from here (closing the backend closes it). */
+    public CudaBackend(CudaContext context, CudaOptions options) {
         this.context = context;
-        this.precision = precision;
+        this.options = options;
+        CudaPrecision precision = options.precision();
         boolean done = false;
         try {
             this.memory = new DeviceMemory(context, "the model's tensors");
             this.transfers = new CudaTransfers(context);
             this.kernels = CudaKernels.load(context);
-            long blasWorkspace = context.allocate(cublasWorkspaceBytes);
-            this.cublas = new Cublas(context.mainStream(), MemorySegment.ofAddress(blasWorkspace), cublasWorkspaceBytes,
-                    precision);
+            long blasWorkspace = context.allocate(options.cublasWorkspaceBytes());
+            this.cublas = new Cublas(context.mainStream(), MemorySegment.ofAddress(blasWorkspace),
+                    options.cublasWorkspaceBytes(), precision);
             this.cudnn = new Cudnn(context.mainStream(), precision);
             long stream = context.mainStream();
             this.convWorkspace = scratch("the cuDNN workspace");
             long counter = context.allocate(8); // (1) u64: countNonFinite's count
-            this.convPlans = new ConvPlans(CudaConv.ranking(cudnn), convWorkspaceLimit);
+            this.convPlans = new ConvPlans(CudaConv.ranking(cudnn), options.convWorkspaceLimit());
             this.conv = new CudaConv(cudnn, convPlans, convWorkspace);
             this.elementwise = new CudaElementwise(context, kernels, scratch("biasBackward's column sums"), counter);
-            this.batchNorm = new CudaBatchNorm(cudnn, elementwise, scratch("batch norm's ReLU-masked gradient"));
+            this.batchNorm = new CudaBatchNorm(kernels, stream, options.cudnnBatchNorm() ? cudnn : null, elementwise,
+                    scratch("batch norm's partial sums or masked gradient"));
             this.pooling = new CudaPooling(kernels, stream);
             this.losses = new CudaLosses(kernels, stream, scratch("the cross-entropy's label record and block sums"));
             this.contrastive = new CudaContrastive(cublas, kernels, stream, scratch("denseMatch's similarity matrices"),
@@ -107,15 +99,14 @@ public final class CudaBackend implements Backend {
         return "cuda";
     }
 
-    /** The math of GEMMs and convolutions. */
-    public CudaPrecision precision() {
-        return precision;
+    public CudaOptions options() {
+        return options;
     }
 
-    /** "NVIDIA H100 80GB HBM3, tf32, cuBLAS 130100, cuDNN 91900": for the step benchmarks' first line. */
+    /** "NVIDIA H100 80GB HBM3, tf32, cuBLAS 130100, cuDNN 91900": the device, the options, the libraries. */
     public String describe() {
         CudaProbe p = CudaDevices.probe();
-        return (p.available() ? p.deviceName() : "device " + context.ordinal()) + ", " + precision + ", cuBLAS "
+        return (p.available() ? p.deviceName() : "device " + context.ordinal()) + ", " + options + ", cuBLAS "
                 + cublas.version() + ", cuDNN " + cudnn.version();
     }
 
@@ -254,15 +245,16 @@ public final class CudaBackend implements Backend {
     public void batchNormTrainForward(Tensor x, Tensor gamma, Tensor beta, float momentum, float eps,
                                       Tensor runningMean, Tensor runningVar, Tensor saveMean, Tensor saveInvStd,
                                       Tensor y, boolean relu) {
-        batchNorm.trainForward(x, gamma, beta, momentum, eps, runningMean, runningVar, saveMean, saveInvStd, y, relu);
+        batchNorm.trainForward(x, gamma, beta, momentum, eps, runningMean, runningVar, saveMean, saveInvStd, null, y,
+                relu);
     }
 
     @Override
     public void batchNormTrainForwardAddRelu(Tensor x, Tensor gamma, Tensor beta, float momentum, float eps,
                                              Tensor runningMean, Tensor runningVar, Tensor saveMean,
                                              Tensor saveInvStd, Tensor residual, Tensor y) {
-        batchNorm.trainForwardAddRelu(x, gamma, beta, momentum, eps, runningMean, runningVar, saveMean, saveInvStd,
-                residual, y);
+        batchNorm.trainForward(x, gamma, beta, momentum, eps, runningMean, runningVar, saveMean, saveInvStd, residual,
+                y, true);
     }
 
     @Override

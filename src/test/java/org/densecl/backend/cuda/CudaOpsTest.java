@@ -37,7 +37,7 @@ class CudaOpsTest {
     @BeforeAll
     static void open() {
         GpuTests.assumeDevice();
-        cuda = CudaBackend.open(0, CudaPrecision.FP32);
+        cuda = CudaBackend.open(0, CudaOptions.parse("fp32"));
         b = new VsRef(cuda);
     }
 
@@ -171,7 +171,7 @@ class CudaOpsTest {
      */
     @Test
     void tf32GemmAndConvolutionStayWithinTheirRounding() {
-        try (CudaBackend tf32 = CudaBackend.open(0, CudaPrecision.TF32); VsRef t = new VsRef(tf32)) {
+        try (CudaBackend tf32 = CudaBackend.open(0, CudaOptions.defaults()); VsRef t = new VsRef(tf32)) {
             int m = 64, n = 48, k = 1152;
             Pair a = t.uniform(30, -1, 1, m, k), bb = t.uniform(31, -1, 1, k, n), c = t.zeros(m, n);
             t.ref.gemm(false, false, m, n, k, 1f, a.ref(), bb.ref(), 0f, c.ref());
@@ -204,7 +204,20 @@ class CudaOpsTest {
     }
 
     @Test
-    void batchNormMatchesRef() {
+    void batchNormOnOurKernelsMatchesRef() {
+        batchNorm(b, cuda);
+    }
+
+    @Test
+    void batchNormOnCudnnMatchesRef() {
+        try (CudaBackend cudnnBn = CudaBackend.open(0, CudaOptions.parse("fp32,bn=cudnn"));
+             VsRef h = new VsRef(cudnnBn)) {
+            batchNorm(h, cudnnBn);
+        }
+    }
+
+    /** Every batch-norm op and variant on {@code cuda} (the backend under test of {@code b}) against ref. */
+    private static void batchNorm(VsRef b, CudaBackend cuda) {
         for (int[] dims : new int[][] {{4, 5, 7, 3}, {33, 17}, {2, 9, 9, 64}}) {
             int c = dims[dims.length - 1];
             for (boolean relu : new boolean[] {false, true}) {

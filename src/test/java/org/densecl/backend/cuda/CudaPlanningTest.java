@@ -135,6 +135,23 @@ class CudaPlanningTest {
     }
 
     @Test
+    void backendNamesCarryTheOptions() {
+        assertEquals(CudaOptions.defaults(), CudaOptions.parse(""));
+        assertEquals(CudaPrecision.TF32, CudaOptions.defaults().precision());
+        CudaOptions o = CudaOptions.parse("fp32,bn=cudnn,convws=512m");
+        assertEquals(CudaPrecision.FP32, o.precision());
+        assertTrue(o.cudnnBatchNorm());
+        assertEquals(512L << 20, o.convWorkspaceLimit());
+        assertEquals(CudaPrecision.BF16, CudaOptions.parse("BF16").precision());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CudaOptions.parse("tf16"));
+        assertTrue(e.getMessage().contains("tf32 (default), fp32 (strict) or bf16"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> CudaOptions.parse("bn=fast"));
+        // the name every command takes
+        assertTrue(org.densecl.backend.Backends.known("cuda:fp32,bn=cudnn"));
+        assertTrue(org.densecl.backend.Backends.NAMES.contains("cuda"));
+    }
+
+    @Test
     void outOfMemorySaysWhatWasAskedWhatIsFreeAndWhatToLower() {
         String m = OutOfDeviceMemory.message(3L << 30, 1L << 29, 80L << 30, "the activation slab");
         assertEquals("CUDA out of memory: the activation slab asked for 3.00 GiB but the device has 512.0 MiB free"
