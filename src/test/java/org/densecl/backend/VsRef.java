@@ -59,7 +59,7 @@ public class VsRef implements AutoCloseable {
 
     /** Copies the ref tensor's values into the other one (after editing the ref tensor by hand). */
     public void mirror(Pair p) {
-        dut.upload(host(p.ref()), p.dut());
+        dut.upload(floats(p.ref()), p.dut());
     }
 
     /** |dut - ref| <= atol + rtol * |ref| element by element; the message names {@code what}. */
@@ -79,7 +79,8 @@ public class VsRef implements AutoCloseable {
         return v;
     }
 
-    private static float[] host(Tensor t) {
+    /** A host F32 tensor's values as floats. */
+    public static float[] floats(Tensor t) {
         float[] v = new float[(int) t.numel()];
         for (int i = 0; i < v.length; i++) {
             v[i] = t.getFloat(i);

@@ -33,11 +33,7 @@ public final class Rand {
         try (org.densecl.backend.ref.RefBackend host = new org.densecl.backend.ref.RefBackend()) {
             Tensor h = host.allocate(t.shape());
             normal(h, seed, std);
-            float[] v = new float[(int) h.numel()];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = h.getFloat(i);
-            }
-            be.upload(v, t);
+            be.upload(org.densecl.backend.VsRef.floats(h), t);
         }
     }
 

@@ -1,5 +1,6 @@
 package org.densecl.backend.cuda;
 
+import static org.densecl.backend.VsRef.floats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -62,12 +63,12 @@ class ColumnMajorGemmTest {
                         Rand.uniform(a, seed++, -1, 1);
                         Rand.uniform(b, seed++, -1, 1);
                         Rand.uniform(c, seed++, -1, 1);
-                        float[] ha = host(a), hb = host(b), hc = host(c);
+                        float[] ha = floats(a), hb = floats(b), hc = floats(c);
                         ref.gemm(ta, tb, m, n, k, 0.75f, a, b, 0.5f, c);
                         viaCublas(ta, tb, m, n, k, 0.75f, ha, 0, hb, 0, 0.5f, hc, 0);
                         // Both sum in double and round once: only the final f32 rounding differs.
                         TensorAssert.close("gemm " + (ta ? "T" : "N") + (tb ? "T" : "N") + " " + m + "x" + n + "x" + k,
-                                doubles(c), doubles(hc), 1e-6, 1e-6);
+                                TensorAssert.host(c), doubles(hc), 1e-6, 1e-6);
                     }
                 }
             }
@@ -82,7 +83,7 @@ class ColumnMajorGemmTest {
             Tensor q = ref.allocate(Shape.of(batch * s2, ch)), kk = ref.allocate(Shape.of(batch * s2, ch));
             Rand.uniform(q, 11, -1, 1);
             Rand.uniform(kk, 12, -1, 1);
-            float[] hq = host(q), hk = host(kk), sim = new float[batch * s2 * s2];
+            float[] hq = floats(q), hk = floats(kk), sim = new float[batch * s2 * s2];
             for (int i = 0; i < batch; i++) {
                 viaCublas(false, true, s2, s2, ch, 1f, hq, i * s2 * ch, hk, i * s2 * ch, 0f, sim, i * s2 * s2);
             }
@@ -94,7 +95,7 @@ class ColumnMajorGemmTest {
                 for (int j = 0; j < part.length; j++) {
                     part[j] = sim[i * s2 * s2 + j];
                 }
-                TensorAssert.close("batch " + i, doubles(c), part, 1e-6, 1e-6);
+                TensorAssert.close("batch " + i, TensorAssert.host(c), part, 1e-6, 1e-6);
             }
         }
     }
@@ -106,22 +107,6 @@ class ColumnMajorGemmTest {
         ColumnMajorGemm tt = ColumnMajorGemm.of(true, true, 4, 6, 5);
         assertEquals(new ColumnMajorGemm(true, 1, 1, 6, 4, 5, 5, 4, 6), tt);
         assertThrows(IllegalArgumentException.class, () -> ColumnMajorGemm.of(false, false, 0, 1, 1));
-    }
-
-    private static float[] host(Tensor t) {
-        float[] out = new float[(int) t.numel()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = t.getFloat(i);
-        }
-        return out;
-    }
-
-    private static double[] doubles(Tensor t) {
-        double[] out = new double[(int) t.numel()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = t.get(i);
-        }
-        return out;
     }
 
     private static double[] doubles(float[] f) {
