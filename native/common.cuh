@@ -10,6 +10,13 @@
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); \
          i += (long long)blockDim.x * gridDim.x)
 
+// FOR_EACH over an (M, C) tensor that also keeps j = i % c, advanced by the loop's stride modulo c
+// instead of a 64-bit division per element (which would cost more than the memory traffic).
+#define FOR_EACH_COL(i, j, n, c)                                                                   \
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x,                          \
+                   i##_step = (long long)blockDim.x * gridDim.x, j##_wrap = i##_step % (c), j = i % (c); \
+         i < (long long)(n); i += i##_step, j = j + j##_wrap >= (c) ? j + j##_wrap - (c) : j + j##_wrap)
+
 // A flat NHWC index split into its coordinates, for dims (h, w, c).
 struct Nhwc {
     long long n;

@@ -45,7 +45,7 @@ extern "C" __global__ void relu_backward_f32(const float* y, const float* dy, fl
 
 // y[m, j] += b[j]. y (rows, c), b (c)
 extern "C" __global__ void bias_add_f32(float* y, const float* b, long long rows, int c) {
-    FOR_EACH(i, rows * c) y[i] += b[i % c];
+    FOR_EACH_COL(i, j, rows * c, c) y[i] += b[j];
 }
 
 // dst[m, dstCh + j] = (or += when accumulate) src[m, srcCh + j], j < count. src (rows, cs), dst (rows, cd)
