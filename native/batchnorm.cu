@@ -62,8 +62,7 @@ extern "C" __global__ void bn_stats_finalize_f32(const double* part, int groups,
 extern "C" __global__ void bn_apply_f32(const float* x, long long rows, int c, const float* mean,
                                         const float* invStd, const float* gamma, const float* beta,
                                         const float* residual, float* y, int relu) {
-    FOR_EACH(i, rows * c) {
-        int j = (int)(i % c);
+    FOR_EACH_ROW_COL(i, m, j, rows * c, c) {
         float v = gamma[j] * (x[i] - mean[j]) * invStd[j] + beta[j];
         if (residual != nullptr) {
             v = v + residual[i];
@@ -79,8 +78,7 @@ extern "C" __global__ void bn_apply_f32(const float* x, long long rows, int c, c
 extern "C" __global__ void bn_inference_f32(const float* x, long long rows, int c, const float* gamma,
                                             const float* beta, const float* runningMean, const float* runningVar,
                                             float eps, float* y, int relu) {
-    FOR_EACH(i, rows * c) {
-        int j = (int)(i % c);
+    FOR_EACH_ROW_COL(i, m, j, rows * c, c) {
         float invStd = 1.f / sqrtf(runningVar[j] + eps);
         float v = gamma[j] * (x[i] - runningMean[j]) * invStd + beta[j];
         y[i] = relu && v < 0.f ? 0.f : v;
@@ -143,8 +141,7 @@ extern "C" __global__ void bn_backward_finalize_f32(const double* part, int grou
 extern "C" __global__ void bn_backward_dx_f32(const float* x, const float* dy, const float* y, long long rows,
                                               int c, const float* gamma, const float* mean, const float* invStd,
                                               const double* sums, int relu, float* dx, int accumulate) {
-    FOR_EACH(i, rows * c) {
-        int j = (int)(i % c);
+    FOR_EACH_ROW_COL(i, m, j, rows * c, c) {
         float meanG = (float)(sums[j] / rows), meanGX = (float)(sums[c + j] / rows);
         float xhat = (x[i] - mean[j]) * invStd[j];
         float v = gamma[j] * invStd[j] * (bn_upstream(dy, y, relu, i) - meanG - xhat * meanGX);

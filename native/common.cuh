@@ -10,6 +10,16 @@
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); \
          i += (long long)blockDim.x * gridDim.x)
 
+// FOR_EACH over an (M, C) tensor that also keeps the row m = i / c and column j = i % c, advanced by
+// the loop's stride instead of a 64-bit division per element (which would cost more than the memory
+// traffic of these kernels). m and j are long long.
+#define FOR_EACH_ROW_COL(i, m, j, n, c)                                                                 \
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x,                                \
+                   i##_step = (long long)blockDim.x * gridDim.x, m = i / (c), j = i % (c),                \
+                   m##_step = i##_step / (c), j##_step = i##_step % (c);                                  \
+         i < (long long)(n);                                                                            \
+         i += i##_step, m += m##_step + (j + j##_step >= (c)), j = j + j##_step >= (c) ? j + j##_step - (c) : j + j##_step)
+
 // A flat NHWC index split into its coordinates, for dims (h, w, c).
 struct Nhwc {
     long long n;

@@ -98,10 +98,7 @@ extern "C" __global__ void infonce_softmax_f32(float* logits, long long rows, lo
 // dAnchors[r, :] += g[r, 0] * positives[r, :]. g (rows, ldl), positives, dAnchors (rows, d)
 extern "C" __global__ void infonce_positive_grad_f32(const float* g, long long ldl, const float* positives,
                                                      float* dAnchors, long long rows, int d) {
-    FOR_EACH(i, rows * d) {
-        long long r = i / d;
-        dAnchors[i] += g[r * ldl] * positives[i];
-    }
+    FOR_EACH_ROW_COL(i, r, k, rows * d, d) dAnchors[i] += g[r * ldl] * positives[i];
 }
 
 // loss[0] = weight * the sum of rowLoss, in a fixed order. One block. rowLoss (rows), loss (1)

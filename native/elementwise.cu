@@ -45,15 +45,13 @@ extern "C" __global__ void relu_backward_f32(const float* y, const float* dy, fl
 
 // y[m, j] += b[j]. y (rows, c), b (c)
 extern "C" __global__ void bias_add_f32(float* y, const float* b, long long rows, int c) {
-    FOR_EACH(i, rows * c) y[i] += b[i % c];
+    FOR_EACH_ROW_COL(i, m, j, rows * c, c) y[i] += b[j];
 }
 
 // dst[m, dstCh + j] = (or += when accumulate) src[m, srcCh + j], j < count. src (rows, cs), dst (rows, cd)
 extern "C" __global__ void copy_channels_f32(const float* src, int cs, int srcCh, float* dst, int cd, int dstCh,
                                              long long rows, int count, int accumulate) {
-    FOR_EACH(i, rows * count) {
-        long long m = i / count;
-        int j = (int)(i - m * count);
+    FOR_EACH_ROW_COL(i, m, j, rows * count, count) {
         float v = src[m * cs + srcCh + j];
         float* d = dst + m * cd + dstCh + j;
         *d = accumulate ? *d + v : v;

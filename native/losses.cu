@@ -69,9 +69,7 @@ extern "C" __global__ void softmax_ce_backward_f32(const float* probs, const int
     double den = averageNonIgnored ? (double)status[1] : (double)rows;
     if (den == 0) return;
     float k = (float)(scale / den);
-    FOR_EACH(i, rows * c) {
-        long long m = i / c;
-        int j = (int)(i - m * c);
+    FOR_EACH_ROW_COL(i, m, j, rows * c, c) {
         int label = labels[m];
         if (label == ignoreIndex || label < 0 || label >= c) continue;
         dlogits[i] += k * (probs[i] - (j == label ? 1.f : 0.f));

@@ -58,7 +58,12 @@ public final class CudaContext implements AutoCloseable {
 
     /** Loads the driver and retains the primary context of device {@code ordinal}, current on this thread. */
     public static CudaContext open(int ordinal) {
-        return new CudaContext(CudaDriver.load(), ordinal);
+        return open(CudaDriver.load(), ordinal);
+    }
+
+    /** {@link #open(int)} on a given binding (tests pass one bound to a stand-in library). */
+    static CudaContext open(CudaDriver driver, int ordinal) {
+        return new CudaContext(driver, ordinal);
     }
 
     public CudaDriver driver() {

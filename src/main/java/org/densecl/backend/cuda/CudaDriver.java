@@ -192,12 +192,18 @@ public final class CudaDriver {
             synchronized (CudaDriver.class) {
                 d = instance;
                 if (d == null) {
-                    d = new CudaDriver(NativeLibraries.open("the CUDA driver", SONAMES, OVERRIDE_ENV));
-                    d.init();
+                    d = bind(NativeLibraries.open("the CUDA driver", SONAMES, OVERRIDE_ENV));
                     instance = d;
                 }
             }
         }
+        return d;
+    }
+
+    /** A binding of the driver in {@code lib}, initialised; tests bind a stand-in library this way. */
+    static CudaDriver bind(SymbolLookup lib) {
+        CudaDriver d = new CudaDriver(lib);
+        d.init();
         return d;
     }
 

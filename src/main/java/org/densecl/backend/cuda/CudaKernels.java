@@ -52,7 +52,8 @@ public final class CudaKernels implements AutoCloseable {
 
     private static final int BLOCK = 256;
     private static final int ROWS_PER_WARP_BLOCK = BLOCK / 32; // warp-per-row kernels: 8 rows per block
-    private static final int MAX_GRID = 1 << 20;               // grid-stride loops cover larger tensors
+    /** Default cap on the blocks of a grid-stride launch; the loops cover larger tensors. */
+    static final int DEFAULT_MAX_GRID = 1 << 20;
     private static final int COL_TILE = 32, COL_ROWS = 8;      // as in native/common.cuh
     private static final int MAX_GROUPS = 128;                 // row chunks of a column reduction
     private static final long NO_INDEX = -1L;                  // ULLONG_MAX: "no bad element"
@@ -63,10 +64,12 @@ public final class CudaKernels implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final KernelArgs args;
     private final KernelQueue queue;
+    private final int maxGrid; // blocks of a grid-stride launch at most
     private boolean closed;
 
-    private CudaKernels(CudaContext context) {
+    private CudaKernels(CudaContext context, int maxGrid) {
         this.context = context;
+        this.maxGrid = maxGrid;
         CudaDriver driver = context.driver();
         byte[] image = fatbin();
         context.makeCurrent();
@@ -96,6 +99,7 @@ public final class CudaKernels implements AutoCloseable {
     /** Host-side tests: launches go to {@code queue} (a recorder), no module is loaded. */
     CudaKernels(KernelQueue queue) {
         this.context = null;
+        this.maxGrid = DEFAULT_MAX_GRID;
         this.module = 0;
         this.handles = new long[CudaKernel.values().length];
         this.queue = queue;
@@ -104,7 +108,15 @@ public final class CudaKernels implements AutoCloseable {
 
     /** Loads the fatbin into {@code context} and resolves every kernel; one per context. */
     public static CudaKernels load(CudaContext context) {
-        return new CudaKernels(context);
+        return new CudaKernels(context, DEFAULT_MAX_GRID);
+    }
+
+    /**
+     * {@link #load(CudaContext)} with grid-stride launches capped at {@code maxGrid} blocks: tests pass a
+     * tiny cap so that every grid-stride loop takes several turns.
+     */
+    static CudaKernels load(CudaContext context, int maxGrid) {
+        return new CudaKernels(context, maxGrid);
     }
 
     /**
@@ -646,7 +658,7 @@ public final class CudaKernels implements AutoCloseable {
     /** One thread per element, grid-stride, blocks of 256; nothing is launched for zero elements. */
     private void launch1d(CudaKernel k, long n, long stream) {
         if (n > 0) {
-            launch(k, (int) Math.min(MAX_GRID, ceilDiv(n, BLOCK)), 1, BLOCK, 1, stream);
+            launch(k, (int) Math.min(maxGrid, ceilDiv(n, BLOCK)), 1, BLOCK, 1, stream);
         }
     }
 

@@ -26,7 +26,12 @@ class CudaKernelsGpuTest {
     @BeforeEach
     void setUp() {
         GpuTests.assumeDevice();
-        g = new GpuVsRef();
+        g = new GpuVsRef(maxGrid());
+    }
+
+    /** The launch cap; {@link CudaKernelsGridStrideGpuTest} runs every test again with a tiny one. */
+    int maxGrid() {
+        return CudaKernels.DEFAULT_MAX_GRID;
     }
 
     @AfterEach

@@ -148,6 +148,54 @@ class CudaKernelsHostTest {
         return out;
     }
 
+    // Java argument expression → C parameter name, where the two legitimately differ.
+    private static final Set<String> ALIASES = Set.of("workspace=part", "workspace=status",
+            "ceilDiv(rows, groups)=chunkRows", "dy=x", "db=out", "counter=count");
+
+    /**
+     * The kinds test cannot tell two pointers apart; names can: each argument packed in CudaKernels.java
+     * (the expressions of an args.begin() chain) must be the C parameter of the same position, by name or
+     * by a listed alias. Catches swapped pointers (mean and invStd, x and y) in the Java source.
+     */
+    @Test
+    void packedArgumentNamesFollowTheCParameters() throws IOException {
+        Map<String, List<String>> cNames = new TreeMap<>();
+        try (Stream<Path> s = Files.list(NATIVE)) {
+            for (Path f : s.filter(p -> p.toString().endsWith(".cu")).toList()) {
+                Matcher m = KERNEL.matcher(Files.readString(f));
+                while (m.find()) {
+                    cNames.put(m.group(1), Arrays.stream(m.group(2).split(","))
+                            .map(p -> p.strip().replaceAll(".*[\\s*]", "")).toList());
+                }
+            }
+        }
+        String java = Files.readString(Path.of("src/main/java/org/densecl/backend/cuda/CudaKernels.java"));
+        Matcher chain = Pattern.compile("args\\.begin\\(\\)((?:\\s*\\.\\w+\\((?:[^()]|\\([^()]*\\))*\\))+);"
+                + "\\s*(packPool\\(g\\);\\s*)?launch\\w*\\(CudaKernel\\.(\\w+)").matcher(java);
+        Pattern arg = Pattern.compile("\\.\\w+\\(((?:[^()]|\\([^()]*\\))*)\\)");
+        int chains = 0;
+        while (chain.find()) {
+            chains++;
+            List<String> given = new ArrayList<>();
+            Matcher a = arg.matcher(chain.group(1));
+            while (a.find()) {
+                given.add(a.group(1).strip());
+            }
+            if (chain.group(2) != null) {
+                given.addAll(List.of("n", "h", "w", "c", "r", "s", "stride", "pad", "pOut", "qOut"));
+            }
+            String symbol = CudaKernel.valueOf(chain.group(3)).symbol;
+            List<String> want = cNames.get(symbol);
+            assertEquals(want.size(), given.size(), symbol + ": " + given + " for " + want);
+            for (int i = 0; i < want.size(); i++) {
+                String g = given.get(i), w = want.get(i);
+                assertTrue(g.equals(w) || ALIASES.contains(g + "=" + w), symbol + " argument " + i + ": " + g
+                        + " is passed where the kernel takes " + w);
+            }
+        }
+        assertEquals(CudaKernel.values().length, chains, "every kernel has one packing in CudaKernels.java");
+    }
+
     @Test
     void reductionShapes() {
         assertEquals(1, CudaKernels.reductionGroups(1));

@@ -14,8 +14,13 @@ import org.densecl.testing.TensorAssert;
 final class GpuVsRef implements AutoCloseable {
     final RefBackend ref = new RefBackend();
     final CudaContext ctx = CudaContext.open(0);
-    final CudaKernels k = CudaKernels.load(ctx);
+    final CudaKernels k;
     final long stream = ctx.mainStream();
+
+    /** Kernels whose grid-stride launches use at most {@code maxGrid} blocks. */
+    GpuVsRef(int maxGrid) {
+        k = CudaKernels.load(ctx, maxGrid);
+    }
 
     /** A host F32 tensor, uniform in [lo, hi). */
     Tensor uniform(long seed, double lo, double hi, int... dims) {
