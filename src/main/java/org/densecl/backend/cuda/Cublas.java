@@ -7,6 +7,7 @@ import static org.densecl.backend.cuda.Downcalls.SIZE_T;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.List;
@@ -91,12 +92,21 @@ public final class Cublas implements AutoCloseable {
     }
 
     /**
-     * A handle whose work goes to {@code stream} (a CUstream; the driver's and the runtime's streams are the
-     * same objects) with {@code workspace} (device memory of {@code workspaceBytes}, owned by the caller)
+     * A handle whose work goes to {@code stream} (a CUstream address; the driver's and the runtime's streams
+     * are the same objects) with {@code workspace} (device memory of {@code workspaceBytes}, owned by the caller)
      * as its only scratch, so cuBLAS allocates nothing during a step.
      */
     public Cublas(long stream, MemorySegment workspace, long workspaceBytes, CudaPrecision precision) {
-        this.f = api();
+        this(api(), stream, workspace, workspaceBytes, precision);
+    }
+
+    /** The same on the functions of {@code lib} (a stand-in library in the host-side tests). */
+    Cublas(SymbolLookup lib, long stream, MemorySegment workspace, long workspaceBytes, CudaPrecision precision) {
+        this(Api.bind(new Downcalls(lib, "cuBLAS")), stream, workspace, workspaceBytes, precision);
+    }
+
+    private Cublas(Api f, long stream, MemorySegment workspace, long workspaceBytes, CudaPrecision precision) {
+        this.f = f;
         this.precision = precision;
         this.scalars = arena.allocate(ValueLayout.JAVA_FLOAT, 2);
         MemorySegment out = arena.allocate(PTR);

@@ -1,6 +1,7 @@
 package org.densecl.backend.cuda;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Check;
 import org.densecl.backend.ConvGeometry;
@@ -42,6 +43,7 @@ public final class CudaBackend implements Backend {
     private final CudaPooling pooling;
     private final CudaLosses losses;
     private final CudaContrastive contrastive;
+    private boolean closed;
 
     /**
      * Opens device {@code ordinal} with {@code options} ({@link CudaOptions#parse}). Throws
@@ -57,6 +59,14 @@ public final class CudaBackend implements Backend {
 
     /** The backend on an open context, which it owns from here (closing the backend closes it). */
     public CudaBackend(CudaContext context, CudaOptions options) {
+        this(context, options, null, null);
+    }
+
+    /**
+     * As {@link #CudaBackend(CudaContext, CudaOptions)} on the given cuBLAS and cuDNN (stand-in libraries in
+     * the host-side tests); null means the installed ones.
+     */
+    CudaBackend(CudaContext context, CudaOptions options, SymbolLookup cublasLib, SymbolLookup cudnnLib) {
         this.context = context;
         this.options = options;
         CudaPrecision precision = options.precision();
@@ -66,10 +76,11 @@ public final class CudaBackend implements Backend {
             this.transfers = new CudaTransfers(context);
             this.kernels = CudaKernels.load(context);
             long blasWorkspace = context.allocate(options.cublasWorkspaceBytes());
-            this.cublas = new Cublas(context.mainStream(), MemorySegment.ofAddress(blasWorkspace),
-                    options.cublasWorkspaceBytes(), precision);
-            this.cudnn = new Cudnn(context.mainStream(), precision);
+            MemorySegment ws = MemorySegment.ofAddress(blasWorkspace);
             long stream = context.mainStream();
+            this.cublas = cublasLib == null ? new Cublas(stream, ws, options.cublasWorkspaceBytes(), precision)
+                    : new Cublas(cublasLib, stream, ws, options.cublasWorkspaceBytes(), precision);
+            this.cudnn = cudnnLib == null ? new Cudnn(stream, precision) : new Cudnn(cudnnLib, stream, precision);
             this.convWorkspace = scratch("the cuDNN workspace");
             long counter = context.allocate(8); // (1) u64: countNonFinite's count
             this.convPlans = new ConvPlans(CudaConv.ranking(cudnn), options.convWorkspaceLimit());
@@ -408,9 +419,16 @@ public final class CudaBackend implements Backend {
                 CudaArgs.f32Address("emaUpdate", "source", source), target.numel(), m);
     }
 
-    /** Waits for queued work, destroys the cuBLAS and cuDNN handles, then frees every device allocation. */
+    /**
+     * Waits for queued work, destroys the cuBLAS and cuDNN handles, then frees every device allocation. A
+     * second call does nothing.
+     */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         try {
             context.synchronize();
             cublas.close();

@@ -20,7 +20,7 @@ import org.densecl.backend.ConvGeometry;
  * cuDNN's legacy API through FFM (deprecated in 9.x, still exported; the graph API is a later step): a
  * handle on the compute stream, NHWC tensor / KRSC filter / convolution descriptors created once per shape
  * and cached until {@link #close()}, the three convolution directions with their algorithm rankings and
- * workspace sizes, the bias add and gradient of convolutions, and batch norm (training forward, inference, backward).
+ * workspace sizes, the bias add and gradient of convolutions, and batch norm (training forward and backward).
  *
  * <p>Library: {@code libcudnn.so.9}, then {@code .so.8}, or the file named by DENSECL_LIBCUDNN. cuDNN 9
  * exports these functions from its sub-libraries (graph, ops, cnn), which the shim loads itself; they are
@@ -135,12 +135,6 @@ public final class Cudnn implements AutoCloseable {
             //     const void *bnScale, const void *bnBias, double exponentialAverageFactor, void *resultRunningMean,
             //     void *resultRunningVariance, double epsilon, void *resultSaveMean, void *resultSaveInvVariance);
             MethodHandle bnForwardTraining,
-            // cudnnStatus_t cudnnBatchNormalizationForwardInference(cudnnHandle_t handle, cudnnBatchNormMode_t mode,
-            //     const void *alpha, const void *beta, const cudnnTensorDescriptor_t xDesc, const void *x,
-            //     const cudnnTensorDescriptor_t yDesc, void *y, const cudnnTensorDescriptor_t bnScaleBiasMeanVarDesc,
-            //     const void *bnScale, const void *bnBias, const void *estimatedMean, const void *estimatedVariance,
-            //     double epsilon);
-            MethodHandle bnForwardInference,
             // cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t handle, cudnnBatchNormMode_t mode,
             //     const void *alphaDataDiff, const void *betaDataDiff, const void *alphaParamDiff,
             //     const void *betaParamDiff, const cudnnTensorDescriptor_t xDesc, const void *x,
@@ -183,8 +177,6 @@ public final class Cudnn implements AutoCloseable {
                     d.bind("cudnnAddTensor", FunctionDescriptor.of(INT, PTR, PTR, PTR, PTR, PTR, PTR, PTR)),
                     d.bind("cudnnBatchNormalizationForwardTraining", FunctionDescriptor.of(INT, PTR, INT, PTR, PTR,
                             PTR, PTR, PTR, PTR, PTR, PTR, PTR, DOUBLE, PTR, PTR, DOUBLE, PTR, PTR)),
-                    d.bind("cudnnBatchNormalizationForwardInference", FunctionDescriptor.of(INT, PTR, INT, PTR, PTR,
-                            PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, DOUBLE)),
                     d.bind("cudnnBatchNormalizationBackward", FunctionDescriptor.of(INT, PTR, INT, PTR, PTR, PTR, PTR,
                             PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, DOUBLE, PTR, PTR)));
         }
@@ -207,7 +199,16 @@ public final class Cudnn implements AutoCloseable {
 
     /** A handle whose work goes to {@code stream}; convolutions use {@code precision}'s math type. */
     public Cudnn(long stream, CudaPrecision precision) {
-        this.f = api();
+        this(api(), stream, precision);
+    }
+
+    /** The same on the functions of {@code lib} (a stand-in library in the host-side tests). */
+    Cudnn(SymbolLookup lib, long stream, CudaPrecision precision) {
+        this(Api.bind(new Downcalls(lib, "cuDNN")), stream, precision);
+    }
+
+    private Cudnn(Api f, long stream, CudaPrecision precision) {
+        this.f = f;
         this.mathType = precision.cudnnMathType();
         this.scalars = arena.allocate(ValueLayout.JAVA_FLOAT, 4);
         this.out = arena.allocate(MAX_ALGOS * ConvAlgo.PERF_BYTES, 8);
@@ -369,16 +370,6 @@ public final class Cudnn implements AutoCloseable {
         check("cudnnBatchNormalizationForwardTraining " + dims, call(() -> (int) f.bnForwardTraining.invokeExact(
                 handle, mode, al, be, xd, x, xd, y, pd, gamma, beta, factor, runningMean, runningVar, eps, saveMean,
                 saveInvStd)));
-    }
-
-    /** Inference batch norm with the running statistics; y overwritten. */
-    void batchNormForwardInference(TensorDims dims, MemorySegment x, MemorySegment y, MemorySegment gamma,
-                                   MemorySegment beta, MemorySegment runningMean, MemorySegment runningVar,
-                                   double eps) {
-        MemorySegment xd = tensor(dims), pd = tensor(TensorDims.perChannel(dims.c())), al = alpha(1f), be = beta(0f);
-        check("cudnnBatchNormalizationForwardInference " + dims, call(() -> (int) f.bnForwardInference.invokeExact(
-                handle, CUDNN_BATCHNORM_SPATIAL, al, be, xd, x, xd, y, pd, gamma, beta, runningMean, runningVar,
-                eps)));
     }
 
     /**

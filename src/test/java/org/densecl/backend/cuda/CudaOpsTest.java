@@ -107,6 +107,14 @@ class CudaOpsTest {
 
     @Test
     void gemmEveryTransposeMatchesRef() {
+        gemms(b, cuda, true);
+    }
+
+    /**
+     * Every transpose combination of gemm, and linear forward and backward, on {@code cuda} against ref; the
+     * bias parts only {@code withKernels} (bias add and its gradient run our kernels).
+     */
+    static void gemms(VsRef b, CudaBackend cuda, boolean withKernels) {
         int m = 37, n = 29, k = 131;
         for (boolean ta : new boolean[] {false, true}) {
             for (boolean tb : new boolean[] {false, true}) {
@@ -121,11 +129,11 @@ class CudaOpsTest {
         Pair x = b.uniform(8, -1, 1, 5, 11), w = b.uniform(9, -1, 1, 7, 11), bias = b.uniform(10, -1, 1, 7);
         Pair y = b.zeros(5, 7), dy = b.uniform(11, -1, 1, 5, 7), dx = b.uniform(12, -1, 1, 5, 11);
         Pair dw = b.zeros(7, 11), db = b.uniform(13, -1, 1, 7);
-        b.ref.linearForward(x.ref(), w.ref(), bias.ref(), y.ref());
-        cuda.linearForward(x.dut(), w.dut(), bias.dut(), y.dut());
+        b.ref.linearForward(x.ref(), w.ref(), withKernels ? bias.ref() : null, y.ref());
+        cuda.linearForward(x.dut(), w.dut(), withKernels ? bias.dut() : null, y.dut());
         b.close("linearForward", y, dot(11), 1e-5);
-        b.ref.linearBackward(x.ref(), w.ref(), dy.ref(), dx.ref(), dw.ref(), db.ref());
-        cuda.linearBackward(x.dut(), w.dut(), dy.dut(), dx.dut(), dw.dut(), db.dut());
+        b.ref.linearBackward(x.ref(), w.ref(), dy.ref(), dx.ref(), dw.ref(), withKernels ? db.ref() : null);
+        cuda.linearBackward(x.dut(), w.dut(), dy.dut(), dx.dut(), dw.dut(), withKernels ? db.dut() : null);
         b.close("linearBackward dx", dx, dot(7), 1e-5);
         b.close("linearBackward dw", dw, dot(5), 1e-5);
         b.close("linearBackward db", db, 1e-6, 1e-5);
@@ -133,6 +141,11 @@ class CudaOpsTest {
 
     @Test
     void convolutionsMatchRef() {
+        convolutions(b, cuda);
+    }
+
+    /** Five geometries (same, strided, pointwise, dilated, stem), every direction, on {@code cuda} against ref. */
+    static void convolutions(VsRef b, CudaBackend cuda) {
         ConvGeometry[] shapes = {
             ConvGeometry.of(2, 9, 7, 5, 6, 3, 1, 1, 1),   // 3x3 same
             ConvGeometry.of(3, 11, 10, 4, 7, 3, 2, 1, 1), // strided
@@ -205,22 +218,25 @@ class CudaOpsTest {
 
     @Test
     void batchNormOnOurKernelsMatchesRef() {
-        batchNorm(b, cuda);
+        batchNorm(b, cuda, true);
     }
 
     @Test
     void batchNormOnCudnnMatchesRef() {
         try (CudaBackend cudnnBn = CudaBackend.open(0, CudaOptions.parse("fp32,bn=cudnn"));
              VsRef h = new VsRef(cudnnBn)) {
-            batchNorm(h, cudnnBn);
+            batchNorm(h, cudnnBn, true);
         }
     }
 
-    /** Every batch-norm op and variant on {@code cuda} (the backend under test of {@code b}) against ref. */
-    private static void batchNorm(VsRef b, CudaBackend cuda) {
+    /**
+     * Every batch-norm op and variant on {@code cuda} (the backend under test of {@code b}) against ref; the
+     * ReLU variants, the residual join and inference only {@code withKernels} (they run our kernels).
+     */
+    static void batchNorm(VsRef b, CudaBackend cuda, boolean withKernels) {
         for (int[] dims : new int[][] {{4, 5, 7, 3}, {33, 17}, {2, 9, 9, 64}}) {
             int c = dims[dims.length - 1];
-            for (boolean relu : new boolean[] {false, true}) {
+            for (boolean relu : withKernels ? new boolean[] {false, true} : new boolean[] {false}) {
                 Pair x = b.normal(50, 2, dims), gamma = b.uniform(51, 0.5, 1.5, c), beta = b.uniform(52, -1, 1, c);
                 Pair rm = b.uniform(53, -1, 1, c), rv = b.uniform(54, 0.5, 2, c), mean = b.zeros(c), inv = b.zeros(c);
                 Pair y = b.zeros(dims);
@@ -245,11 +261,16 @@ class CudaOpsTest {
                     b.close(what + " dgamma", dgamma, 1e-5, 1e-5);
                     b.close(what + " dbeta", dbeta, 1e-5, 1e-5);
                 }
-                b.ref.batchNormInferenceForward(x.ref(), gamma.ref(), beta.ref(), rm.ref(), rv.ref(), 1e-5f, y.ref(),
-                        relu);
-                cuda.batchNormInferenceForward(x.dut(), gamma.dut(), beta.dut(), rm.dut(), rv.dut(), 1e-5f, y.dut(),
-                        relu);
-                b.close(what + " inference y", y, 1e-5, 1e-5);
+                if (withKernels) {
+                    b.ref.batchNormInferenceForward(x.ref(), gamma.ref(), beta.ref(), rm.ref(), rv.ref(), 1e-5f,
+                            y.ref(), relu);
+                    cuda.batchNormInferenceForward(x.dut(), gamma.dut(), beta.dut(), rm.dut(), rv.dut(), 1e-5f,
+                            y.dut(), relu);
+                    b.close(what + " inference y", y, 1e-5, 1e-5);
+                }
+            }
+            if (!withKernels) {
+                continue;
             }
             Pair x = b.normal(60, 2, dims), gamma = b.uniform(61, 0.5, 1.5, c), beta = b.uniform(62, -1, 1, c);
             Pair rm = b.zeros(c), rv = b.zeros(c), mean = b.zeros(c), inv = b.zeros(c);
