@@ -107,6 +107,11 @@ public final class StepBenchmark implements Callable<Integer> {
     @Option(names = "--python", description = "interpreter with torch (default ${DEFAULT-VALUE})")
     String python = "/usr/bin/python3";
 
+    /** The options of a "cuda[:...]" backend name. */
+    org.densecl.backend.cuda.CudaOptions cudaOptions() {
+        return org.densecl.backend.cuda.CudaOptions.parse(backend.contains(":") ? backend.substring(5) : "");
+    }
+
     boolean winograd() {
         return conv.equals("winograd");
     }
@@ -114,7 +119,7 @@ public final class StepBenchmark implements Callable<Integer> {
     /** The cpu backend's configuration for the report's first line: "vector, winograd, 2 threads". */
     String backendDetails(int usedThreads) {
         if (backend.startsWith("cuda")) {
-            return "GPU " + (backend.contains(":") ? backend.substring(5) : "tf32");
+            return "GPU, " + cudaOptions();
         }
         return backend.equals("cpu") ? gemm + ", " + conv + ", " + usedThreads + " threads" : "scalar, 1 thread";
     }
@@ -252,8 +257,7 @@ public final class StepBenchmark implements Callable<Integer> {
             args.add("--channels-last");
         }
         if (backend.startsWith("cuda")) { // the twin on the same GPU at the same precision
-            args.addAll(List.of("--device", "cuda", "--precision", backend.contains(":") ? backend.substring(5)
-                    : "tf32"));
+            args.addAll(List.of("--device", "cuda", "--precision", cudaOptions().precision().toString()));
         }
         double[] all = new double[0], theirs = new double[0];
         List<String> roundLines = new ArrayList<>();

@@ -100,6 +100,44 @@ class ColumnMajorGemmTest {
         }
     }
 
+    /**
+     * InfoNCE's two GEMMs on a block of columns: logits L (rows, 1 + K) with u queue^T written into columns
+     * 1..K (ldc 1 + K, column 0 left alone), then dU += L[:, 1..K] queue read with lda 1 + K.
+     */
+    @Test
+    void blocksOfColumnsOfAWiderMatrix() {
+        int rows = 5, k = 7, d = 3, ldl = k + 1;
+        try (RefBackend ref = new RefBackend()) {
+            Tensor u = ref.allocate(Shape.of(rows, d)), q = ref.allocate(Shape.of(k, d)), z = ref.allocate(Shape.of(rows, k));
+            Tensor du = ref.allocate(Shape.of(rows, d));
+            Rand.uniform(u, 21, -1, 1);
+            Rand.uniform(q, 22, -1, 1);
+            ref.gemm(false, true, rows, k, d, 1f, u, q, 0f, z);
+            float[] logits = new float[rows * ldl], dU = new float[rows * d];
+            for (int r = 0; r < rows; r++) {
+                logits[r * ldl] = 42f; // column 0: the positive logit, which the GEMM must not touch
+            }
+            ColumnMajorGemm g = ColumnMajorGemm.of(false, true, rows, k, d, d, d, ldl);
+            cublasGemm(g.opFirst(), g.opSecond(), g.m(), g.n(), g.k(), 1f, floats(q), 0, g.ldFirst(), floats(u), 0,
+                    g.ldSecond(), 0f, logits, 1, g.ldc());
+            double[] block = new double[rows * k];
+            for (int r = 0; r < rows; r++) {
+                assertEquals(42f, logits[r * ldl], "column 0 of row " + r);
+                for (int j = 0; j < k; j++) {
+                    block[r * k + j] = logits[r * ldl + 1 + j];
+                }
+            }
+            TensorAssert.close("L[:, 1..K] = u queue^T", TensorAssert.host(z), block, 1e-6, 1e-6);
+            ref.gemm(false, false, rows, d, k, 1f, z, q, 0f, du);
+            ColumnMajorGemm back = ColumnMajorGemm.of(false, false, rows, d, k, ldl, d, d);
+            cublasGemm(back.opFirst(), back.opSecond(), back.m(), back.n(), back.k(), 1f, floats(q), 0, back.ldFirst(),
+                    logits, 1, back.ldSecond(), 0f, dU, 0, back.ldc());
+            TensorAssert.close("dU = L[:, 1..K] queue", TensorAssert.host(du), doubles(dU), 1e-6, 1e-6);
+            assertThrows(IllegalArgumentException.class, () -> ColumnMajorGemm.of(false, true, rows, k, d, d, d, k - 1),
+                    "ldc shorter than a row of C");
+        }
+    }
+
     @Test
     void leadingDimensionsAreTheRowLengthsOfTheStorage() {
         ColumnMajorGemm nn = ColumnMajorGemm.of(false, false, 4, 6, 5);

@@ -134,6 +134,15 @@ class CudaFakeLibrariesTest {
     }
 
     @Test
+    void outOfMemorySaysWhatWasAskedWhatIsFreeAndWhatToLower() {
+        try (CudaBackend be = backend("")) {
+            OutOfDeviceMemory e = org.junit.jupiter.api.Assertions.assertThrows(OutOfDeviceMemory.class,
+                    () -> be.allocateBytes(2L << 40));
+            assertEquals(OutOfDeviceMemory.message(2L << 40, 1L << 30, 2L << 30, "the model's tensors"), e.getMessage());
+        }
+    }
+
+    @Test
     void cudnnBatchNormThroughTheBindingMatchesRef() throws Throwable {
         try (CudaBackend be = backend("fp32,bn=cudnn"); VsRef h = new VsRef(be)) {
             CudaOpsTest.batchNorm(h, be, false);
