@@ -203,7 +203,7 @@ public final class Experiment {
         return new PhaseResult(true, false, sec);
     }
 
-    /** The pretrained backbone must fit the fine-tuning model; both backends must exist in this build. */
+    /** The pretrained backbone must fit the fine-tuning model; both backends must exist here (a GPU for cuda). */
     private void requireCompatible(PretrainConfig pre, FinetuneConfig ft, ExperimentConfig cfg) {
         PretrainConfig.Model a = pre.model();
         FinetuneConfig.Model b = ft.model();
@@ -218,6 +218,13 @@ public final class Experiment {
             if (!Backends.known(backend)) {
                 throw new IllegalArgumentException(opts.config() + ": run.backend '" + backend + "' is not in this build"
                         + " (backends: " + String.join(", ", Backends.NAMES) + ")");
+            }
+            // Refuse before anything is created, not hours in when the fine-tuning stage opens its backend.
+            org.densecl.backend.cuda.CudaProbe gpu = backend.startsWith("cuda")
+                    ? org.densecl.backend.cuda.CudaDevices.probe() : null;
+            if (gpu != null && !gpu.available()) {
+                throw new IllegalArgumentException(opts.config() + ": run.backend '" + backend + "' needs a GPU, and"
+                        + " none loads here: " + gpu.reason());
             }
         }
     }
