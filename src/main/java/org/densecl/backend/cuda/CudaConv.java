@@ -1,6 +1,8 @@
 package org.densecl.backend.cuda;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import org.densecl.backend.Check;
 import org.densecl.backend.ConvGeometry;
 import org.densecl.tensor.Shape;
@@ -24,12 +26,25 @@ final class CudaConv {
         this.workspace = workspace;
     }
 
-    /** cuDNN's ranking for one direction: the three _v7 heuristics. */
+    /**
+     * cuDNN's ranking for one direction (the three _v7 heuristics), each supported entry's workspace replaced
+     * by what cuDNN's workspace query gives for it (as PyTorch does: the ranking's figure is an estimate, and
+     * a convolution handed less than it needs fails), an entry the query refuses marked unsupported.
+     */
     static ConvPlans.Ranking ranking(Cudnn cudnn) {
-        return (g, d) -> switch (d) {
-            case FORWARD -> cudnn.forwardAlgos(g);
-            case BACKWARD_DATA -> cudnn.backwardDataAlgos(g);
-            case BACKWARD_FILTER -> cudnn.backwardFilterAlgos(g);
+        return (g, d) -> {
+            List<ConvAlgo> ranked = switch (d) {
+                case FORWARD -> cudnn.forwardAlgos(g);
+                case BACKWARD_DATA -> cudnn.backwardDataAlgos(g);
+                case BACKWARD_FILTER -> cudnn.backwardFilterAlgos(g);
+            };
+            List<ConvAlgo> out = new ArrayList<>(ranked.size());
+            for (ConvAlgo a : ranked) {
+                long bytes = a.status() == 0 ? cudnn.workspaceBytes(g, d, a.algo()) : -1;
+                out.add(bytes < 0 ? new ConvAlgo(a.algo(), a.status() == 0 ? -1 : a.status(), a.memory())
+                        : new ConvAlgo(a.algo(), 0, Math.max(bytes, a.memory())));
+            }
+            return out;
         };
     }
 

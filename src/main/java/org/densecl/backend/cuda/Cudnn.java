@@ -49,6 +49,7 @@ public final class Cudnn implements AutoCloseable {
     private final MemorySegment scalars;  // (4) float: alpha/beta pairs, read by cuDNN at the call
     private final MemorySegment out;      // (MAX_ALGOS * 48) bytes: out-parameters (handles, rankings)
     private final MemorySegment counter;  // (1) int: how many ranked algorithms cuDNN returned
+    private final MemorySegment sizeOut;  // (1) size_t: a workspace size
     private final Map<TensorDims, MemorySegment> tensors = new HashMap<>();
     private final Map<ConvGeometry, MemorySegment> filters = new HashMap<>();
     private final Map<ConvGeometry, MemorySegment> convs = new HashMap<>();
@@ -103,6 +104,21 @@ public final class Cudnn implements AutoCloseable {
             //     const cudnnConvolutionDescriptor_t convDesc, const cudnnFilterDescriptor_t gradDesc,
             //     const int requestedAlgoCount, int *returnedAlgoCount, cudnnConvolutionBwdFilterAlgoPerf_t *perfResults);
             MethodHandle backwardFilterAlgos,
+            // cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_t handle,
+            //     const cudnnTensorDescriptor_t xDesc, const cudnnFilterDescriptor_t wDesc,
+            //     const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t yDesc,
+            //     cudnnConvolutionFwdAlgo_t algo, size_t *sizeInBytes);
+            MethodHandle forwardWorkspace,
+            // cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(cudnnHandle_t handle,
+            //     const cudnnFilterDescriptor_t wDesc, const cudnnTensorDescriptor_t dyDesc,
+            //     const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t dxDesc,
+            //     cudnnConvolutionBwdDataAlgo_t algo, size_t *sizeInBytes);
+            MethodHandle backwardDataWorkspace,
+            // cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t handle,
+            //     const cudnnTensorDescriptor_t xDesc, const cudnnTensorDescriptor_t dyDesc,
+            //     const cudnnConvolutionDescriptor_t convDesc, const cudnnFilterDescriptor_t gradDesc,
+            //     cudnnConvolutionBwdFilterAlgo_t algo, size_t *sizeInBytes);
+            MethodHandle backwardFilterWorkspace,
             // cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void *alpha,
             //     const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnFilterDescriptor_t wDesc,
             //     const void *w, const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionFwdAlgo_t algo,
@@ -145,6 +161,7 @@ public final class Cudnn implements AutoCloseable {
 
         static Api bind(Downcalls d) {
             FunctionDescriptor algos = FunctionDescriptor.of(INT, PTR, PTR, PTR, PTR, PTR, INT, PTR, PTR);
+            FunctionDescriptor size = FunctionDescriptor.of(INT, PTR, PTR, PTR, PTR, PTR, INT, PTR);
             FunctionDescriptor conv = FunctionDescriptor.of(INT, PTR, PTR, PTR, PTR, PTR, PTR, PTR, INT, PTR, SIZE_T,
                     PTR, PTR, PTR);
             return new Api(
@@ -169,6 +186,9 @@ public final class Cudnn implements AutoCloseable {
                     d.bind("cudnnGetConvolutionForwardAlgorithm_v7", algos),
                     d.bind("cudnnGetConvolutionBackwardDataAlgorithm_v7", algos),
                     d.bind("cudnnGetConvolutionBackwardFilterAlgorithm_v7", algos),
+                    d.bind("cudnnGetConvolutionForwardWorkspaceSize", size),
+                    d.bind("cudnnGetConvolutionBackwardDataWorkspaceSize", size),
+                    d.bind("cudnnGetConvolutionBackwardFilterWorkspaceSize", size),
                     d.bind("cudnnConvolutionForward", conv),
                     d.bind("cudnnConvolutionBackwardData", conv),
                     d.bind("cudnnConvolutionBackwardFilter", conv),
@@ -213,6 +233,7 @@ public final class Cudnn implements AutoCloseable {
         this.scalars = arena.allocate(ValueLayout.JAVA_FLOAT, 4);
         this.out = arena.allocate(MAX_ALGOS * ConvAlgo.PERF_BYTES, 8);
         this.counter = arena.allocate(INT);
+        this.sizeOut = arena.allocate(SIZE_T);
         check("cudnnCreate", call(() -> (int) f.create.invokeExact(out)));
         this.handle = out.get(PTR, 0);
         MemorySegment s = MemorySegment.ofAddress(stream);
@@ -294,6 +315,20 @@ public final class Cudnn implements AutoCloseable {
         check("cudnnGetConvolutionBackwardFilterAlgorithm_v7 " + g, call(() -> (int) f.backwardFilterAlgos
                 .invokeExact(handle, x, dy, c, dw, MAX_ALGOS, n, r)));
         return ConvAlgo.read(r, n.get(INT, 0));
+    }
+
+    /**
+     * The workspace {@code algo} needs for {@code g} in direction {@code d}, as cuDNN computes it for the
+     * descriptors (the ranking's figure is an estimate), or -1 when cuDNN refuses the algorithm for them.
+     */
+    long workspaceBytes(ConvGeometry g, ConvPlans.Direction d, int algo) {
+        MemorySegment x = xDesc(g), w = filter(g), c = convolution(g), y = yDesc(g), n = sizeOut;
+        int status = call(() -> switch (d) {
+            case FORWARD -> (int) f.forwardWorkspace.invokeExact(handle, x, w, c, y, algo, n);
+            case BACKWARD_DATA -> (int) f.backwardDataWorkspace.invokeExact(handle, w, y, c, x, algo, n);
+            case BACKWARD_FILTER -> (int) f.backwardFilterWorkspace.invokeExact(handle, x, y, c, w, algo, n);
+        });
+        return status == 0 ? n.get(SIZE_T, 0) : -1;
     }
 
     private MemorySegment count() {

@@ -121,7 +121,8 @@ class CudaFakeLibrariesTest {
         try (CudaBackend be = backend("fp32"); VsRef h = new VsRef(be)) {
             CudaOpsTest.convolutions(h, be);
             assertEquals(CudaPrecision.CUDNN_FMA_MATH, (int) cudnnMath.invokeExact(), "strict: no tensor cores");
-            // 5 shapes x 3 directions planned; the stand-in ranks a 1 MiB algorithm first: grown once to it
+            // 5 shapes x 3 directions planned; the stand-in ranks first an algorithm whose workspace it
+            // underestimates (512 KiB; its query says 1 MiB): the workspace grew once, to the queried size
             assertTrue(be.planSummary().startsWith("15 convolution plans, cuDNN workspace 1.0 MiB (grown 1x)"),
                     be.planSummary());
         }
