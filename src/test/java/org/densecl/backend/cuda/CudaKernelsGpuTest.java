@@ -25,13 +25,16 @@ class CudaKernelsGpuTest {
 
     @BeforeEach
     void setUp() {
-        GpuTests.assumeDevice();
-        g = new GpuVsRef(maxGrid());
+        g = harness();
     }
 
-    /** The launch cap; {@link CudaKernelsGridStrideGpuTest} runs every test again with a tiny one. */
-    int maxGrid() {
-        return CudaKernels.DEFAULT_MAX_GRID;
+    /**
+     * The device the tests run on: the GPU (skipping, with the reason printed, where none loads) with the
+     * default launch cap. Subclasses run every test again with a tiny cap, or on the CPU emulator.
+     */
+    GpuVsRef harness() {
+        GpuTests.assumeDevice();
+        return new GpuVsRef(CudaDriver.load(), CudaKernels.DEFAULT_MAX_GRID);
     }
 
     @AfterEach
