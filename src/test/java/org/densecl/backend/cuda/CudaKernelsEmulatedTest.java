@@ -1,8 +1,5 @@
 package org.densecl.backend.cuda;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -12,9 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * block's threads as OS threads), so the kernels' arithmetic, indexing, reductions and the Java launch
  * layer are checked against the ref backend on machines without a GPU. Grid-stride launches are capped
  * at 2 blocks so the loops take several turns. What it cannot show: timing, coalescing, real warp
- * scheduling, the GPU's FMA contraction. Skips, saying why, where gcc, g++ or nvcc's sources are absent.
+ * scheduling, the GPU's FMA contraction. Skips, saying why, where gcc or g++ is absent.
  */
 class CudaKernelsEmulatedTest extends CudaKernelsGpuTest {
     @TempDir
@@ -34,12 +29,7 @@ class CudaKernelsEmulatedTest extends CudaKernelsGpuTest {
 
     @BeforeAll
     static void buildEmulator() throws Throwable {
-        for (String tool : List.of("/usr/bin/gcc", "/usr/bin/g++")) {
-            if (!Files.isExecutable(Path.of(tool))) {
-                System.out.println("SKIPPED (needs " + tool + ") no compiler for the kernel emulator");
-                Assumptions.assumeTrue(false, "no " + tool + " for the kernel emulator");
-            }
-        }
+        String gcc = HostTools.require("/usr/bin/gcc").toString(), gxx = HostTools.require("/usr/bin/g++").toString();
         List<String> sources = new ArrayList<>();
         try (Stream<Path> s = Files.list(Path.of("native"))) {
             s.filter(p -> p.toString().endsWith(".cu")).sorted()
@@ -52,10 +42,10 @@ class CudaKernelsEmulatedTest extends CudaKernelsGpuTest {
         }
         Files.write(tmp.resolve("kernel_table.inc"), table);
         Path fakeObj = tmp.resolve("fake.o"), emuObj = tmp.resolve("emu.o"), lib = tmp.resolve("libcuda.so.1");
-        run("/usr/bin/gcc", "-c", "-fPIC", "-O1", "-o", fakeObj.toString(), "src/test/c/fake_libcuda.c");
-        run("/usr/bin/g++", "-c", "-fPIC", "-O1", "-std=c++17", "-pthread", "-I" + tmp, "-Inative", "-o",
+        HostTools.run(gcc, "-c", "-fPIC", "-O1", "-o", fakeObj.toString(), "src/test/c/fake_libcuda.c");
+        HostTools.run(gxx, "-c", "-fPIC", "-O1", "-std=c++17", "-pthread", "-I" + tmp, "-Inative", "-o",
                 emuObj.toString(), "src/test/c/cuda_emulator.cpp");
-        run("/usr/bin/g++", "-shared", "-pthread", "-o", lib.toString(), fakeObj.toString(), emuObj.toString());
+        HostTools.run(gxx, "-shared", "-pthread", "-o", lib.toString(), fakeObj.toString(), emuObj.toString());
         SymbolLookup fake = SymbolLookup.libraryLookup(lib, Arena.global());
         Linker.nativeLinker().downcallHandle(fake.find("fake_set_execute").orElseThrow(),
                 FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT)).invokeExact(1);
@@ -65,11 +55,5 @@ class CudaKernelsEmulatedTest extends CudaKernelsGpuTest {
     @Override
     GpuVsRef harness() {
         return new GpuVsRef(emulated, 2);
-    }
-
-    private static void run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS) && p.exitValue() == 0, command[0] + " failed:\n" + out);
     }
 }
