@@ -119,10 +119,10 @@ extern "C" __global__ void bn_backward_partial_f32(const float* x, const float* 
     }
 }
 
-// dbeta += sum g, dgamma += sum g * xhat (double adds, rounded once); sums[0, j], sums[1, j] keep both
-// for the dx pass. part (2, groups, c); dgamma, dbeta (c); sums (2, c)
-extern "C" __global__ void bn_backward_finalize_f32(const double* part, int groups, int c, float* dgamma,
-                                                    float* dbeta, double* sums) {
+// dbeta += sum g, dgamma += sum g * xhat (double adds, rounded once); means[0, j] = mean(g) and
+// means[1, j] = mean(g * xhat) for the dx pass. part (2, groups, c); dgamma, dbeta (c); means (2, c)
+extern "C" __global__ void bn_backward_finalize_f32(const double* part, int groups, int c, long long rows,
+                                                    float* dgamma, float* dbeta, float* means) {
     FOR_EACH(j, c) {
         double sg = 0, sgx = 0;
         for (int g = 0; g < groups; g++) {
@@ -131,18 +131,18 @@ extern "C" __global__ void bn_backward_finalize_f32(const double* part, int grou
         }
         dbeta[j] = (float)((double)dbeta[j] + sg);
         dgamma[j] = (float)((double)dgamma[j] + sgx);
-        sums[j] = sg;
-        sums[c + j] = sgx;
+        means[j] = (float)(sg / rows);
+        means[c + j] = (float)(sgx / rows);
     }
 }
 
 // dx (+)= gamma * invStd * (g - mean(g) - xhat * mean(g * xhat)), means over the rows of the channel.
-// x, dy, y, dx (rows, c); gamma, mean, invStd (c); sums (2, c) from bn_backward_finalize_f32
+// x, dy, y, dx (rows, c); gamma, mean, invStd (c); means (2, c) from bn_backward_finalize_f32
 extern "C" __global__ void bn_backward_dx_f32(const float* x, const float* dy, const float* y, long long rows,
                                               int c, const float* gamma, const float* mean, const float* invStd,
-                                              const double* sums, int relu, float* dx, int accumulate) {
+                                              const float* means, int relu, float* dx, int accumulate) {
     FOR_EACH_ROW_COL(i, m, j, rows * c, c) {
-        float meanG = (float)(sums[j] / rows), meanGX = (float)(sums[c + j] / rows);
+        float meanG = means[j], meanGX = means[c + j];
         float xhat = (x[i] - mean[j]) * invStd[j];
         float v = gamma[j] * invStd[j] * (bn_upstream(dy, y, relu, i) - meanG - xhat * meanGX);
         dx[i] = accumulate ? dx[i] + v : v;
