@@ -23,14 +23,7 @@ extern "C" __global__ void bn_stats_partial_f32(const float* x, long long rows, 
             s2 += d * d;
         }
     }
-    double t1 = column_total(s1, tile);
-    __syncthreads();  // tile is reused
-    double t2 = column_total(s2, tile);
-    if (threadIdx.y == 0 && j < c) {
-        long long groups = gridDim.y;
-        part[(long long)blockIdx.y * c + j] = t1;
-        part[(groups + blockIdx.y) * c + j] = t2;
-    }
+    store_column_pair(s1, s2, tile, part, c, j);
 }
 
 // Per channel: mean, biased variance, invStd = 1 / sqrt(var + eps) saved; running = (1 - momentum) *
@@ -40,11 +33,8 @@ extern "C" __global__ void bn_stats_finalize_f32(const double* part, int groups,
                                                  const float* x, float momentum, float eps, float* runningMean,
                                                  float* runningVar, float* saveMean, float* saveInvStd) {
     FOR_EACH(j, c) {
-        double s1 = 0, s2 = 0;
-        for (int g = 0; g < groups; g++) {
-            s1 += part[(long long)g * c + j];
-            s2 += part[((long long)groups + g) * c + j];
-        }
+        double s1, s2;
+        sum_column_pair(part, groups, c, j, s1, s2);
         double mean = (double)x[j] + s1 / rows;
         double sq = fmax(s2 - s1 * s1 / rows, 0.0);  // sum (x - mean)^2
         double invStd = 1.0 / sqrt(sq / rows + (double)eps);
@@ -109,40 +99,30 @@ extern "C" __global__ void bn_backward_partial_f32(const float* x, const float* 
             sgx += g * (double)((x[i] - mu) * is);
         }
     }
-    double t1 = column_total(sg, tile);
-    __syncthreads();
-    double t2 = column_total(sgx, tile);
-    if (threadIdx.y == 0 && j < c) {
-        long long groups = gridDim.y;
-        part[(long long)blockIdx.y * c + j] = t1;
-        part[(groups + blockIdx.y) * c + j] = t2;
-    }
+    store_column_pair(sg, sgx, tile, part, c, j);
 }
 
-// dbeta += sum g, dgamma += sum g * xhat (double adds, rounded once); sums[0, j], sums[1, j] keep both
-// for the dx pass. part (2, groups, c); dgamma, dbeta (c); sums (2, c)
-extern "C" __global__ void bn_backward_finalize_f32(const double* part, int groups, int c, float* dgamma,
-                                                    float* dbeta, double* sums) {
+// dbeta += sum g, dgamma += sum g * xhat (double adds, rounded once); means[0, j] = mean(g) and
+// means[1, j] = mean(g * xhat) for the dx pass. part (2, groups, c); dgamma, dbeta (c); means (2, c)
+extern "C" __global__ void bn_backward_finalize_f32(const double* part, int groups, int c, long long rows,
+                                                    float* dgamma, float* dbeta, float* means) {
     FOR_EACH(j, c) {
-        double sg = 0, sgx = 0;
-        for (int g = 0; g < groups; g++) {
-            sg += part[(long long)g * c + j];
-            sgx += part[((long long)groups + g) * c + j];
-        }
+        double sg, sgx;
+        sum_column_pair(part, groups, c, j, sg, sgx);
         dbeta[j] = (float)((double)dbeta[j] + sg);
         dgamma[j] = (float)((double)dgamma[j] + sgx);
-        sums[j] = sg;
-        sums[c + j] = sgx;
+        means[j] = (float)(sg / rows);
+        means[c + j] = (float)(sgx / rows);
     }
 }
 
 // dx (+)= gamma * invStd * (g - mean(g) - xhat * mean(g * xhat)), means over the rows of the channel.
-// x, dy, y, dx (rows, c); gamma, mean, invStd (c); sums (2, c) from bn_backward_finalize_f32
+// x, dy, y, dx (rows, c); gamma, mean, invStd (c); means (2, c) from bn_backward_finalize_f32
 extern "C" __global__ void bn_backward_dx_f32(const float* x, const float* dy, const float* y, long long rows,
                                               int c, const float* gamma, const float* mean, const float* invStd,
-                                              const double* sums, int relu, float* dx, int accumulate) {
+                                              const float* means, int relu, float* dx, int accumulate) {
     FOR_EACH_ROW_COL(i, m, j, rows * c, c) {
-        float meanG = (float)(sums[j] / rows), meanGX = (float)(sums[c + j] / rows);
+        float meanG = means[j], meanGX = means[c + j];
         float xhat = (x[i] - mean[j]) * invStd[j];
         float v = gamma[j] * invStd[j] * (bn_upstream(dy, y, relu, i) - meanG - xhat * meanGX);
         dx[i] = accumulate ? dx[i] + v : v;

@@ -91,3 +91,27 @@ __device__ inline double column_total(double v, double (*tile)[COL_TILE]) {
     }
     return t;
 }
+
+// Stores a block's two column totals as partials of row chunk blockIdx.y: part[0, g, j] = total of a,
+// part[1, g, j] = total of b. part (2, gridDim.y, c)
+__device__ inline void store_column_pair(double a, double b, double (*tile)[COL_TILE], double* part, int c, int j) {
+    double ta = column_total(a, tile);
+    __syncthreads();  // tile is reused
+    double tb = column_total(b, tile);
+    if (threadIdx.y == 0 && j < c) {
+        long long groups = gridDim.y;
+        part[(long long)blockIdx.y * c + j] = ta;
+        part[(groups + blockIdx.y) * c + j] = tb;
+    }
+}
+
+// The in-order sums over the row chunks of the two partials of column j: a = sum of part[0, :, j],
+// b = sum of part[1, :, j]. part (2, groups, c)
+__device__ inline void sum_column_pair(const double* part, int groups, int c, long long j, double& a, double& b) {
+    a = 0;
+    b = 0;
+    for (int g = 0; g < groups; g++) {
+        a += part[(long long)g * c + j];
+        b += part[((long long)groups + g) * c + j];
+    }
+}

@@ -2,7 +2,8 @@
  * A stand-in for libcuda.so.1 on machines without a GPU: the driver calls CudaDriver binds, with host
  * memory for "device" memory and launches that are recorded instead of run. CudaDriverFakeTest compiles
  * it with gcc and drives the Java binding through it, so descriptors, out-parameters, the error path and
- * the kernelParams array are exercised end to end. Not a simulator: kernels do not execute.
+ * the kernelParams array are exercised end to end. Linked with cuda_emulator.cpp and switched on with
+ * fake_set_execute(1), launches also run the kernels on the CPU (CudaKernelsEmulatedTest).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +19,11 @@ static int live_allocations;
 static char last_function[128];
 static unsigned last_grid[3], last_block[3];
 static uint64_t last_params[16];
+static int execute;
+
+/* Defined by cuda_emulator.cpp when it is linked in; NULL otherwise. */
+extern int emu_launch(const char *name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                      unsigned bz, void **params) __attribute__((weak));
 
 CUresult cuInit(unsigned flags) { return flags == 0 ? OK : ERR_INVALID_VALUE; }
 CUresult cuDriverGetVersion(int *v) { *v = 13000; return OK; }
@@ -75,6 +81,7 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
     last_grid[0] = gx; last_grid[1] = gy; last_grid[2] = gz;
     last_block[0] = bx; last_block[1] = by; last_block[2] = bz;
     for (int i = 0; i < 16 && params; i++) memcpy(&last_params[i], params[i], 8);
+    if (execute && emu_launch) return emu_launch((const char *)f, gx, gy, gz, bx, by, bz, params);
     return OK;
 }
 CUresult cuGetErrorName(CUresult e, const char **s) {
@@ -91,3 +98,4 @@ const char *fake_last_function(void) { return last_function; }
 unsigned fake_last_dim(int i) { return i < 3 ? last_grid[i] : last_block[i - 3]; }
 uint64_t fake_last_param(int i) { return last_params[i]; }
 int fake_live_allocations(void) { return live_allocations; }
+void fake_set_execute(int on) { execute = on; }

@@ -149,9 +149,12 @@ public final class CudaKernels implements AutoCloseable {
         return (int) Math.min(MAX_GROUPS, Math.max(1, (rows + 255) / 256));
     }
 
-    /** Workspace of biasBackward and the batch-norm ops on (rows, c): (2, G, c) + (2, c) doubles. */
+    /**
+     * Workspace of biasBackward and the batch-norm ops on (rows, c): (2, G, c) double partials, then the
+     * backward's (2, c) float means.
+     */
     public static long columnWorkspaceBytes(long rows, int c) {
-        return 8L * (2L * reductionGroups(rows) * c + 2L * c);
+        return 8L * 2 * reductionGroups(rows) * c + 4L * 2 * c;
     }
 
     /** Workspace of the cross-entropy ops on {@code rows} pixels: status (2) u64, then per-block losses. */
@@ -330,23 +333,23 @@ public final class CudaKernels implements AutoCloseable {
      * y > 0 when relu (y may be 0 otherwise). Launches
      * {@code bn_backward_partial_f32(const float* x, const float* dy, const float* y, long long rows, int c,
      * long long chunkRows, const float* mean, const float* invStd, int relu, double* part)},
-     * {@code bn_backward_finalize_f32(const double* part, int groups, int c, float* dgamma, float* dbeta,
-     * double* sums)} and {@code bn_backward_dx_f32(const float* x, const float* dy, const float* y,
-     * long long rows, int c, const float* gamma, const float* mean, const float* invStd, const double* sums,
+     * {@code bn_backward_finalize_f32(const double* part, int groups, int c, long long rows, float* dgamma,
+     * float* dbeta, float* means)} and {@code bn_backward_dx_f32(const float* x, const float* dy, const float* y,
+     * long long rows, int c, const float* gamma, const float* mean, const float* invStd, const float* means,
      * int relu, float* dx, int accumulate)}.
      */
     public void batchNormBackward(long stream, long x, long dy, long y, long rows, int c, long gamma, long mean,
                                   long invStd, boolean relu, long dx, boolean accumulate, long dgamma, long dbeta,
                                   long workspace) {
         int groups = reductionGroups(rows);
-        long sums = workspace + 8L * 2 * groups * c; // (2, c) doubles after the (2, G, c) partials
+        long means = workspace + 8L * 2 * groups * c; // (2, c) floats after the (2, G, c) double partials
         synchronized (args) {
             args.begin().ptr(x).ptr(dy).ptr(y).i64(rows).i32(c).i64(ceilDiv(rows, groups)).ptr(mean).ptr(invStd)
                     .bool(relu).ptr(workspace);
             launchColumns(CudaKernel.BN_BACKWARD_PARTIAL, c, groups, stream);
-            args.begin().ptr(workspace).i32(groups).i32(c).ptr(dgamma).ptr(dbeta).ptr(sums);
+            args.begin().ptr(workspace).i32(groups).i32(c).i64(rows).ptr(dgamma).ptr(dbeta).ptr(means);
             launch1d(CudaKernel.BN_BACKWARD_FINALIZE, c, stream);
-            args.begin().ptr(x).ptr(dy).ptr(y).i64(rows).i32(c).ptr(gamma).ptr(mean).ptr(invStd).ptr(sums)
+            args.begin().ptr(x).ptr(dy).ptr(y).i64(rows).i32(c).ptr(gamma).ptr(mean).ptr(invStd).ptr(means)
                     .bool(relu).ptr(dx).bool(accumulate);
             launch1d(CudaKernel.BN_BACKWARD_DX, rows * c, stream);
         }

@@ -101,7 +101,8 @@ public final class NativeLibraries {
 
     /**
      * The nvidia/*&#47;lib folders of Python wheel installs (nvidia/cu13/lib, nvidia/cudnn/lib, ...) under
-     * the usual site-packages roots, the active virtualenv or conda prefix, and the folders of
+     * the usual site-packages roots, the active virtualenv or conda prefix, the prefix of the python3 first
+     * on PATH, pyenv's versions, and the folders of
      * {@value #LIB_DIRS_ENV} (each used as a library folder itself, and searched for nvidia/ too).
      * Existing folders only, in a stable order, without duplicates.
      */
@@ -128,6 +129,17 @@ public final class NativeLibraries {
             if (prefix != null && !prefix.isBlank()) {
                 pythonDirs(Path.of(prefix, "lib"), "site-packages", sitePackages);
             }
+        }
+        // The python3 first on PATH (a virtualenv not activated, a conda or system install): its prefix.
+        for (String dir : env.getOrDefault("PATH", "").split(":")) {
+            if (!dir.isBlank() && Files.isExecutable(Path.of(dir, "python3")) && Path.of(dir).getParent() != null) {
+                pythonDirs(Path.of(dir).getParent().resolve("lib"), "site-packages", sitePackages);
+                pythonDirs(Path.of(dir).getParent().resolve("lib"), "dist-packages", sitePackages);
+                break;
+            }
+        }
+        for (Path version : list(home.resolve(".pyenv/versions"), "*")) {
+            pythonDirs(version.resolve("lib"), "site-packages", sitePackages);
         }
         pythonDirs(Path.of("/usr/local/lib"), "dist-packages", sitePackages);
         pythonDirs(Path.of("/usr/local/lib"), "site-packages", sitePackages);

@@ -2,7 +2,6 @@ package org.densecl.backend.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -12,10 +11,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,16 +32,9 @@ class CudaDriverFakeTest {
 
     @BeforeAll
     static void compileFake() throws IOException, InterruptedException {
-        Path gcc = Path.of("/usr/bin/gcc");
-        if (!Files.isExecutable(gcc)) {
-            System.out.println("SKIPPED (needs gcc) no " + gcc + " to build the stand-in libcuda");
-            Assumptions.assumeTrue(false, "no " + gcc + " to build the stand-in libcuda");
-        }
+        Path gcc = HostTools.require("/usr/bin/gcc");
         Path lib = tmp.resolve("libcuda.so.1");
-        Process p = new ProcessBuilder(gcc.toString(), "-shared", "-fPIC", "-O1", "-o", lib.toString(),
-                "src/test/c/fake_libcuda.c").redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "gcc failed: " + out);
+        HostTools.run(gcc.toString(), "-shared", "-fPIC", "-O1", "-o", lib.toString(), "src/test/c/fake_libcuda.c");
         SymbolLookup fake = SymbolLookup.libraryLookup(lib, Arena.global());
         driver = CudaDriver.bind(fake);
         Linker linker = Linker.nativeLinker();

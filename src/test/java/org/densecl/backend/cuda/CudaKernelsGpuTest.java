@@ -25,13 +25,16 @@ class CudaKernelsGpuTest {
 
     @BeforeEach
     void setUp() {
-        GpuTests.assumeDevice();
-        g = new GpuVsRef(maxGrid());
+        g = harness();
     }
 
-    /** The launch cap; {@link CudaKernelsGridStrideGpuTest} runs every test again with a tiny one. */
-    int maxGrid() {
-        return CudaKernels.DEFAULT_MAX_GRID;
+    /**
+     * The device the tests run on: the GPU (skipping, with the reason printed, where none loads) with the
+     * default launch cap. Subclasses run every test again with a tiny cap, or on the CPU emulator.
+     */
+    GpuVsRef harness() {
+        GpuTests.assumeDevice();
+        return new GpuVsRef(CudaDriver.load(), CudaKernels.DEFAULT_MAX_GRID);
     }
 
     @AfterEach
@@ -50,6 +53,14 @@ class CudaKernelsGpuTest {
         g.ref.addRelu(a, b, want);
         g.k.addRelu(g.stream, da, db, dy, n);
         g.assertClose("addRelu", want, dy, 0, 0);
+        Tensor sum = g.zeros(3, 5, 7), relu = g.zeros(3, 5, 7);
+        long dsum = g.scratch(4 * n);
+        g.ref.add(a, b, sum);
+        g.ref.reluForward(sum, relu);
+        g.k.add(g.stream, da, db, dsum, n);
+        g.assertClose("add", sum, dsum, 0, 0);
+        g.k.reluForward(g.stream, dsum, dsum, n); // in place, as the contract allows
+        g.assertClose("reluForward", relu, dsum, 0, 0);
 
         Tensor dx = g.uniform(3, -1, 1, 3, 5, 7), dxWant = g.copy(dx);
         long ddx = g.dev(dx);
@@ -77,7 +88,10 @@ class CudaKernelsGpuTest {
         long ddst = g.dev(dst);
         g.ref.copyChannels(b, 2, dst, 1, 3, true);
         g.k.copyChannels(g.stream, db, 7, 2, ddst, 4, 1, 15, 3, true);
-        g.assertClose("copyChannels", dst, ddst, 1e-6, 0);
+        g.assertClose("copyChannels accumulate", dst, ddst, 1e-6, 0);
+        g.ref.copyChannels(b, 0, dst, 0, 4, false);
+        g.k.copyChannels(g.stream, db, 7, 0, ddst, 4, 0, 15, 4, false);
+        g.assertClose("copyChannels assign", dst, ddst, 0, 0);
     }
 
     @Test
@@ -89,6 +103,11 @@ class CudaKernelsGpuTest {
         g.k.dropoutApply(g.stream, g.dev(x), dmask, dy, 2, 9, 5, false);
         g.assertClose("dropout mask", mask, dmask, 0, 0);
         g.assertClose("dropout apply", y, dy, 0, 0);
+        Tensor gx = g.uniform(7, -1, 1, 2, 3, 3, 5);
+        long dgx = g.dev(gx);
+        g.ref.dropout2dBackward(mask, x, gx);
+        g.k.dropoutApply(g.stream, g.dev(x), dmask, dgx, 2, 9, 5, true);
+        g.assertClose("dropout backward (accumulate)", gx, dgx, 1e-6, 0);
         assertEquals(DropoutMask.scale(99L, 1, 4, 0.4f), g.host(dmask, mask).getFloat(9));
     }
 
@@ -125,6 +144,10 @@ class CudaKernelsGpuTest {
         g.assertClose("bn dx (relu, assign)", dxT, ddx, 1e-5, 1e-4);
         g.assertClose("bn dgamma", dgT, ddg, 1e-4, 1e-4);
         g.assertClose("bn dbeta", dbT, ddbeta, 1e-4, 1e-4);
+        g.ref.batchNormBackward(x, dyT, gamma, mean, inv, null, false, dxT, dgT, dbT, true);
+        g.k.batchNormBackward(g.stream, dx, ddy, 0, rows, c, dgamma, dmean, dinv, false, ddx, true, ddg, ddbeta, ws);
+        g.assertClose("bn dx (no relu, accumulate)", dxT, ddx, 1e-5, 1e-4);
+        g.assertClose("bn dgamma (no relu)", dgT, ddg, 1e-4, 1e-4);
 
         Tensor residual = g.uniform(17, -3, 3, 2, 9, 11, c), joined = g.zeros(2, 9, 11, c);
         g.ref.batchNormTrainForwardAddRelu(x, gamma, beta, 0.1f, 1e-5f, g.copy(rm), g.copy(rv), g.zeros(c),
@@ -315,6 +338,14 @@ class CudaKernelsGpuTest {
         g.ref.infoNceLoss(u, pos, queue, tau, w, loss, want);
         g.assertClose("infoNce loss", loss, dloss, 1e-5, 1e-4);
         g.assertClose("infoNce dAnchors", want, ddA, 1e-5, 1e-4);
+
+        long fresh = g.dev(logits); // the loss alone leaves the logits as they are
+        g.k.infoNcePositiveLogit(g.stream, du, dpos, fresh, r, d, cols);
+        Tensor before = g.host(fresh, logits);
+        g.k.infoNceSoftmax(g.stream, fresh, r, cols, cols, 1 / tau, w / tau, rowLoss, false);
+        g.k.infoNceLossSum(g.stream, rowLoss, r, w, dloss);
+        g.assertClose("infoNce loss only", loss, dloss, 1e-5, 1e-4);
+        g.assertClose("infoNce logits untouched", before, fresh, 0, 0);
     }
 
     @Test
@@ -328,6 +359,9 @@ class CudaKernelsGpuTest {
         g.ref.emaUpdate(p, gr, 0.99f);
         g.k.emaUpdate(g.stream, dp, dg, 1000, 0.99f);
         g.assertClose("ema", p, dp, 0, 0);
+        g.ref.sgdStep(p, gr, null, 0.1f, 0f, 0f);
+        g.k.sgdStep(g.stream, dp, dg, 0, 1000, 0.1f, 0f, 0f);
+        g.assertClose("sgd without momentum", p, dp, 0, 0);
 
         p.setFloat(3, Float.NaN);
         p.setFloat(500, Float.POSITIVE_INFINITY);

@@ -7,7 +7,8 @@ package org.densecl.backend.cuda;
  */
 class CudaKernelsGridStrideGpuTest extends CudaKernelsGpuTest {
     @Override
-    int maxGrid() {
-        return 2;
+    GpuVsRef harness() {
+        GpuTests.assumeDevice();
+        return new GpuVsRef(CudaDriver.load(), 2);
     }
 }

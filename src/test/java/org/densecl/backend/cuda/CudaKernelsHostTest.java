@@ -200,8 +200,8 @@ class CudaKernelsHostTest {
     void reductionShapes() {
         assertEquals(1, CudaKernels.reductionGroups(1));
         assertEquals(128, CudaKernels.reductionGroups(64L * 112 * 112));
-        // (2, G, c) partials plus (2, c) sums, in doubles
-        assertEquals(8L * (2 * 4 * 64 + 2 * 64), CudaKernels.columnWorkspaceBytes(1000, 64));
+        // (2, G, c) double partials plus (2, c) float means
+        assertEquals(8L * 2 * 4 * 64 + 4L * 2 * 64, CudaKernels.columnWorkspaceBytes(1000, 64));
         assertEquals(8L * (2 + 4), CudaKernels.crossEntropyWorkspaceBytes(1000));
     }
 

@@ -8,18 +8,23 @@ import org.densecl.testing.Rand;
 import org.densecl.testing.TensorAssert;
 
 /**
- * A CUDA context with our kernels next to the ref backend, for GPU tests that run a kernel on device
- * copies of host tensors and compare with the ref op. Device buffers live until {@link #close()}.
+ * A CUDA context with our kernels next to the ref backend, for tests that run a kernel on device copies
+ * of host tensors and compare with the ref op. Device buffers live until {@link #close()}.
  */
 final class GpuVsRef implements AutoCloseable {
     final RefBackend ref = new RefBackend();
-    final CudaContext ctx = CudaContext.open(0);
+    final CudaContext ctx;
     final CudaKernels k;
-    final long stream = ctx.mainStream();
+    final long stream;
 
-    /** Kernels whose grid-stride launches use at most {@code maxGrid} blocks. */
-    GpuVsRef(int maxGrid) {
+    /**
+     * Device 0 of {@code driver} (the real one, or the stand-in that emulates kernels), with kernels whose
+     * grid-stride launches use at most {@code maxGrid} blocks.
+     */
+    GpuVsRef(CudaDriver driver, int maxGrid) {
+        ctx = CudaContext.open(driver, 0);
         k = CudaKernels.load(ctx, maxGrid);
+        stream = ctx.mainStream();
     }
 
     /** A host F32 tensor, uniform in [lo, hi). */

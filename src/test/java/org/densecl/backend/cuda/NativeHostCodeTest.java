@@ -3,13 +3,10 @@ package org.densecl.backend.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.densecl.backend.DropoutMask;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,7 +27,7 @@ class NativeHostCodeTest {
 
     @Test
     void deviceHashEqualsDropoutMask() throws IOException, InterruptedException {
-        Path nvcc = compiler("/usr/local/cuda/bin/nvcc");
+        Path nvcc = HostTools.require("/usr/local/cuda/bin/nvcc");
         StringBuilder src = new StringBuilder("#include \"" + Path.of("native/elementwise.cu").toAbsolutePath()
                 + "\"\n#include <cstdio>\nint main() {\n");
         for (long seed : SEEDS) {
@@ -44,8 +41,8 @@ class NativeHostCodeTest {
         src.append("  return 0;\n}\n");
         Path cu = Files.writeString(tmp.resolve("hash.cu"), src.toString());
         Path exe = tmp.resolve("hash");
-        run(List.of(nvcc.toString(), "-arch=sm_80", "-o", exe.toString(), cu.toString()));
-        List<String> lines = run(List.of(exe.toString()));
+        HostTools.run(nvcc.toString(), "-arch=sm_80", "-o", exe.toString(), cu.toString());
+        List<String> lines = HostTools.run(exe.toString());
         int i = 0;
         for (long seed : SEEDS) {
             for (int s : SAMPLES) {
@@ -60,7 +57,7 @@ class NativeHostCodeTest {
 
     @Test
     void rowColumnLoopVisitsEveryElementOnce() throws IOException, InterruptedException {
-        Path gxx = compiler("/usr/bin/g++");
+        Path gxx = HostTools.require("/usr/bin/g++");
         String header = Files.readString(Path.of("native/common.cuh"));
         int from = header.indexOf("#define FOR_EACH_ROW_COL");
         String macro = header.substring(from, header.indexOf("\n\n", from) + 1);
@@ -88,27 +85,8 @@ class NativeHostCodeTest {
                 """;
         Path cpp = Files.writeString(tmp.resolve("loop.cpp"), src);
         Path exe = tmp.resolve("loop");
-        run(List.of(gxx.toString(), "-O1", "-o", exe.toString(), cpp.toString()));
-        assertEquals(List.of("0"), run(List.of(exe.toString())), "elements visited wrongly");
+        HostTools.run(gxx.toString(), "-O1", "-o", exe.toString(), cpp.toString());
+        assertEquals(List.of("0"), HostTools.run(exe.toString()), "elements visited wrongly");
     }
 
-    /** The compiler at {@code path}, or a skip that says it is missing. */
-    private static Path compiler(String path) {
-        Path p = Path.of(path);
-        if (!Files.isExecutable(p)) {
-            String reason = p.getFileName() + " not found at " + p;
-            System.out.println("SKIPPED (needs " + p.getFileName() + ") " + reason);
-            Assumptions.assumeTrue(false, reason);
-        }
-        return p;
-    }
-
-    private static List<String> run(List<String> command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IllegalStateException(command.get(0) + " failed: " + new String(out, StandardCharsets.UTF_8));
-        }
-        return new String(out, StandardCharsets.UTF_8).lines().toList();
-    }
 }

@@ -66,6 +66,17 @@ class NativeLibrariesTest {
     }
 
     @Test
+    void prefixOfThePython3OnPath() throws IOException {
+        Path prefix = tmp.resolve("venv");
+        Path python = Files.createDirectories(prefix.resolve("bin")).resolve("python3");
+        Files.writeString(python, "#!/bin/sh\n");
+        python.toFile().setExecutable(true);
+        Path lib = Files.createDirectories(prefix.resolve("lib/python3.11/site-packages/nvidia/cudnn/lib"));
+        Map<String, String> env = Map.of("PATH", tmp.resolve("nothing") + ":" + prefix.resolve("bin"));
+        assertTrue(NativeLibraries.wheelLibraryFolders(env, tmp.resolve("home")).contains(lib));
+    }
+
+    @Test
     void failureListsEverythingTriedOnOneLine() throws IOException {
         Path wheel = Files.createDirectories(tmp.resolve("nvidia/cu13/lib"));
         Files.writeString(wheel.resolve("libfakecuda.so.1"), "not an ELF file");
