@@ -59,14 +59,16 @@ public final class CudaBackend implements Backend {
 
     /** The backend on an open context, which it owns from here (closing the backend closes it). */
     public CudaBackend(CudaContext context, CudaOptions options) {
-        this(context, options, null, null);
+        this(context, options, null, null, 0);
     }
 
     /**
      * As {@link #CudaBackend(CudaContext, CudaOptions)} on the given cuBLAS and cuDNN (stand-in libraries in
-     * the host-side tests); null means the installed ones.
+     * the host-side tests; null means the installed ones), with our kernels' grid-stride launches capped at
+     * {@code kernelGridCap} blocks (0: no cap beyond the default; the CPU emulator of the tests wants few).
      */
-    CudaBackend(CudaContext context, CudaOptions options, SymbolLookup cublasLib, SymbolLookup cudnnLib) {
+    CudaBackend(CudaContext context, CudaOptions options, SymbolLookup cublasLib, SymbolLookup cudnnLib,
+                int kernelGridCap) {
         this.context = context;
         this.options = options;
         CudaPrecision precision = options.precision();
@@ -74,7 +76,7 @@ public final class CudaBackend implements Backend {
         try {
             this.memory = new DeviceMemory(context, "the model's tensors");
             this.transfers = new CudaTransfers(context);
-            this.kernels = CudaKernels.load(context);
+            this.kernels = kernelGridCap > 0 ? CudaKernels.load(context, kernelGridCap) : CudaKernels.load(context);
             long blasWorkspace = context.allocate(options.cublasWorkspaceBytes());
             MemorySegment ws = MemorySegment.ofAddress(blasWorkspace);
             long stream = context.mainStream();

@@ -3,75 +3,36 @@ package org.densecl.backend.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.VsRef;
 import org.densecl.backend.VsRef.Pair;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The whole cuda backend on stand-in libraries, without a GPU: fake_libcuda.c (host memory as device memory),
- * fake_libcublas.c and fake_libcudnn.c (src/test/c, compiled here with gcc), whose GEMMs, convolutions and
- * batch norm compute what cuBLAS and cuDNN document, with their argument checks. So every op of the backend
- * that runs on cuBLAS or cuDNN goes through the real binding (descriptors, argument order, scalars,
- * algorithm choice, workspace sizing, the row-major mapping) and is compared with the ref backend by the GPU
- * tests' own bodies (CudaOpsTest). Our kernels' launches are only recorded by the stand-in driver, so ops on
- * them are left to the GPU run. Skips, saying why, without gcc or without the kernel fatbin (no nvcc at build).
+ * What the stand-in libraries record of the cuda backend's calls, without a GPU ({@link StandIns}): the compute
+ * type and math modes each precision sets, the batch-norm mode and averaging factor handed to cuDNN, the
+ * workspace the convolution plans size, cuBLAS's strided-batched GEMM on its own, and the out-of-memory message
+ * through the driver. The ops themselves are compared with ref in {@link CudaOpsEmulatedTest}.
  */
 class CudaFakeLibrariesTest {
-    @TempDir
-    static Path tmp;
-
-    private static SymbolLookup cuda, cublas, cudnn;
+    private static StandIns stand;
     private static MethodHandle cublasCompute, cublasMath, cudnnMath, cudnnBnMode, cudnnFactor;
 
     @BeforeAll
     static void build() throws Throwable {
-        Path gcc = Path.of("/usr/bin/gcc");
-        skipUnless(Files.isExecutable(gcc), "no " + gcc + " to build the stand-in libraries");
-        try {
-            CudaKernels.fatbin();
-        } catch (CudaUnavailableException e) {
-            skipUnless(false, e.getMessage());
-        }
-        cuda = compile(gcc, "fake_libcuda.c", "libcuda.so.1");
-        cublas = compile(gcc, "fake_libcublas.c", "libcublas.so.13");
-        cudnn = compile(gcc, "fake_libcudnn.c", "libcudnn.so.9");
-        cublasCompute = intFunction(cublas, "fake_cublas_last_compute");
-        cublasMath = intFunction(cublas, "fake_cublas_last_math");
-        cudnnMath = intFunction(cudnn, "fake_cudnn_last_math");
-        cudnnBnMode = intFunction(cudnn, "fake_cudnn_last_bn_mode");
-        cudnnFactor = Linker.nativeLinker().downcallHandle(cudnn.find("fake_cudnn_last_factor").orElseThrow(),
+        stand = StandIns.get();
+        cublasCompute = intFunction(stand.cublas, "fake_cublas_last_compute");
+        cublasMath = intFunction(stand.cublas, "fake_cublas_last_math");
+        cudnnMath = intFunction(stand.cudnn, "fake_cudnn_last_math");
+        cudnnBnMode = intFunction(stand.cudnn, "fake_cudnn_last_bn_mode");
+        cudnnFactor = Linker.nativeLinker().downcallHandle(stand.cudnn.find("fake_cudnn_last_factor").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_DOUBLE));
-    }
-
-    private static void skipUnless(boolean ok, String reason) {
-        if (!ok) {
-            System.out.println("SKIPPED (stand-in libraries) " + reason);
-        }
-        Assumptions.assumeTrue(ok, reason);
-    }
-
-    private static SymbolLookup compile(Path gcc, String source, String name) throws IOException,
-            InterruptedException {
-        Path lib = tmp.resolve(name);
-        Process p = new ProcessBuilder(gcc.toString(), "-shared", "-fPIC", "-O1", "-o", lib.toString(),
-                "src/test/c/" + source, "-lm").redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0, "gcc " + source + " failed: " + out);
-        return SymbolLookup.libraryLookup(lib, Arena.global());
     }
 
     private static MethodHandle intFunction(SymbolLookup lib, String name) {
@@ -80,26 +41,28 @@ class CudaFakeLibrariesTest {
     }
 
     private static CudaBackend backend(String options) {
-        return new CudaBackend(CudaContext.open(CudaDriver.bind(cuda), 0), CudaOptions.parse(options), cublas, cudnn);
+        return stand.backend(options);
     }
 
     @Test
-    void gemmsThroughTheCublasBindingMatchRef() throws Throwable {
-        try (CudaBackend be = backend("fp32"); VsRef h = new VsRef(be)) {
-            CudaOpsTest.gemms(h, be, false);
-            assertEquals(CudaPrecision.CUBLAS_COMPUTE_32F, (int) cublasCompute.invokeExact(), "strict: CUBLAS_COMPUTE_32F");
-            assertEquals(Cublas.CUBLAS_PEDANTIC_MATH, (int) cublasMath.invokeExact());
-        }
-        try (CudaBackend be = backend(""); VsRef h = new VsRef(be)) {
-            Pair a = h.uniform(1, -1, 1, 3, 4), b = h.uniform(2, -1, 1, 4, 5), c = h.zeros(3, 5);
-            be.gemm(false, false, 3, 5, 4, 1f, a.dut(), b.dut(), 0f, c.dut());
-            assertEquals(CudaPrecision.CUBLAS_COMPUTE_32F_FAST_TF32, (int) cublasCompute.invokeExact(), "default: TF32");
+    void eachPrecisionSetsItsCublasComputeTypeAndMathMode() throws Throwable {
+        int[][] expected = {{CudaPrecision.CUBLAS_COMPUTE_32F, Cublas.CUBLAS_PEDANTIC_MATH},
+            {CudaPrecision.CUBLAS_COMPUTE_32F_FAST_TF32, Cublas.CUBLAS_TF32_TENSOR_OP_MATH},
+            {CudaPrecision.CUBLAS_COMPUTE_32F_FAST_16BF, Cublas.CUBLAS_TF32_TENSOR_OP_MATH}};
+        String[] options = {"fp32", "", "bf16"};
+        for (int i = 0; i < options.length; i++) {
+            try (CudaBackend be = backend(options[i]); VsRef h = new VsRef(be)) {
+                Pair a = h.uniform(1, -1, 1, 3, 4), b = h.uniform(2, -1, 1, 4, 5), c = h.zeros(3, 5);
+                be.gemm(false, false, 3, 5, 4, 1f, a.dut(), b.dut(), 0f, c.dut());
+                assertEquals(expected[i][0], (int) cublasCompute.invokeExact(), "compute type of '" + options[i] + "'");
+                assertEquals(expected[i][1], (int) cublasMath.invokeExact(), "math mode of '" + options[i] + "'");
+            }
         }
     }
 
     @Test
-    void denseMatchSimilaritiesThroughTheStridedBatchedGemm() throws Throwable {
-        // The argmax kernel is not run by the stand-in driver; the batched GEMM's scratch is compared instead.
+    void stridedBatchedGemmGivesTheSimilarityMatrices() throws Throwable {
+        // The similarity matrices themselves (denseMatch keeps them in its scratch and returns the argmax).
         try (CudaBackend be = backend("fp32"); VsRef h = new VsRef(be)) {
             int n = 3, s2 = 5, c = 7;
             Pair qb = h.uniform(3, -1, 1, n, s2, c), kb = h.uniform(4, -1, 1, n, s2, c), sim = h.zeros(n, s2, s2);
@@ -108,7 +71,7 @@ class CudaFakeLibrariesTest {
                         kb.ref().slice((long) i * s2 * c, org.densecl.tensor.Shape.of(s2, c)), 0f,
                         sim.ref().slice((long) i * s2 * s2, org.densecl.tensor.Shape.of(s2, s2)));
             }
-            Cublas direct = new Cublas(cublas, 0, java.lang.foreign.MemorySegment.NULL, 0, CudaPrecision.FP32);
+            Cublas direct = new Cublas(stand.cublas, 0, java.lang.foreign.MemorySegment.NULL, 0, CudaPrecision.FP32);
             direct.gemmStridedBatched(false, true, s2, s2, c, 1f, qb.dut().data(), (long) s2 * c, kb.dut().data(),
                     (long) s2 * c, 0f, sim.dut().data(), (long) s2 * s2, n);
             direct.close();
@@ -117,7 +80,7 @@ class CudaFakeLibrariesTest {
     }
 
     @Test
-    void convolutionsThroughTheCudnnBindingMatchRef() throws Throwable {
+    void convolutionPlansSizeTheWorkspaceOnceToTheQueriedNeed() throws Throwable {
         try (CudaBackend be = backend("fp32"); VsRef h = new VsRef(be)) {
             CudaOpsTest.convolutions(h, be);
             assertEquals(CudaPrecision.CUDNN_FMA_MATH, (int) cudnnMath.invokeExact(), "strict: no tensor cores");
@@ -144,9 +107,12 @@ class CudaFakeLibrariesTest {
     }
 
     @Test
-    void cudnnBatchNormThroughTheBindingMatchesRef() throws Throwable {
+    void cudnnBatchNormGetsThePersistentModeAndMomentumAsFactor() throws Throwable {
         try (CudaBackend be = backend("fp32,bn=cudnn"); VsRef h = new VsRef(be)) {
-            CudaOpsTest.batchNorm(h, be, false);
+            Pair x = h.normal(1, 1, 6, 3), gamma = h.uniform(2, 0.5, 1.5, 3), beta = h.zeros(3), rm = h.zeros(3);
+            Pair rv = h.uniform(3, 1, 2, 3), mean = h.zeros(3), inv = h.zeros(3), y = h.zeros(6, 3);
+            be.batchNormTrainForward(x.dut(), gamma.dut(), beta.dut(), 0.1f, 1e-5f, rm.dut(), rv.dut(), mean.dut(),
+                    inv.dut(), y.dut(), false);
             assertEquals(Cudnn.CUDNN_BATCHNORM_SPATIAL_PERSISTENT, (int) cudnnBnMode.invokeExact());
             assertEquals(0.1, (double) cudnnFactor.invokeExact(), 1e-7, "exponentialAverageFactor = momentum");
         }

@@ -9,8 +9,9 @@ import org.densecl.backend.VsRef;
 import org.densecl.backend.VsRef.Pair;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,18 +32,36 @@ import org.junit.jupiter.api.Test;
  */
 class CudaOpsTest {
     private static final double ATOL = 1e-7, RTOL = 1e-6;
-    private static VsRef b;
-    private static CudaBackend cuda;
+    private static String noDevice; // why no device loads, once known ("" when one does)
+    private VsRef b;
+    private CudaBackend cuda;
 
-    @BeforeAll
-    static void open() {
-        GpuTests.assumeDevice();
-        cuda = CudaBackend.open(0, CudaOptions.parse("fp32"));
+    /**
+     * A cuda backend with {@code options} (CudaOptions syntax) on device 0, or a skip saying why none loads (the
+     * reason printed once). {@link CudaOpsEmulatedTest} opens it on the CPU stand-ins instead.
+     */
+    CudaBackend open(String options) throws Throwable {
+        synchronized (CudaOpsTest.class) {
+            if (noDevice == null) {
+                CudaProbe p = CudaDevices.probe();
+                noDevice = p.available() ? "" : "no CUDA device: " + p.reason();
+                if (!p.available()) {
+                    System.err.println("SKIPPED (GPU tests) " + noDevice);
+                }
+            }
+        }
+        Assumptions.assumeTrue(noDevice.isEmpty(), noDevice);
+        return CudaBackend.open(0, CudaOptions.parse(options));
+    }
+
+    @BeforeEach
+    void openBackend() throws Throwable {
+        cuda = open("fp32");
         b = new VsRef(cuda);
     }
 
-    @AfterAll
-    static void close() {
+    @AfterEach
+    void closeBackend() {
         if (b != null) {
             b.close();
         }
@@ -107,14 +126,11 @@ class CudaOpsTest {
 
     @Test
     void gemmEveryTransposeMatchesRef() {
-        gemms(b, cuda, true);
+        gemms(b, cuda);
     }
 
-    /**
-     * Every transpose combination of gemm, and linear forward and backward, on {@code cuda} against ref; the
-     * bias parts only {@code withKernels} (bias add and its gradient run our kernels).
-     */
-    static void gemms(VsRef b, CudaBackend cuda, boolean withKernels) {
+    /** Every transpose combination of gemm, and linear forward and backward, on {@code cuda} against ref. */
+    static void gemms(VsRef b, CudaBackend cuda) {
         int m = 37, n = 29, k = 131;
         for (boolean ta : new boolean[] {false, true}) {
             for (boolean tb : new boolean[] {false, true}) {
@@ -129,11 +145,11 @@ class CudaOpsTest {
         Pair x = b.uniform(8, -1, 1, 5, 11), w = b.uniform(9, -1, 1, 7, 11), bias = b.uniform(10, -1, 1, 7);
         Pair y = b.zeros(5, 7), dy = b.uniform(11, -1, 1, 5, 7), dx = b.uniform(12, -1, 1, 5, 11);
         Pair dw = b.zeros(7, 11), db = b.uniform(13, -1, 1, 7);
-        b.ref.linearForward(x.ref(), w.ref(), withKernels ? bias.ref() : null, y.ref());
-        cuda.linearForward(x.dut(), w.dut(), withKernels ? bias.dut() : null, y.dut());
+        b.ref.linearForward(x.ref(), w.ref(), bias.ref(), y.ref());
+        cuda.linearForward(x.dut(), w.dut(), bias.dut(), y.dut());
         b.close("linearForward", y, dot(11), 1e-5);
-        b.ref.linearBackward(x.ref(), w.ref(), dy.ref(), dx.ref(), dw.ref(), withKernels ? db.ref() : null);
-        cuda.linearBackward(x.dut(), w.dut(), dy.dut(), dx.dut(), dw.dut(), withKernels ? db.dut() : null);
+        b.ref.linearBackward(x.ref(), w.ref(), dy.ref(), dx.ref(), dw.ref(), db.ref());
+        cuda.linearBackward(x.dut(), w.dut(), dy.dut(), dx.dut(), dw.dut(), db.dut());
         b.close("linearBackward dx", dx, dot(7), 1e-5);
         b.close("linearBackward dw", dw, dot(5), 1e-5);
         b.close("linearBackward db", db, 1e-6, 1e-5);
@@ -183,8 +199,8 @@ class CudaOpsTest {
      * wrong algorithm is off by O(sqrt(k)), 250x more.
      */
     @Test
-    void tf32GemmAndConvolutionStayWithinTheirRounding() {
-        try (CudaBackend tf32 = CudaBackend.open(0, CudaOptions.defaults()); VsRef t = new VsRef(tf32)) {
+    void tf32GemmAndConvolutionStayWithinTheirRounding() throws Throwable {
+        try (CudaBackend tf32 = open("tf32"); VsRef t = new VsRef(tf32)) {
             int m = 64, n = 48, k = 1152;
             Pair a = t.uniform(30, -1, 1, m, k), bb = t.uniform(31, -1, 1, k, n), c = t.zeros(m, n);
             t.ref.gemm(false, false, m, n, k, 1f, a.ref(), bb.ref(), 0f, c.ref());
@@ -218,25 +234,21 @@ class CudaOpsTest {
 
     @Test
     void batchNormOnOurKernelsMatchesRef() {
-        batchNorm(b, cuda, true);
+        batchNorm(b, cuda);
     }
 
     @Test
-    void batchNormOnCudnnMatchesRef() {
-        try (CudaBackend cudnnBn = CudaBackend.open(0, CudaOptions.parse("fp32,bn=cudnn"));
-             VsRef h = new VsRef(cudnnBn)) {
-            batchNorm(h, cudnnBn, true);
+    void batchNormOnCudnnMatchesRef() throws Throwable {
+        try (CudaBackend cudnnBn = open("fp32,bn=cudnn"); VsRef h = new VsRef(cudnnBn)) {
+            batchNorm(h, cudnnBn);
         }
     }
 
-    /**
-     * Every batch-norm op and variant on {@code cuda} (the backend under test of {@code b}) against ref; the
-     * ReLU variants, the residual join and inference only {@code withKernels} (they run our kernels).
-     */
-    static void batchNorm(VsRef b, CudaBackend cuda, boolean withKernels) {
+    /** Every batch-norm op and variant on {@code cuda} (the backend under test of {@code b}) against ref. */
+    private static void batchNorm(VsRef b, CudaBackend cuda) {
         for (int[] dims : new int[][] {{4, 5, 7, 3}, {33, 17}, {2, 9, 9, 64}}) {
             int c = dims[dims.length - 1];
-            for (boolean relu : withKernels ? new boolean[] {false, true} : new boolean[] {false}) {
+            for (boolean relu : new boolean[] {false, true}) {
                 Pair x = b.normal(50, 2, dims), gamma = b.uniform(51, 0.5, 1.5, c), beta = b.uniform(52, -1, 1, c);
                 Pair rm = b.uniform(53, -1, 1, c), rv = b.uniform(54, 0.5, 2, c), mean = b.zeros(c), inv = b.zeros(c);
                 Pair y = b.zeros(dims);
@@ -261,16 +273,11 @@ class CudaOpsTest {
                     b.close(what + " dgamma", dgamma, 1e-5, 1e-5);
                     b.close(what + " dbeta", dbeta, 1e-5, 1e-5);
                 }
-                if (withKernels) {
-                    b.ref.batchNormInferenceForward(x.ref(), gamma.ref(), beta.ref(), rm.ref(), rv.ref(), 1e-5f,
-                            y.ref(), relu);
-                    cuda.batchNormInferenceForward(x.dut(), gamma.dut(), beta.dut(), rm.dut(), rv.dut(), 1e-5f,
-                            y.dut(), relu);
-                    b.close(what + " inference y", y, 1e-5, 1e-5);
-                }
-            }
-            if (!withKernels) {
-                continue;
+                b.ref.batchNormInferenceForward(x.ref(), gamma.ref(), beta.ref(), rm.ref(), rv.ref(), 1e-5f, y.ref(),
+                        relu);
+                cuda.batchNormInferenceForward(x.dut(), gamma.dut(), beta.dut(), rm.dut(), rv.dut(), 1e-5f, y.dut(),
+                        relu);
+                b.close(what + " inference y", y, 1e-5, 1e-5);
             }
             Pair x = b.normal(60, 2, dims), gamma = b.uniform(61, 0.5, 1.5, c), beta = b.uniform(62, -1, 1, c);
             Pair rm = b.zeros(c), rv = b.zeros(c), mean = b.zeros(c), inv = b.zeros(c);
