@@ -10,7 +10,6 @@ import org.densecl.backend.VsRef.Pair;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -32,7 +31,6 @@ import org.junit.jupiter.api.Test;
  */
 class CudaOpsTest {
     private static final double ATOL = 1e-7, RTOL = 1e-6;
-    private static String noDevice; // why no device loads, once known ("" when one does)
     private VsRef b;
     private CudaBackend cuda;
 
@@ -41,16 +39,7 @@ class CudaOpsTest {
      * reason printed once). {@link CudaOpsEmulatedTest} opens it on the CPU stand-ins instead.
      */
     CudaBackend open(String options) throws Throwable {
-        synchronized (CudaOpsTest.class) {
-            if (noDevice == null) {
-                CudaProbe p = CudaDevices.probe();
-                noDevice = p.available() ? "" : "no CUDA device: " + p.reason();
-                if (!p.available()) {
-                    System.err.println("SKIPPED (GPU tests) " + noDevice);
-                }
-            }
-        }
-        Assumptions.assumeTrue(noDevice.isEmpty(), noDevice);
+        DeviceOnce.require();
         return CudaBackend.open(0, CudaOptions.parse(options));
     }
 

@@ -4,7 +4,6 @@ import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
 import org.densecl.densecl.DenseClStepTest;
 import org.densecl.model.ResNetStepParityTest;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,20 +20,10 @@ import org.junit.jupiter.api.Test;
  * DenseCL losses and parameters at 2e-2 relative: loose, but a wrong op is off by O(1) there.
  */
 class CudaStepTest {
-    private static String noDevice; // why no device loads, once known ("" when one does)
 
     /** A cuda backend with {@code options} on device 0, or a skip saying why none loads (printed once). */
     Backend open(String options) throws Throwable {
-        synchronized (CudaStepTest.class) {
-            if (noDevice == null) {
-                CudaProbe p = CudaDevices.probe();
-                noDevice = p.available() ? "" : "no CUDA device: " + p.reason();
-                if (!p.available()) {
-                    System.err.println("SKIPPED (GPU tests) " + noDevice);
-                }
-            }
-        }
-        Assumptions.assumeTrue(noDevice.isEmpty(), noDevice);
+        DeviceOnce.require();
         return Backends.open(options.isEmpty() ? "cuda" : "cuda:" + options, 0, "vector");
     }
 
