@@ -10,9 +10,10 @@ import org.densecl.tensor.Tensor;
 
 /**
  * The GPU backend: every op on one CUDA device, none on the host. Convolutions on cuDNN, GEMMs on cuBLAS,
- * everything else on our kernels (batch norm too, or on cuDNN with bn=cudnn) (native/*.cu), all queued on the context's main stream;
- * uploads and downloads go through pinned staging on the copy stream ({@link CudaTransfers}). The contracts
- * are {@link Backend}'s javadoc: forward ops overwrite, backward ops accumulate (cuDNN's beta = 1).
+ * everything else on our kernels (native/*.cu; batch norm too, or on cuDNN with bn=cudnn), all queued on the
+ * context's main stream; uploads and downloads go through pinned staging on the copy stream
+ * ({@link CudaTransfers}). The contracts are {@link Backend}'s javadoc: forward ops overwrite, backward ops
+ * accumulate (cuDNN's beta = 1).
  *
  * <p>Memory: {@link #allocateBytes} is device memory, zero-filled, freed by {@link #close()}; the models plan
  * their tensors in a few slabs, so a step allocates nothing. The scratch this backend keeps (cuDNN workspace,
@@ -20,9 +21,9 @@ import org.densecl.tensor.Tensor;
  * shape and stays; a second shape that needs more grows it once more. Running out of device memory is an
  * {@link OutOfDeviceMemory} saying what was asked, what is free and what to lower.
  *
- * <p>Options ({@link CudaOptions}): precision (TF32 by default), batch-norm engine, workspace sizes. Ops are issued from one thread at a time, as a
- * training step does; the context is made current on the thread that opened the backend and on every
- * thread that allocates, uploads or downloads.
+ * <p>Options ({@link CudaOptions}): precision (TF32 by default), batch-norm engine, workspace sizes. Ops are
+ * issued from one thread at a time, as a training step does; the context is made current on the thread that
+ * opened the backend and on every thread that allocates, uploads or downloads.
  *
  * <p>This class only routes: the work is in CudaConv, CudaBatchNorm, CudaElementwise, CudaPooling,
  * CudaLosses, CudaContrastive and CudaTransfers.

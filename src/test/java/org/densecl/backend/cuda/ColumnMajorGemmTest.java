@@ -108,8 +108,8 @@ class ColumnMajorGemmTest {
     void blocksOfColumnsOfAWiderMatrix() {
         int rows = 5, k = 7, d = 3, ldl = k + 1;
         try (RefBackend ref = new RefBackend()) {
-            Tensor u = ref.allocate(Shape.of(rows, d)), q = ref.allocate(Shape.of(k, d)), z = ref.allocate(Shape.of(rows, k));
-            Tensor du = ref.allocate(Shape.of(rows, d));
+            Tensor u = ref.allocate(Shape.of(rows, d)), q = ref.allocate(Shape.of(k, d));
+            Tensor z = ref.allocate(Shape.of(rows, k)), du = ref.allocate(Shape.of(rows, d));
             Rand.uniform(u, 21, -1, 1);
             Rand.uniform(q, 22, -1, 1);
             ref.gemm(false, true, rows, k, d, 1f, u, q, 0f, z);

@@ -1,9 +1,11 @@
 package org.densecl.backend.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.Linker;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
@@ -11,6 +13,7 @@ import java.lang.invoke.MethodHandle;
 import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.VsRef;
 import org.densecl.backend.VsRef.Pair;
+import org.densecl.tensor.Shape;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -67,11 +70,11 @@ class CudaFakeLibrariesTest {
             int n = 3, s2 = 5, c = 7;
             Pair qb = h.uniform(3, -1, 1, n, s2, c), kb = h.uniform(4, -1, 1, n, s2, c), sim = h.zeros(n, s2, s2);
             for (int i = 0; i < n; i++) {
-                h.ref.gemm(false, true, s2, s2, c, 1f, qb.ref().slice((long) i * s2 * c, org.densecl.tensor.Shape.of(s2, c)),
-                        kb.ref().slice((long) i * s2 * c, org.densecl.tensor.Shape.of(s2, c)), 0f,
-                        sim.ref().slice((long) i * s2 * s2, org.densecl.tensor.Shape.of(s2, s2)));
+                h.ref.gemm(false, true, s2, s2, c, 1f, qb.ref().slice((long) i * s2 * c, Shape.of(s2, c)),
+                        kb.ref().slice((long) i * s2 * c, Shape.of(s2, c)), 0f,
+                        sim.ref().slice((long) i * s2 * s2, Shape.of(s2, s2)));
             }
-            Cublas direct = new Cublas(stand.cublas, 0, java.lang.foreign.MemorySegment.NULL, 0, CudaPrecision.FP32);
+            Cublas direct = new Cublas(stand.cublas, 0, MemorySegment.NULL, 0, CudaPrecision.FP32);
             direct.gemmStridedBatched(false, true, s2, s2, c, 1f, qb.dut().data(), (long) s2 * c, kb.dut().data(),
                     (long) s2 * c, 0f, sim.dut().data(), (long) s2 * s2, n);
             direct.close();
@@ -100,9 +103,10 @@ class CudaFakeLibrariesTest {
     @Test
     void outOfMemorySaysWhatWasAskedWhatIsFreeAndWhatToLower() {
         try (CudaBackend be = backend("")) {
-            OutOfDeviceMemory e = org.junit.jupiter.api.Assertions.assertThrows(OutOfDeviceMemory.class,
+            OutOfDeviceMemory e = assertThrows(OutOfDeviceMemory.class,
                     () -> be.allocateBytes(2L << 40));
-            assertEquals(OutOfDeviceMemory.message(2L << 40, 1L << 30, 2L << 30, "the model's tensors"), e.getMessage());
+            assertEquals(OutOfDeviceMemory.message(2L << 40, 1L << 30, 2L << 30, "the model's tensors"),
+                    e.getMessage());
         }
     }
 

@@ -42,10 +42,12 @@ final class StandIns {
                 System.out.println("SKIPPED (stand-in libraries) " + e.getMessage());
                 Assumptions.assumeTrue(false, e.getMessage());
             }
-            String gcc = HostTools.require("/usr/bin/gcc").toString(), gxx = HostTools.require("/usr/bin/g++").toString();
+            String gcc = HostTools.require("/usr/bin/gcc").toString();
+            String gxx = HostTools.require("/usr/bin/g++").toString();
             Path tmp = Files.createTempDirectory("densecl-standins");
             tmp.toFile().deleteOnExit();
-            built = new StandIns(emulatedCuda(gcc, gxx, tmp), compile(gcc, "fake_libcublas.c", tmp.resolve("libcublas.so.13")),
+            built = new StandIns(emulatedCuda(gcc, gxx, tmp),
+                    compile(gcc, "fake_libcublas.c", tmp.resolve("libcublas.so.13")),
                     compile(gcc, "fake_libcudnn.c", tmp.resolve("libcudnn.so.9")));
         }
         return built;
