@@ -130,6 +130,11 @@ public final class CudaBackend implements Backend {
                 + " (grown " + convWorkspace.growths() + "x)";
     }
 
+    /** Device allocations made so far (tensors and scratch): a training step after the first adds none. */
+    long deviceAllocations() {
+        return memory.allocations();
+    }
+
     // ------------------------------------------------------------------ memory
 
     @Override

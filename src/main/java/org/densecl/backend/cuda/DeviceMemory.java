@@ -10,20 +10,32 @@ import java.lang.foreign.MemorySegment;
 final class DeviceMemory implements DeviceAllocator {
     private final CudaContext context;
     private final String what;
+    private final java.util.concurrent.atomic.AtomicLong allocations; // shared by every label of this memory
 
     /** @param what what these allocations hold, for the out-of-memory message ("the model's tensors") */
     DeviceMemory(CudaContext context, String what) {
-        this.context = context;
-        this.what = what;
+        this(context, what, new java.util.concurrent.atomic.AtomicLong());
     }
 
-    /** A view of the same device with another label. */
+    private DeviceMemory(CudaContext context, String what, java.util.concurrent.atomic.AtomicLong allocations) {
+        this.context = context;
+        this.what = what;
+        this.allocations = allocations;
+    }
+
+    /** A view of the same device with another label (and the same allocation count). */
     DeviceMemory labelled(String label) {
-        return new DeviceMemory(context, label);
+        return new DeviceMemory(context, label, allocations);
+    }
+
+    /** How many allocations went through this memory and its labels: constant once steps are planned. */
+    long allocations() {
+        return allocations.get();
     }
 
     @Override
     public MemorySegment allocate(long bytes) {
+        allocations.incrementAndGet();
         try {
             return MemorySegment.ofAddress(context.allocate(bytes));
         } catch (CudaException e) {
