@@ -97,8 +97,11 @@ public class ResNetStepParityTest {
      * while a wrong index or a missing term is off by O(1) of that scale.
      */
 
-    /** One model, its optimiser and its batch on one backend. */
-    private static final class Run {
+    /**
+     * The ResNet-50/16 of these tests (1 input channel, 5 classes, batch 2 of 64x64), its optimiser and its
+     * batch on one backend; {@link #step} is one training step.
+     */
+    public static final class Run {
         final Backend be;
         final ResNet net;
         final Sgd sgd;
@@ -106,6 +109,10 @@ public class ResNetStepParityTest {
         final Tensor labels; // (N)
         final Tensor probs;  // (N, CLASSES)
         final Tensor loss;   // (1)
+
+        public Run(Backend be) {
+            this(be, ResNetConfig.resnet(50).withWidthMultiplier(1.0 / 16).withInChannels(1).withClassifier(CLASSES));
+        }
 
         Run(Backend be, ResNetConfig cfg) {
             this.be = be;
@@ -119,7 +126,8 @@ public class ResNetStepParityTest {
             loss = be.allocate(DType.F32, Shape.of(1));
         }
 
-        float step() {
+        /** Forward, softmax cross-entropy, backward and SGD on a fresh random batch; returns the loss. */
+        public float step() {
             Rand.normal(be, x, 100, 1.0);
             net.parameters().zeroGrads();
             net.activations().zeroGrads();

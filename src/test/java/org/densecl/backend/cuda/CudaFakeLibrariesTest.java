@@ -13,12 +13,8 @@ import java.lang.invoke.MethodHandle;
 import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.VsRef;
 import org.densecl.backend.VsRef.Pair;
-import org.densecl.model.ResNet;
-import org.densecl.model.ResNetConfig;
-import org.densecl.nn.Sgd;
-import org.densecl.tensor.DType;
+import org.densecl.model.ResNetStepParityTest;
 import org.densecl.tensor.Shape;
-import org.densecl.tensor.Tensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -112,23 +108,10 @@ class CudaFakeLibrariesTest {
     @Test
     void trainingStepsAfterTheFirstAllocateNoDeviceMemory() throws Throwable {
         try (CudaBackend be = backend("")) {
-            ResNet net = ResNet.create(be, ResNetConfig.resnet(50).withWidthMultiplier(1.0 / 16).withInChannels(1)
-                    .withClassifier(3), DType.F32, 2, 32, 32);
-            net.initialize(1);
-            Sgd sgd = new Sgd(be, net.parameters(), 0.9f, 1e-4f, true);
-            Tensor x = be.allocate(net.inputShape()), labels = be.allocate(DType.I32, Shape.of(2)); // (N, H, W, 1), (N)
-            Tensor probs = be.allocate(Shape.of(2, 3)), loss = be.allocate(Shape.of(1));
-            be.upload(new float[(int) x.numel()], x);
-            be.upload(new int[] {2, 0}, labels);
+            ResNetStepParityTest.Run run = new ResNetStepParityTest.Run(be);
             long before = be.deviceAllocations(), afterFirst = 0;
             for (int step = 0; step < 3; step++) {
-                net.parameters().zeroGrads();
-                net.activations().zeroGrads();
-                net.forward(x, true);
-                be.softmaxCrossEntropyForward(net.logits().value(), labels, -1, false, probs, loss);
-                be.softmaxCrossEntropyBackward(probs, labels, -1, false, 1f, net.logits().grad());
-                net.backward(null);
-                sgd.step(0.01f);
+                run.step();
                 if (step == 0) {
                     afterFirst = be.deviceAllocations();
                 }
