@@ -64,6 +64,7 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads; 0 = all cores")
     ap.add_argument("--channels-last", action="store_true", help="NHWC memory format (as our activations)")
+    step_bench.add_device_args(ap)
     a = ap.parse_args()
     if a.queue % a.batch != 0:
         raise SystemExit(f"densecl_step_bench.py: --queue {a.queue} must be a multiple of --batch {a.batch}")
@@ -72,9 +73,10 @@ def main():
     torch.manual_seed(0)
     backbone = Backbone(a.arch, a.channels)
     model = DenseCL(backbone, hidden=2048, dim=128, queue=a.queue)  # one device: bn_groups 1, no key shuffle
-    model.train()
-    im_q = torch.randn(a.batch, a.channels, a.size, a.size)
-    im_k = torch.randn(a.batch, a.channels, a.size, a.size)
+    dev, autocast, on = step_bench.device_setup(a)
+    model = model.to(dev).train()
+    im_q = torch.randn(a.batch, a.channels, a.size, a.size, device=dev)
+    im_k = torch.randn(a.batch, a.channels, a.size, a.size, device=dev)
     if a.channels_last:
         model = model.to(memory_format=torch.channels_last)
         im_q = im_q.contiguous(memory_format=torch.channels_last)
@@ -83,8 +85,9 @@ def main():
 
     def step():
         opt.zero_grad(set_to_none=False)
-        loss_global, loss_dense, _ = model(im_q, im_k, tau=0.2, lam=0.5, momentum=0.999)  # enqueues k, k2
-        loss = loss_global + loss_dense
+        with autocast():
+            loss_global, loss_dense, _ = model(im_q, im_k, tau=0.2, lam=0.5, momentum=0.999)  # enqueues k, k2
+            loss = loss_global + loss_dense
         loss.backward()
         opt.step()
         return loss.item()
@@ -92,7 +95,7 @@ def main():
     times, loss = step_bench.timed(step, a.warmup, a.steps)
     step_bench.report(f"pytorch {torch.__version__}, {backbone.source}, densecl {a.arch} batch {a.batch}"
                       f" {a.channels}x{a.size}x{a.size} queue {a.queue}{' channels_last' if a.channels_last else ''},"
-                      f" {torch.get_num_threads()} threads, last loss {loss:.4f}", a.batch, times)
+                      f" {torch.get_num_threads()} threads{on}, last loss {loss:.4f}", a.batch, times)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ Run with Debian's interpreter (/usr/bin/python3, torch 1.13); torchvision's resn
 imports, otherwise the equivalent definition below (the same v1.5 Bottleneck: stride on the 3x3).
 """
 import argparse
+import contextlib
 import time
 
 import torch
@@ -69,6 +70,25 @@ class ResNet50(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+def add_device_args(ap):
+    """--device and --precision, shared by both step twins (the GPU check runs them with cuda)."""
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--precision", default="tf32", choices=("tf32", "fp32", "bf16"),
+                    help="cuda only: tf32 (allow_tf32, PyTorch's cuDNN default), fp32 (TF32 off) or bf16 (autocast)")
+
+
+def device_setup(a):
+    """Sets the math flags of a.device / a.precision. Returns (device, autocast context factory, label)."""
+    if a.device == "cpu":
+        return torch.device("cpu"), contextlib.nullcontext, ""
+    tf32 = a.precision != "fp32"
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    if a.precision == "bf16":
+        return torch.device(a.device), lambda: torch.autocast("cuda", dtype=torch.bfloat16), f", {a.device} bf16"
+    return torch.device(a.device), contextlib.nullcontext, f", {a.device} {a.precision}"
+
+
 def report(description, batch, times):
     """Prints the three lines PytorchStep.java reads: the description with the speed, STEPS, RESULT."""
     mean = sum(times) / len(times)
@@ -116,15 +136,17 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads; 0 = all cores")
     ap.add_argument("--channels-last", action="store_true", help="NHWC memory format (as our activations)")
+    add_device_args(ap)
     a = ap.parse_args()
 
     import os
     torch.set_num_threads(a.threads if a.threads > 0 else os.cpu_count())
     torch.manual_seed(0)
     net, source = build(a.model, a.channels, a.classes)
-    net.train()
-    x = torch.randn(a.batch, a.channels, a.size, a.size)
-    y = torch.randint(0, a.classes, (a.batch,))
+    dev, autocast, on = device_setup(a)
+    net = net.to(dev).train()
+    x = torch.randn(a.batch, a.channels, a.size, a.size, device=dev)
+    y = torch.randint(0, a.classes, (a.batch,), device=dev)
     if a.channels_last:
         net = net.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
@@ -132,13 +154,14 @@ def main():
 
     def step():
         opt.zero_grad(set_to_none=False)
-        loss = F.cross_entropy(net(x), y)
+        with autocast():
+            loss = F.cross_entropy(net(x), y)
         loss.backward()
         opt.step()
-        return loss.item()
+        return loss.item()  # waits for the device: each timed step is the whole step
 
     description = (f"pytorch {torch.__version__}, {source}, {a.model} batch {a.batch} {a.channels}x{a.size}x{a.size}"
-                   f"{' channels_last' if a.channels_last else ''}, {torch.get_num_threads()} threads")
+                   f"{' channels_last' if a.channels_last else ''}, {torch.get_num_threads()} threads{on}")
     times, _ = timed(step, a.warmup, a.steps)
     report(description, a.batch, times)
 

@@ -21,9 +21,9 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The InfoNCE loss forward + backward (Backend#infoNceLoss with a gradient) on the cpu backend, for
- * DenseCL's two heads at batch N = 32: global rows R = N and dense rows R = N * 49 (7 x 7 grid), against
- * a queue of K keys of D = 128. {@code ./densecl bench ContrastiveLossBench}.
+ * The InfoNCE loss forward + backward (Backend#infoNceLoss with a gradient) on the cpu backend (or with
+ * -p backend=cuda on the GPU), for DenseCL's two heads at batch N = 32: global rows R = N and dense rows
+ * R = N * 49 (7 x 7 grid), against a queue of K keys of D = 128. {@code ./densecl bench ContrastiveLossBench}.
  *
  * <p>FLOPs per call: 4 * R * K * D (the logits GEMM, R x K x D, and the gradient GEMM, R x D x K; the
  * softmax's O(R * K) and the positives' O(R * D) are not counted). The {@code :flop} secondary result is
@@ -46,6 +46,10 @@ public class ContrastiveLossBench {
     @Param({"4096", "65536"})
     public int k;
 
+    /** "cpu", or "cuda" ("cuda:fp32", ...; -p backend=cuda) for the kernels on the GPU. */
+    @Param({"cpu"})
+    public String backend;
+
     /** Worker threads for the cpu backend; 0 means all cores. */
     @Param({"0"})
     public int threads;
@@ -67,7 +71,7 @@ public class ContrastiveLossBench {
 
     @Setup
     public void setUp() {
-        b = Backends.open("cpu", threads, gemm);
+        b = Backends.open(backend, threads, gemm);
         r = rows.equals("global") ? N : N * S2;
         flopsPerCall = 4L * r * k * D;
         anchors = UnitRows.of(b, Shape.of(r, D), 1);
@@ -139,6 +143,7 @@ public class ContrastiveLossBench {
     private void kernel() {
         // The gradient accumulates; its growing values do not change the work.
         b.infoNceLoss(anchors, positives, queue, TAU, 1f / r, loss, dAnchors);
+        b.synchronize(); // a device backend returns once the work is queued
     }
 
     /** The kernel's two GEMMs, in its 256-row blocks. */
@@ -150,6 +155,7 @@ public class ContrastiveLossBench {
             b.gemm(false, true, m, k, D, 1f / TAU, u, queue, 0f, z);
             b.gemm(false, false, m, D, k, 1f, z, queue, 1f, du);
         }
+        b.synchronize();
     }
 
     @TearDown

@@ -20,7 +20,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * DenseCL's dense correspondence on the cpu backend: denseMatch (per-image Sim = qb kb^T and its row
+ * DenseCL's dense correspondence on the cpu backend (or -p backend=cuda): denseMatch (per-image Sim = qb kb^T and its row
  * argmax) plus denseGather of the 128-d key grid, for batch N of S x S grids of C = 2048 backbone
  * channels (7 x 7 at 224 input, 14 x 14 at 448). {@code ./densecl bench DenseCorrespondenceBench}.
  *
@@ -43,6 +43,10 @@ public class DenseCorrespondenceBench {
     @Param({"7", "14"})
     public int grid;
 
+    /** "cpu", or "cuda" ("cuda:fp32", ...; -p backend=cuda) for the kernels on the GPU. */
+    @Param({"cpu"})
+    public String backend;
+
     /** Worker threads for the cpu backend; 0 means all cores. */
     @Param({"0"})
     public int threads;
@@ -64,7 +68,7 @@ public class DenseCorrespondenceBench {
 
     @Setup
     public void setUp() {
-        b = Backends.open("cpu", threads, gemm);
+        b = Backends.open(backend, threads, gemm);
         s2 = grid * grid;
         flopsPerCall = 2L * n * s2 * s2 * C;
         qb = UnitRows.of(b, Shape.of(n, s2, C), 1);
@@ -114,12 +118,14 @@ public class DenseCorrespondenceBench {
     private void kernel() {
         b.denseMatch(qb, kb, indices);
         b.denseGather(kgrid, indices, out);
+        b.synchronize(); // a device backend returns once the work is queued
     }
 
     private void gemms() {
         for (int i = 0; i < n; i++) {
             b.gemm(false, true, s2, s2, C, 1f, qbImage[i], kbImage[i], 0f, simImage[i]);
         }
+        b.synchronize();
     }
 
     @TearDown

@@ -15,9 +15,10 @@ import java.util.Map;
 /**
  * Wall time per backend op, for {@code ./densecl bench step --profile}: a {@link Proxy} in front of a
  * {@link Backend} that times every call while recording is on. The host backends return from an op when its
- * work is done (their threads join inside the call), so a call's wall time is the op's time; a device
- * backend would need a synchronising backend. Convolutions are keyed by their shape, so the table shows
- * which layers cost, with the GFLOP/s each reached (conv: 2 N P Q K R S C per call; gemm: 2 m n k).
+ * work is done (their threads join inside the call), so a call's wall time is the op's time. Convolutions are keyed by their shape, so the table shows
+ * which layers cost, with the GFLOP/s each reached (conv: 2 N P Q K R S C per call; gemm: 2 m n k). A device
+ * backend returns from an op once it is queued, so for one the profile waits for the device before and after
+ * each op: each op's own time, at the cost of the overlap between ops (the profiled step is slower).
  *
  * <p>Not for training runs: the proxy costs about a microsecond per call (reflection), noise beside ops of
  * milliseconds, and the map it updates is not thread-safe (one caller thread, as a training step has).
@@ -54,8 +55,15 @@ public final class OpProfile implements InvocationHandler {
         if (!recording || method.getDeclaringClass() == Object.class) {
             return call(method, args);
         }
+        boolean device = !target.isHost();
+        if (device) {
+            target.synchronize();
+        }
         long t0 = System.nanoTime();
         Object result = call(method, args);
+        if (device) {
+            target.synchronize();
+        }
         double seconds = (System.nanoTime() - t0) * 1e-9;
         double[] row = rows.computeIfAbsent(key(method, args), k -> new double[3]);
         row[0]++;

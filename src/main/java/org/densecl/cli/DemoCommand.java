@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
         description = {"Train a small CNN to tell disks from rings and report held-out accuracy (engine check).",
                 "An end-to-end check of every core op on the chosen backend."})
 public final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--backend", defaultValue = "cpu", description = "ref or cpu (default: ${DEFAULT-VALUE})")
+    @Option(names = "--backend", defaultValue = "cpu", description = "ref, cpu or cuda (default: ${DEFAULT-VALUE})")
     String backend;
     @Option(names = "--gemm", defaultValue = "vector", description = "cpu GEMM provider: vector or openblas (default: ${DEFAULT-VALUE})")
     String gemm;

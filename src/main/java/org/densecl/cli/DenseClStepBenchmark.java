@@ -111,7 +111,7 @@ final class DenseClStepBenchmark {
                 StepBenchmark.fillUniform(be, imQ, r);
                 StepBenchmark.fillUniform(be, imK, r);
                 DenseClModel.Losses[] loss = new DenseClModel.Losses[1];
-                double[] times = a.timeSteps(prof, () -> loss[0] = m.step(imQ, imK, 0.03f));
+                double[] times = a.timeSteps(raw, prof, () -> loss[0] = m.step(imQ, imK, 0.03f));
                 if (last) {
                     Flops flops = Flops.of(m.backboneQuery().convs(), a.batch, m.locations(), cfg.stageChannels(3),
                             opt.hidden(), opt.dim(), queue);

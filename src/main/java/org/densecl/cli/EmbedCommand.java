@@ -89,7 +89,7 @@ public final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "images per forward (default ${DEFAULT-VALUE})")
     int batch;
 
-    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu", description = "ref or cpu (default ${DEFAULT-VALUE})")
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu", description = "ref, cpu or cuda (cuda:fp32 strict, cuda:bf16; default ${DEFAULT-VALUE})")
     String backend;
 
     @Option(names = "--threads", paramLabel = "T", defaultValue = "0", description = "cpu backend threads (0: all cores)")

@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
                         + " an interrupted one resumes from its checkpoint. A collapsed pretraining stops the experiment"
                         + " unless --allow-collapsed.",
                 "configs/experiment_quick.yaml takes about 15 minutes on 2 cores; configs/experiment_paper.yaml"
-                        + " needs a GPU (CUDA backend, planned)."})
+                        + " needs a GPU (run.backend: cuda)."})
 public final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", defaultValue = "configs/experiment_quick.yaml",
             description = "experiment config (default ${DEFAULT-VALUE})")

@@ -100,7 +100,7 @@ final class FcnStepBenchmark {
                 fillLabels(be, labels, a.classes, r);
                 SegmentationModel.Losses[] loss = new SegmentationModel.Losses[1];
                 long[] step = {0};
-                double[] times = a.timeSteps(prof, () -> {
+                double[] times = a.timeSteps(raw, prof, () -> {
                     loss[0] = m.lossAndGradients(images, labels, step[0]++);
                     sgdBackbone.step(LR);
                     sgdHeads.step(LR);

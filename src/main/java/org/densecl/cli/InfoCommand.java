@@ -5,9 +5,9 @@ import org.densecl.backend.Backends;
 import org.densecl.experiment.MachineInfo;
 import picocli.CommandLine.Command;
 
-/** Prints what this machine offers: JDK, cores, SIMD width, backends and GEMM providers. */
+/** Prints what this machine offers: JDK, cores, SIMD width, backends, GEMM providers and the CUDA device. */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Show the JDK, cores, SIMD width and which backends and GEMM providers load here.")
+        description = "Show the JDK, cores, SIMD width, which backends and GEMM providers load here, and the CUDA device.")
 public final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
@@ -17,6 +17,7 @@ public final class InfoCommand implements Callable<Integer> {
         System.out.println("backends   " + String.join(", ", Backends.NAMES));
         String blas = org.densecl.backend.blas.OpenBlas.unavailableReason();
         System.out.println("gemm       vector" + (blas == null ? ", openblas" : " (openblas: " + blas + ")"));
+        System.out.println("cuda       " + org.densecl.backend.cuda.CudaDevices.probe().describe());
         return 0;
     }
 }

@@ -29,10 +29,13 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         CommandLine cli = new CommandLine(new Main());
-        // A user error (IllegalArgumentException and friends) prints one line, not a stack trace.
+        // A user error (IllegalArgumentException and friends) prints one line, not a stack trace; so do a
+        // missing GPU or CUDA library and a full device, whose messages say what to do.
         cli.setExecutionExceptionHandler((ex, line, parsed) -> {
             if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException
-                    || ex instanceof java.io.UncheckedIOException) {
+                    || ex instanceof java.io.UncheckedIOException
+                    || ex instanceof org.densecl.backend.cuda.CudaUnavailableException
+                    || ex instanceof org.densecl.backend.cuda.OutOfDeviceMemory) {
                 line.getErr().println("densecl: " + ex.getMessage());
                 return 1;
             }

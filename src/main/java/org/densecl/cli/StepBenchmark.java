@@ -73,7 +73,7 @@ public final class StepBenchmark implements Callable<Integer> {
     int size;
     int channels;
     int classes;
-    @Option(names = "--backend", description = "ref or cpu (default ${DEFAULT-VALUE})")
+    @Option(names = "--backend", description = "ref, cpu or cuda (cuda:fp32 strict, cuda:bf16; default ${DEFAULT-VALUE})")
     String backend = "cpu";
     @Option(names = "--threads", description = "cpu backend threads, 0 = all cores (default ${DEFAULT-VALUE})")
     int threads = 0;
@@ -134,8 +134,16 @@ public final class StepBenchmark implements Callable<Integer> {
         return t.withGemmPaths(paths);
     }
 
+    /** The options of a "cuda[:...]" backend name. */
+    org.densecl.backend.cuda.CudaOptions cudaOptions() {
+        return org.densecl.backend.cuda.CudaOptions.parse(backend.contains(":") ? backend.substring(5) : "");
+    }
+
     /** The cpu backend's configuration for the report's first line: "vector, winograd, 2 threads". */
     String backendDetails(int usedThreads) {
+        if (backend.startsWith("cuda")) {
+            return "GPU, " + cudaOptions();
+        }
         return backend.equals("cpu") ? gemm + ", " + conv + (disabled.isEmpty() ? "" : ", without " + String.join(" ",
                 disabled)) + ", " + usedThreads + " threads" : "scalar, 1 thread";
     }
@@ -216,7 +224,7 @@ public final class StepBenchmark implements Callable<Integer> {
                 Tensor probs = be.allocate(DType.F32, Shape.of(batch, classes)); // (N, classes)
                 Tensor loss = be.allocate(DType.F32, Shape.of(1));
                 fillInputs(be, x, labels);
-                double[] times = timeSteps(prof, () -> {
+                double[] times = timeSteps(raw, prof, () -> {
                     net.parameters().zeroGrads();
                     net.activations().zeroGrads();
                     net.forward(x, true);
@@ -226,7 +234,9 @@ public final class StepBenchmark implements Callable<Integer> {
                     sgd.step(0.01f);
                 });
                 if (last) {
-                    report(net, cfg, concat(earlier, times), usedThreads, (float) loss.get(0));
+                    float[] lastLoss = new float[1];
+                    be.download(loss, lastLoss);
+                    report(net, cfg, concat(earlier, times), usedThreads, lastLoss[0]);
                     if (profile) {
                         prof.print(System.out, times.length, mean(times), profileRows);
                     }
@@ -270,6 +280,9 @@ public final class StepBenchmark implements Callable<Integer> {
         if (channelsLast) {
             args.add("--channels-last");
         }
+        if (backend.startsWith("cuda")) { // the twin on the same GPU at the same precision
+            args.addAll(List.of("--device", "cuda", "--precision", cudaOptions().precision().toString()));
+        }
         double[] all = new double[0], theirs = new double[0];
         List<String> roundLines = new ArrayList<>();
         String description = null;
@@ -291,17 +304,19 @@ public final class StepBenchmark implements Callable<Integer> {
     }
 
     /** Runs --warmup untimed steps, then --steps timed ones (only those recorded by {@code prof}); seconds. */
-    double[] timeSteps(OpProfile prof, TimedStep step) throws Exception {
+    double[] timeSteps(Backend be, OpProfile prof, TimedStep step) throws Exception {
         double[] times = new double[steps];
         prof.record(false);
         for (int i = 0; i < warmup; i++) {
             step.run();
         }
+        be.synchronize();
         prof.record(true);
         cost.start();
         for (int i = 0; i < steps; i++) {
             long t0 = System.nanoTime();
             step.run();
+            be.synchronize(); // a device backend returns once the step is queued; time it done
             times[i] = (System.nanoTime() - t0) * 1e-9;
         }
         cost.stop(steps);
@@ -431,11 +446,18 @@ public final class StepBenchmark implements Callable<Integer> {
         }
     }
 
-    /** bench/pytorch/{@code name} of the checkout these classes were built from (target/classes/../..). */
+    /**
+     * bench/pytorch/{@code name} of the checkout these classes were built from (target/classes/../..), or of
+     * the working directory (a GPU machine runs the packed jar from the repository root).
+     */
     private static java.nio.file.Path scriptPath(String name) throws Exception {
         java.nio.file.Path classes = java.nio.file.Path.of(
                 StepBenchmark.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         java.nio.file.Path p = classes.getParent().getParent().resolve("bench/pytorch/" + name);
+        java.nio.file.Path here = java.nio.file.Path.of("bench/pytorch", name).toAbsolutePath();
+        if (!java.nio.file.Files.isRegularFile(p) && java.nio.file.Files.isRegularFile(here)) {
+            return here;
+        }
         if (!java.nio.file.Files.isRegularFile(p)) {
             throw new IllegalStateException("bench step: " + p + " not found (run from a source checkout)");
         }

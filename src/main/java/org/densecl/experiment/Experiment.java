@@ -205,7 +205,7 @@ public final class Experiment {
         return new PhaseResult(true, false, sec);
     }
 
-    /** The pretrained backbone must fit the fine-tuning model; both backends must exist in this build. */
+    /** The pretrained backbone must fit the fine-tuning model; both backends must exist here (a GPU for cuda). */
     private void requireCompatible(PretrainConfig pre, FinetuneConfig ft, ExperimentConfig cfg) {
         PretrainConfig.Model a = pre.model();
         FinetuneConfig.Model b = ft.model();
@@ -217,11 +217,16 @@ public final class Experiment {
                     + " widthMultiplier and inChannels agree");
         }
         for (String backend : List.of(pre.run().backend(), ft.run().backend())) {
-            if (!Backends.NAMES.contains(backend)) {
+            if (!Backends.known(backend)) {
                 throw new IllegalArgumentException(opts.config() + ": run.backend '" + backend + "' is not in this build"
-                        + " (backends: " + String.join(", ", Backends.NAMES) + ")" + (backend.equals("cuda")
-                        ? "; the CUDA backend (planned) and a GPU machine are what configs/experiment_paper.yaml needs"
-                        : ""));
+                        + " (backends: " + String.join(", ", Backends.NAMES) + ")");
+            }
+            // Refuse before anything is created, not hours in when the fine-tuning stage opens its backend.
+            org.densecl.backend.cuda.CudaProbe gpu = backend.startsWith("cuda")
+                    ? org.densecl.backend.cuda.CudaDevices.probe() : null;
+            if (gpu != null && !gpu.available()) {
+                throw new IllegalArgumentException(opts.config() + ": run.backend '" + backend + "' needs a GPU, and"
+                        + " none loads here: " + gpu.reason());
             }
         }
     }

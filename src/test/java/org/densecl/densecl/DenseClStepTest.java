@@ -19,11 +19,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Whole DenseCL steps: the momentum update's place and formula, the enqueue, cpu vs ref, learning. */
-class DenseClStepTest {
+public class DenseClStepTest {
 
     private static Tensor image(Backend be, DType dt, int n, int size, long seed) {
         Tensor t = be.allocate(dt, Shape.of(n, size, size, 1));
-        Rand.normal(t, seed, 1.0);
+        Rand.normal(be, t, seed, 1.0);
         return t;
     }
 
@@ -156,30 +156,42 @@ class DenseClStepTest {
     @ValueSource(booleans = {false, true})
     void cpuMatchesRefForOneStep(boolean neckBatchNorm) {
         try (Backend ref = Backends.open("ref", 1, "vector"); Backend cpu = Backends.open("cpu", 2, "vector")) {
-            int n = 4, size = 64;
-            DenseClOptions opt = new DenseClOptions(16, 8, 16, 0.2f, 0.5f, 0.99f, 0.9f, 1e-4f)
-                    .withNeckBatchNorm(neckBatchNorm);
-            DenseClModel a = new DenseClModel(ref, DenseClGradCheckTest.tinyConfig(), DType.F32, n, size, size, opt);
-            DenseClModel b = new DenseClModel(cpu, DenseClGradCheckTest.tinyConfig(), DType.F32, n, size, size, opt);
-            a.initialize(5);
-            b.initialize(5);
-            Tensor qa = image(ref, DType.F32, n, size, 11), ka = image(ref, DType.F32, n, size, 12);
-            Tensor qb = image(cpu, DType.F32, n, size, 11), kb = image(cpu, DType.F32, n, size, 12);
-            for (int s = 0; s < 2; s++) {
-                DenseClModel.Losses la = a.step(qa, ka, 0.05f), lb = b.step(qb, kb, 0.05f);
-                assertEquals(la.global(), lb.global(), 1e-4 + 1e-3 * Math.abs(la.global()), "cpu vs ref global, step " + s);
-                assertEquals(la.dense(), lb.dense(), 1e-4 + 1e-3 * Math.abs(la.dense()), "cpu vs ref dense, step " + s);
-            }
-            for (String name : List.of("conv1.weight", "layer2.0.conv2.weight", "layer4.0.bn3.weight")) {
-                TensorAssert.close("cpu vs ref after 2 steps: " + name, a.backboneQuery().parameters().get(name).value(),
-                        b.backboneQuery().parameters().get(name).value(), 1e-4, 1e-3);
-            }
-            for (Param p : a.neckQueryParameters().trainable()) {
-                TensorAssert.close("cpu vs ref after 2 steps: neck " + p.name(), p.value(),
-                        b.neckQueryParameters().get(p.name()).value(), 1e-4, 1e-3);
-            }
-            TensorAssert.close("cpu vs ref: queue2 after 2 steps", a.queue2().keys(), b.queue2().keys(), 1e-4, 1e-3);
+            compareTwoSteps(ref, cpu, "cpu vs ref", neckBatchNorm, 1e-4, 1e-3);
         }
+    }
+
+    /**
+     * Two F32 steps of a tiny DenseCL on {@code expected} and {@code actual} from the same init and images:
+     * both losses of each step, three backbone tensors, the query neck and the enqueued dense keys agree
+     * within atol + rtol |expected|.
+     */
+    public static void compareTwoSteps(Backend expected, Backend actual, String vs, boolean neckBatchNorm, double atol,
+                                       double rtol) {
+        int n = 4, size = 64;
+        DenseClOptions opt = new DenseClOptions(16, 8, 16, 0.2f, 0.5f, 0.99f, 0.9f, 1e-4f)
+                .withNeckBatchNorm(neckBatchNorm);
+        DenseClModel a = new DenseClModel(expected, DenseClGradCheckTest.tinyConfig(), DType.F32, n, size, size, opt);
+        DenseClModel b = new DenseClModel(actual, DenseClGradCheckTest.tinyConfig(), DType.F32, n, size, size, opt);
+        a.initialize(5);
+        b.initialize(5);
+        Tensor qa = image(expected, DType.F32, n, size, 11), ka = image(expected, DType.F32, n, size, 12);
+        Tensor qb = image(actual, DType.F32, n, size, 11), kb = image(actual, DType.F32, n, size, 12);
+        for (int s = 0; s < 2; s++) {
+            DenseClModel.Losses la = a.step(qa, ka, 0.05f), lb = b.step(qb, kb, 0.05f);
+            assertEquals(la.global(), lb.global(), atol + rtol * Math.abs(la.global()), vs + " global, step " + s);
+            assertEquals(la.dense(), lb.dense(), atol + rtol * Math.abs(la.dense()), vs + " dense, step " + s);
+        }
+        for (String name : List.of("conv1.weight", "layer2.0.conv2.weight", "layer4.0.bn3.weight")) {
+            TensorAssert.close(vs + " after 2 steps: " + name,
+                    TensorAssert.values(expected, a.backboneQuery().parameters().get(name).value()),
+                    TensorAssert.values(actual, b.backboneQuery().parameters().get(name).value()), atol, rtol);
+        }
+        for (Param p : a.neckQueryParameters().trainable()) {
+            TensorAssert.close(vs + " after 2 steps: neck " + p.name(), TensorAssert.values(expected, p.value()),
+                    TensorAssert.values(actual, b.neckQueryParameters().get(p.name()).value()), atol, rtol);
+        }
+        TensorAssert.close(vs + ": queue2 after 2 steps", TensorAssert.values(expected, a.queue2().keys()),
+                TensorAssert.values(actual, b.queue2().keys()), atol, rtol);
     }
 
     /**

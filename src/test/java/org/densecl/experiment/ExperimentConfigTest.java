@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Experiment configs: the committed ones parse (the paper one names the paper's data sizes and schedules, and
- * stops at once on a build without the CUDA backend, creating nothing), and bad input is one message naming
+ * stops at once where no GPU loads, creating nothing), and bad input is one message naming
  * what is wrong and where: an unknown key of the experiment file, an unknown key in a stage's overrides, a
  * missing stage config, and two stages whose models do not fit together.
  */

@@ -1,6 +1,6 @@
 package org.densecl.model;
 
-import static org.densecl.testing.TensorAssert.host;
+import static org.densecl.testing.TensorAssert.values;
 import static org.densecl.testing.TensorAssert.maxAbs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,48 +32,59 @@ import org.junit.jupiter.api.Test;
  * computes: the loss, every gradient, the momentum buffers (buf = g + wd w on the first step), the
  * updated weights and the BN running statistics and counters.
  */
-class ResNetStepParityTest {
+public class ResNetStepParityTest {
     private static final int N = 2, H = 64, W = 64, CLASSES = 5;
     private static final float LR = 0.1f, MOMENTUM = 0.9f, WD = 1e-4f;
 
     @Test
     void cpuTrainingStepMatchesRef() {
+        try (Backend ref = Backends.open("ref", 1, "vector"); Backend cpu = Backends.open("cpu", 2, "vector")) {
+            compareOneStep(ref, cpu, "cpu vs ref", 2e-3, 1e-4);
+        }
+    }
+
+    /**
+     * One training step of the ResNet-50/16 below on {@code expected} and {@code actual} from the same
+     * weights and data, everything a step computes compared: gradients and momentum buffers within
+     * {@code gradTol} of each tensor's largest |gradient| (plus {@code gradTol} relative), the updated weights,
+     * and the loss, the logits and the running statistics within {@code statTol} relative.
+     */
+    public static void compareOneStep(Backend expected, Backend actual, String vs, double gradTol, double statTol) {
         ResNetConfig cfg = ResNetConfig.resnet(50).withWidthMultiplier(1.0 / 16).withInChannels(1)
                 .withClassifier(CLASSES);
-        try (Backend ref = Backends.open("ref", 1, "vector"); Backend cpu = Backends.open("cpu", 2, "vector")) {
-            Run a = new Run(ref, cfg), b = new Run(cpu, cfg);
-            float la = a.step(), lb = b.step();
-            // The loss is one f32 number after ~50 layers; it differed by 1.2e-5 (8e-6 relative) when measured.
-            TensorAssert.close("ResNet-50/16 loss, cpu vs ref", new double[] {la}, new double[] {lb}, 1e-5, 1e-4);
-            TensorAssert.close("ResNet-50/16 logits " + a.net.logits().shape() + ", cpu vs ref",
-                    host(a.net.logits().value()), host(b.net.logits().value()), 1e-4, 1e-4);
-            int compared = 0;
-            for (Param pa : a.net.parameters().trainable()) {
-                Param pb = b.net.parameters().get(pa.name());
-                double[] ga = host(pa.grad());
-                double scale = maxAbs(ga);
-                assertTrue(scale > 0, pa.name() + " has an all-zero gradient on ref");
-                String what = pa.name() + " " + pa.shape() + ", cpu vs ref";
-                TensorAssert.close("grad " + what, ga, host(pb.grad()), 2e-3 * scale, 2e-3);
-                TensorAssert.close("momentum buffer " + what, host(a.sgd.momentumBuffer(pa.name())),
-                        host(b.sgd.momentumBuffer(pa.name())), 2e-3 * scale + 1e-7, 2e-3);
-                // w' = w - lr * buf: the weights start equal, so they differ by lr times the buffer's difference.
-                TensorAssert.close("updated " + what, host(pa.value()), host(pb.value()),
-                        LR * 2e-3 * scale + 1e-7, 1e-5);
-                compared++;
+        Run a = new Run(expected, cfg), b = new Run(actual, cfg);
+        float la = a.step(), lb = b.step();
+        // The loss is one f32 number after ~50 layers; it differed by 1.2e-5 (8e-6 relative) when measured.
+        TensorAssert.close("ResNet-50/16 loss, " + vs, new double[] {la}, new double[] {lb}, 1e-5, statTol);
+        TensorAssert.close("ResNet-50/16 logits " + a.net.logits().shape() + ", " + vs,
+                values(a.be, a.net.logits().value()), values(b.be, b.net.logits().value()), statTol, statTol);
+        int compared = 0;
+        for (Param pa : a.net.parameters().trainable()) {
+            Param pb = b.net.parameters().get(pa.name());
+            double[] ga = values(a.be, pa.grad());
+            double scale = maxAbs(ga);
+            assertTrue(scale > 0, pa.name() + " has an all-zero gradient on " + expected.name());
+            String what = pa.name() + " " + pa.shape() + ", " + vs;
+            TensorAssert.close("grad " + what, ga, values(b.be, pb.grad()), gradTol * scale, gradTol);
+            TensorAssert.close("momentum buffer " + what, values(a.be, a.sgd.momentumBuffer(pa.name())),
+                    values(b.be, b.sgd.momentumBuffer(pa.name())), gradTol * scale + 1e-7, gradTol);
+            // w' = w - lr * buf: the weights start equal, so they differ by lr times the buffer's difference.
+            TensorAssert.close("updated " + what, values(a.be, pa.value()), values(b.be, pb.value()),
+                    LR * gradTol * scale + 1e-7, 1e-5);
+            compared++;
+        }
+        assertEquals(161, compared, "ResNet-50 with fc has 161 trainable tensors");
+        for (Param pa : a.net.parameters().all()) {
+            if (!pa.trainable()) {
+                // running = 0.9 running + 0.1 batch statistic, from forward sums only: ~1e-6 relative.
+                TensorAssert.close("running statistic " + pa.name() + " " + pa.shape() + ", " + vs,
+                        values(a.be, pa.value()), values(b.be, b.net.parameters().get(pa.name()).value()), 1e-5,
+                        statTol);
             }
-            assertEquals(161, compared, "ResNet-50 with fc has 161 trainable tensors");
-            for (Param pa : a.net.parameters().all()) {
-                if (!pa.trainable()) {
-                    // running = 0.9 running + 0.1 batch statistic, from forward sums only: ~1e-6 relative.
-                    TensorAssert.close("running statistic " + pa.name() + " " + pa.shape() + ", cpu vs ref",
-                            host(pa.value()), host(b.net.parameters().get(pa.name()).value()), 1e-5, 1e-4);
-                }
-            }
-            for (int i = 0; i < a.net.parameters().counters().size(); i++) {
-                assertEquals(1, a.net.parameters().counters().get(i).get(), "ref num_batches_tracked");
-                assertEquals(1, b.net.parameters().counters().get(i).get(), "cpu num_batches_tracked");
-            }
+        }
+        for (int i = 0; i < a.net.parameters().counters().size(); i++) {
+            assertEquals(1, a.net.parameters().counters().get(i).get(), expected.name() + " num_batches_tracked");
+            assertEquals(1, b.net.parameters().counters().get(i).get(), actual.name() + " num_batches_tracked");
         }
     }
 
@@ -86,8 +97,11 @@ class ResNetStepParityTest {
      * while a wrong index or a missing term is off by O(1) of that scale.
      */
 
-    /** One model, its optimiser and its batch on one backend. */
-    private static final class Run {
+    /**
+     * The ResNet-50/16 of these tests (1 input channel, 5 classes, batch 2 of 64x64), its optimiser and its
+     * batch on one backend; {@link #step} is one training step.
+     */
+    public static final class Run {
         final Backend be;
         final ResNet net;
         final Sgd sgd;
@@ -95,6 +109,10 @@ class ResNetStepParityTest {
         final Tensor labels; // (N)
         final Tensor probs;  // (N, CLASSES)
         final Tensor loss;   // (1)
+
+        public Run(Backend be) {
+            this(be, ResNetConfig.resnet(50).withWidthMultiplier(1.0 / 16).withInChannels(1).withClassifier(CLASSES));
+        }
 
         Run(Backend be, ResNetConfig cfg) {
             this.be = be;
@@ -108,8 +126,9 @@ class ResNetStepParityTest {
             loss = be.allocate(DType.F32, Shape.of(1));
         }
 
-        float step() {
-            Rand.normal(x, 100, 1.0);
+        /** Forward, softmax cross-entropy, backward and SGD on a fresh random batch; returns the loss. */
+        public float step() {
+            Rand.normal(be, x, 100, 1.0);
             net.parameters().zeroGrads();
             net.activations().zeroGrads();
             net.forward(x, true);
@@ -117,7 +136,7 @@ class ResNetStepParityTest {
             be.softmaxCrossEntropyBackward(probs, labels, -1, false, 1f, net.logits().grad());
             net.backward(null);
             sgd.step(LR);
-            return (float) loss.get(0);
+            return (float) values(be, loss)[0];
         }
     }
 }

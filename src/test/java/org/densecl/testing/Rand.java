@@ -24,6 +24,19 @@ public final class Rand {
         }
     }
 
+    /** {@link #normal} on any backend: drawn on the host, uploaded when the tensor is device memory. */
+    public static void normal(org.densecl.backend.Backend be, Tensor t, long seed, double std) {
+        if (t.isHost()) {
+            normal(t, seed, std);
+            return;
+        }
+        try (org.densecl.backend.ref.RefBackend host = new org.densecl.backend.ref.RefBackend()) {
+            Tensor h = host.allocate(t.shape());
+            normal(h, seed, std);
+            be.upload(org.densecl.backend.VsRef.floats(h), t);
+        }
+    }
+
     /** Integers in [0, bound) as I32 elements, with roughly {@code ignoreFraction} set to {@code ignore}. */
     public static void labels(Tensor t, long seed, int bound, int ignore, double ignoreFraction) {
         SplittableRandom r = new SplittableRandom(seed);

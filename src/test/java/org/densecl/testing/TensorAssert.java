@@ -61,6 +61,20 @@ public final class TensorAssert {
         }
     }
 
+    /** A tensor's elements as doubles on any backend: read directly from host memory, else downloaded. */
+    public static double[] values(org.densecl.backend.Backend be, Tensor t) {
+        if (t.isHost()) {
+            return host(t);
+        }
+        float[] f = new float[(int) t.numel()];
+        be.download(t, f);
+        double[] d = new double[f.length];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = f[i];
+        }
+        return d;
+    }
+
     /** A tensor's elements as doubles, in storage order. */
     public static double[] host(Tensor t) {
         double[] d = new double[(int) t.numel()];

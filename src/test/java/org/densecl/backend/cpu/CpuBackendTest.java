@@ -11,7 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.PoolGeometry;
-import org.densecl.backend.cpu.CpuVsRef.Pair;
+import org.densecl.backend.VsRef.Pair;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
@@ -75,36 +75,36 @@ class CpuBackendTest {
         // products of O(1) values in float: atol 1e-5, rtol 1e-5.
         Pair a = b.normal(94, 1, 9, 5), bm = b.normal(95, 1, 7, 9), c = b.normal(96, 1, 5, 7);
         b.ref.gemm(true, true, 5, 7, 9, 0.5f, a.ref(), bm.ref(), 1f, c.ref());
-        b.cpu.gemm(true, true, 5, 7, 9, 0.5f, a.cpu(), bm.cpu(), 1f, c.cpu());
-        CpuVsRef.close("gemm transA transB (5, 7, 9)", c, 1e-5, 1e-5);
+        b.cpu.gemm(true, true, 5, 7, 9, 0.5f, a.dut(), bm.dut(), 1f, c.dut());
+        b.close("gemm transA transB (5, 7, 9)", c, 1e-5, 1e-5);
 
         Pair x = b.normal(97, 1, 3, 11), w = b.normal(98, 1, 6, 11), bias = b.normal(99, 1, 6), y = b.zeros(3, 6);
         b.ref.linearForward(x.ref(), w.ref(), bias.ref(), y.ref());
-        b.cpu.linearForward(x.cpu(), w.cpu(), bias.cpu(), y.cpu());
-        CpuVsRef.close("linearForward (3, 11) x (6, 11)^T", y, 1e-5, 1e-5);
+        b.cpu.linearForward(x.dut(), w.dut(), bias.dut(), y.dut());
+        b.close("linearForward (3, 11) x (6, 11)^T", y, 1e-5, 1e-5);
         Pair dy = b.normal(100, 1, 3, 6), dx = b.normal(101, 1, 3, 11), dw = b.normal(102, 1, 6, 11);
         Pair db = b.normal(103, 1, 6);
         b.ref.linearBackward(x.ref(), w.ref(), dy.ref(), dx.ref(), dw.ref(), db.ref());
-        b.cpu.linearBackward(x.cpu(), w.cpu(), dy.cpu(), dx.cpu(), dw.cpu(), db.cpu());
-        CpuVsRef.close("linearBackward dx", dx, 1e-5, 1e-5);
-        CpuVsRef.close("linearBackward dw", dw, 1e-5, 1e-5);
-        CpuVsRef.close("linearBackward db", db, 1e-5, 1e-5);
+        b.cpu.linearBackward(x.dut(), w.dut(), dy.dut(), dx.dut(), dw.dut(), db.dut());
+        b.close("linearBackward dx", dx, 1e-5, 1e-5);
+        b.close("linearBackward dw", dw, 1e-5, 1e-5);
+        b.close("linearBackward db", db, 1e-5, 1e-5);
 
         ConvGeometry g = new ConvGeometry(2, 6, 5, 3, 4, 3, 3, 2, 1, 1, 1, 1, 1);
         int[] xd = g.xShape().dims(), wd = g.wShape().dims(), yd = g.yShape().dims();
         Pair cx = b.normal(104, 1, xd), cw = b.normal(105, 1, wd), cb = b.normal(106, 1, 4), cy = b.zeros(yd);
         b.ref.conv2dForward(g, cx.ref(), cw.ref(), cb.ref(), cy.ref());
-        b.cpu.conv2dForward(g, cx.cpu(), cw.cpu(), cb.cpu(), cy.cpu());
-        CpuVsRef.close("conv2dForward " + g, cy, 1e-5, 1e-5);
+        b.cpu.conv2dForward(g, cx.dut(), cw.dut(), cb.dut(), cy.dut());
+        b.close("conv2dForward " + g, cy, 1e-5, 1e-5);
         Pair cdy = b.normal(107, 1, yd), cdx = b.normal(108, 1, xd), cdw = b.normal(109, 1, wd);
         Pair cdb = b.normal(110, 1, 4);
         b.ref.conv2dBackwardData(g, cdy.ref(), cw.ref(), cdx.ref());
-        b.cpu.conv2dBackwardData(g, cdy.cpu(), cw.cpu(), cdx.cpu());
-        CpuVsRef.close("conv2dBackwardData " + g, cdx, 1e-5, 1e-5);
+        b.cpu.conv2dBackwardData(g, cdy.dut(), cw.dut(), cdx.dut());
+        b.close("conv2dBackwardData " + g, cdx, 1e-5, 1e-5);
         b.ref.conv2dBackwardFilter(g, cx.ref(), cdy.ref(), cdw.ref(), cdb.ref());
-        b.cpu.conv2dBackwardFilter(g, cx.cpu(), cdy.cpu(), cdw.cpu(), cdb.cpu());
-        CpuVsRef.close("conv2dBackwardFilter dw " + g, cdw, 1e-5, 1e-5);
-        CpuVsRef.close("conv2dBackwardFilter db " + g, cdb, 1e-5, 1e-5);
+        b.cpu.conv2dBackwardFilter(g, cx.dut(), cdy.dut(), cdw.dut(), cdb.dut());
+        b.close("conv2dBackwardFilter dw " + g, cdw, 1e-5, 1e-5);
+        b.close("conv2dBackwardFilter db " + g, cdb, 1e-5, 1e-5);
     }
 
     @Test

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.densecl.backend.cpu.CpuVsRef.Pair;
+import org.densecl.backend.VsRef.Pair;
 import org.densecl.tensor.Shape;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -62,20 +62,20 @@ class CpuBatchNormTest {
             for (long i = 0; i < x.ref().numel(); i++) {
                 x.ref().setFloat(i, (float) (x.ref().getFloat(i) + offset));
             }
-            CpuVsRef.mirror(x);
+            b.mirror(x);
         }
         Pair gamma = b.uniform(22, 0.5, 1.5, c), beta = b.normal(23, 1, c);
         Pair rm = b.normal(24, 1, c), rv = b.uniform(25, 0.5, 2, c);
         Pair mean = b.zeros(c), invStd = b.zeros(c), y = b.zeros(dims);
         b.ref.batchNormTrainForward(x.ref(), gamma.ref(), beta.ref(), 0.1f, 1e-5f, rm.ref(), rv.ref(), mean.ref(),
                 invStd.ref(), y.ref(), relu);
-        b.cpu.batchNormTrainForward(x.cpu(), gamma.cpu(), beta.cpu(), 0.1f, 1e-5f, rm.cpu(), rv.cpu(), mean.cpu(),
-                invStd.cpu(), y.cpu(), relu);
-        CpuVsRef.close(what + " saveMean", mean, 1e-6, 1e-6);
-        CpuVsRef.close(what + " saveInvStd", invStd, 0, 1e-5);
-        CpuVsRef.close(what + " runningMean", rm, 1e-6, 1e-6);
-        CpuVsRef.close(what + " runningVar", rv, 0, 1e-5);
-        CpuVsRef.close(what + " y", y, 5e-5, 1e-5);
+        b.cpu.batchNormTrainForward(x.dut(), gamma.dut(), beta.dut(), 0.1f, 1e-5f, rm.dut(), rv.dut(), mean.dut(),
+                invStd.dut(), y.dut(), relu);
+        b.close(what + " saveMean", mean, 1e-6, 1e-6);
+        b.close(what + " saveInvStd", invStd, 0, 1e-5);
+        b.close(what + " runningMean", rm, 1e-6, 1e-6);
+        b.close(what + " runningVar", rv, 0, 1e-5);
+        b.close(what + " y", y, 5e-5, 1e-5);
     }
 
     @Test
@@ -93,20 +93,20 @@ class CpuBatchNormTest {
             Pair mean2 = b.zeros(c), invStd2 = b.zeros(c), y2 = b.zeros(dims);
             b.ref.batchNormTrainForwardAddRelu(x.ref(), gamma.ref(), beta.ref(), 0.1f, 1e-5f, rm.ref(), rv.ref(),
                     mean.ref(), invStd.ref(), res.ref(), y.ref());
-            b.cpu.batchNormTrainForwardAddRelu(x.cpu(), gamma.cpu(), beta.cpu(), 0.1f, 1e-5f, rm.cpu(), rv.cpu(),
-                    mean.cpu(), invStd.cpu(), res.cpu(), y.cpu());
-            CpuVsRef.close(what + " saveMean", mean, 1e-6, 1e-6);
-            CpuVsRef.close(what + " saveInvStd", invStd, 0, 1e-5);
-            CpuVsRef.close(what + " runningMean", rm, 1e-6, 1e-6);
-            CpuVsRef.close(what + " runningVar", rv, 0, 1e-5);
-            CpuVsRef.close(what + " y", y, 5e-5, 1e-5);
-            b.cpu.batchNormTrainForward(x.cpu(), gamma.cpu(), beta.cpu(), 0.1f, 1e-5f, rm2.cpu(), rv2.cpu(),
-                    mean2.cpu(), invStd2.cpu(), y2.cpu(), false);
-            b.cpu.addRelu(y2.cpu(), res.cpu(), y2.cpu());
+            b.cpu.batchNormTrainForwardAddRelu(x.dut(), gamma.dut(), beta.dut(), 0.1f, 1e-5f, rm.dut(), rv.dut(),
+                    mean.dut(), invStd.dut(), res.dut(), y.dut());
+            b.close(what + " saveMean", mean, 1e-6, 1e-6);
+            b.close(what + " saveInvStd", invStd, 0, 1e-5);
+            b.close(what + " runningMean", rm, 1e-6, 1e-6);
+            b.close(what + " runningVar", rv, 0, 1e-5);
+            b.close(what + " y", y, 5e-5, 1e-5);
+            b.cpu.batchNormTrainForward(x.dut(), gamma.dut(), beta.dut(), 0.1f, 1e-5f, rm2.dut(), rv2.dut(),
+                    mean2.dut(), invStd2.dut(), y2.dut(), false);
+            b.cpu.addRelu(y2.dut(), res.dut(), y2.dut());
             for (Pair[] same : new Pair[][] {{y, y2}, {mean, mean2}, {invStd, invStd2}, {rm, rm2}, {rv, rv2}}) {
-                for (long i = 0; i < same[0].cpu().numel(); i++) {
-                    assertEquals(Float.floatToRawIntBits(same[1].cpu().getFloat(i)),
-                            Float.floatToRawIntBits(same[0].cpu().getFloat(i)), what + ": element " + i
+                for (long i = 0; i < same[0].dut().numel(); i++) {
+                    assertEquals(Float.floatToRawIntBits(same[1].dut().getFloat(i)),
+                            Float.floatToRawIntBits(same[0].dut().getFloat(i)), what + ": element " + i
                                     + " differs from batchNormTrainForward then addRelu");
                 }
             }
@@ -122,9 +122,9 @@ class CpuBatchNormTest {
                 Pair rm = b.normal(34, 1, c), rv = b.uniform(35, 0.5, 2, c), y = b.zeros(dims);
                 b.ref.batchNormInferenceForward(x.ref(), gamma.ref(), beta.ref(), rm.ref(), rv.ref(), 1e-5f, y.ref(),
                         relu);
-                b.cpu.batchNormInferenceForward(x.cpu(), gamma.cpu(), beta.cpu(), rm.cpu(), rv.cpu(), 1e-5f, y.cpu(),
+                b.cpu.batchNormInferenceForward(x.dut(), gamma.dut(), beta.dut(), rm.dut(), rv.dut(), 1e-5f, y.dut(),
                         relu);
-                CpuVsRef.close("batchNormInferenceForward " + Shape.of(dims) + " relu=" + relu, y, 5e-5, 1e-5);
+                b.close("batchNormInferenceForward " + Shape.of(dims) + " relu=" + relu, y, 5e-5, 1e-5);
             }
         }
     }
@@ -150,32 +150,32 @@ class CpuBatchNormTest {
         // same saved statistics and the same ReLU mask (a y within rounding of 0 must not flip).
         b.ref.batchNormTrainForward(x.ref(), gamma.ref(), beta.ref(), 0.1f, 1e-5f, rm.ref(), rv.ref(), mean.ref(),
                 invStd.ref(), y.ref(), relu);
-        CpuVsRef.mirror(mean);
-        CpuVsRef.mirror(invStd);
-        CpuVsRef.mirror(y);
+        b.mirror(mean);
+        b.mirror(invStd);
+        b.mirror(y);
         Pair dy = b.normal(44, 1, dims), dx = b.normal(45, 1, dims);
         Pair dgamma = b.normal(46, 1, c), dbeta = b.normal(47, 1, c);
         if (!accumulate) {
-            b.cpu.fill(dx.cpu(), Float.NaN);
+            b.cpu.fill(dx.dut(), Float.NaN);
         }
         b.ref.batchNormBackward(x.ref(), dy.ref(), gamma.ref(), mean.ref(), invStd.ref(), relu ? y.ref() : null,
                 relu, dx.ref(), dgamma.ref(), dbeta.ref(), accumulate);
-        b.cpu.batchNormBackward(x.cpu(), dy.cpu(), gamma.cpu(), mean.cpu(), invStd.cpu(), relu ? y.cpu() : null,
-                relu, dx.cpu(), dgamma.cpu(), dbeta.cpu(), accumulate);
-        CpuVsRef.close(what + " dx", dx, 1e-4, 1e-4);
-        CpuVsRef.close(what + " dgamma", dgamma, 1e-4, 1e-4);
-        CpuVsRef.close(what + " dbeta", dbeta, 1e-4, 1e-4);
+        b.cpu.batchNormBackward(x.dut(), dy.dut(), gamma.dut(), mean.dut(), invStd.dut(), relu ? y.dut() : null,
+                relu, dx.dut(), dgamma.dut(), dbeta.dut(), accumulate);
+        b.close(what + " dx", dx, 1e-4, 1e-4);
+        b.close(what + " dgamma", dgamma, 1e-4, 1e-4);
+        b.close(what + " dbeta", dbeta, 1e-4, 1e-4);
     }
 
     @Test
     void rejectsOneRowPerChannelAndAliasedOutput() {
         Pair x = b.normal(51, 1, 1, 1, 1, 5), p = b.zeros(5);
-        var e = assertThrows(IllegalArgumentException.class, () -> b.cpu.batchNormTrainForward(x.cpu(), p.cpu(),
-                p.cpu(), 0.1f, 1e-5f, p.cpu(), p.cpu(), p.cpu(), p.cpu(), b.zeros(1, 1, 1, 5).cpu(), false));
+        var e = assertThrows(IllegalArgumentException.class, () -> b.cpu.batchNormTrainForward(x.dut(), p.dut(),
+                p.dut(), 0.1f, 1e-5f, p.dut(), p.dut(), p.dut(), p.dut(), b.zeros(1, 1, 1, 5).dut(), false));
         assertTrue(e.getMessage().startsWith("batchNormTrainForward"), e.getMessage());
         Pair x2 = b.normal(52, 1, 2, 3, 5);
-        e = assertThrows(IllegalArgumentException.class, () -> b.cpu.batchNormTrainForward(x2.cpu(), p.cpu(),
-                p.cpu(), 0.1f, 1e-5f, p.cpu(), p.cpu(), p.cpu(), p.cpu(), x2.cpu(), false));
+        e = assertThrows(IllegalArgumentException.class, () -> b.cpu.batchNormTrainForward(x2.dut(), p.dut(),
+                p.dut(), 0.1f, 1e-5f, p.dut(), p.dut(), p.dut(), p.dut(), x2.dut(), false));
         assertTrue(e.getMessage().contains("alias"), e.getMessage());
     }
 }

@@ -3,7 +3,7 @@ package org.densecl.backend.cpu;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.densecl.backend.cpu.CpuVsRef.Pair;
+import org.densecl.backend.VsRef.Pair;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
@@ -36,26 +36,26 @@ class CpuElementwiseTest {
         for (int n : new int[] {1, 13, BIG}) {
             Pair x = b.uniform(1, -2, 2, n), y = b.uniform(2, -2, 2, n), z = b.zeros(n);
             b.ref.scale(x.ref(), -1.7f);
-            b.cpu.scale(x.cpu(), -1.7f);
-            CpuVsRef.close("scale n=" + n, x, ATOL, RTOL);
+            b.cpu.scale(x.dut(), -1.7f);
+            b.close("scale n=" + n, x, ATOL, RTOL);
             b.ref.axpy(0.37f, x.ref(), y.ref());
-            b.cpu.axpy(0.37f, x.cpu(), y.cpu());
-            CpuVsRef.close("axpy n=" + n, y, ATOL, RTOL);
+            b.cpu.axpy(0.37f, x.dut(), y.dut());
+            b.close("axpy n=" + n, y, ATOL, RTOL);
             b.ref.add(x.ref(), y.ref(), z.ref());
-            b.cpu.add(x.cpu(), y.cpu(), z.cpu());
-            CpuVsRef.close("add n=" + n, z, ATOL, RTOL);
+            b.cpu.add(x.dut(), y.dut(), z.dut());
+            b.close("add n=" + n, z, ATOL, RTOL);
             b.ref.add(z.ref(), y.ref(), z.ref()); // y aliases a
-            b.cpu.add(z.cpu(), y.cpu(), z.cpu());
-            CpuVsRef.close("add aliased n=" + n, z, ATOL, RTOL);
+            b.cpu.add(z.dut(), y.dut(), z.dut());
+            b.close("add aliased n=" + n, z, ATOL, RTOL);
             b.ref.addRelu(x.ref(), y.ref(), z.ref());
-            b.cpu.addRelu(x.cpu(), y.cpu(), z.cpu());
-            CpuVsRef.close("addRelu n=" + n, z, ATOL, RTOL);
+            b.cpu.addRelu(x.dut(), y.dut(), z.dut());
+            b.close("addRelu n=" + n, z, ATOL, RTOL);
             b.ref.addRelu(x.ref(), z.ref(), z.ref()); // y aliases b
-            b.cpu.addRelu(x.cpu(), z.cpu(), z.cpu());
-            CpuVsRef.close("addRelu aliased n=" + n, z, ATOL, RTOL);
+            b.cpu.addRelu(x.dut(), z.dut(), z.dut());
+            b.close("addRelu aliased n=" + n, z, ATOL, RTOL);
             b.ref.fill(z.ref(), 3.25f);
-            b.cpu.fill(z.cpu(), 3.25f);
-            CpuVsRef.close("fill n=" + n, z, 0, 0);
+            b.cpu.fill(z.dut(), 3.25f);
+            b.close("fill n=" + n, z, 0, 0);
         }
     }
 
@@ -64,12 +64,12 @@ class CpuElementwiseTest {
     void addReluIsAddThenReluBitForBit() {
         for (int n : new int[] {1, 13, BIG}) {
             Pair x = b.uniform(3, -2, 2, n), y = b.uniform(4, -2, 2, n), fused = b.zeros(n), twoPass = b.zeros(n);
-            b.cpu.addRelu(x.cpu(), y.cpu(), fused.cpu());
-            b.cpu.add(x.cpu(), y.cpu(), twoPass.cpu());
-            b.cpu.reluForward(twoPass.cpu(), twoPass.cpu());
+            b.cpu.addRelu(x.dut(), y.dut(), fused.dut());
+            b.cpu.add(x.dut(), y.dut(), twoPass.dut());
+            b.cpu.reluForward(twoPass.dut(), twoPass.dut());
             float[] f = new float[n], t = new float[n];
-            b.cpu.download(fused.cpu(), f);
-            b.cpu.download(twoPass.cpu(), t);
+            b.cpu.download(fused.dut(), f);
+            b.cpu.download(twoPass.dut(), t);
             int zeros = 0;
             for (int i = 0; i < n; i++) {
                 assertEquals(Float.floatToRawIntBits(t[i]), Float.floatToRawIntBits(f[i]), "addRelu n=" + n + " at " + i);
@@ -87,11 +87,11 @@ class CpuElementwiseTest {
                 + " exercise MemorySegment.fill");
         int n = 4 * BIG, lo = 3, len = n - 10;
         Pair x = b.uniform(11, 1, 2, n);
-        b.cpu.zero(x.cpu().slice(lo, Shape.of(len)));
+        b.cpu.zero(x.dut().slice(lo, Shape.of(len)));
         for (int i = 0; i < n; i++) {
             float want = i >= lo && i < lo + len ? 0f : x.ref().getFloat(i);
-            if (x.cpu().getFloat(i) != want) {
-                assertEquals(want, x.cpu().getFloat(i), "zero of slice [" + lo + ", " + (lo + len) + ") of (" + n
+            if (x.dut().getFloat(i) != want) {
+                assertEquals(want, x.dut().getFloat(i), "zero of slice [" + lo + ", " + (lo + len) + ") of (" + n
                         + ") at element " + i);
             }
         }
@@ -100,15 +100,15 @@ class CpuElementwiseTest {
     @Test
     void zeroAndCopyHandleFloatsAndLabels() {
         Pair x = b.uniform(3, -1, 1, 3, BIG), y = b.uniform(4, -1, 1, BIG, 3);
-        b.cpu.copy(x.cpu(), y.cpu());
-        TensorAssert2.exact("copy F32 (3, " + BIG + ") -> (" + BIG + ", 3)", x.cpu(), y.cpu());
-        b.cpu.zero(x.cpu());
+        b.cpu.copy(x.dut(), y.dut());
+        TensorAssert2.exact("copy F32 (3, " + BIG + ") -> (" + BIG + ", 3)", x.dut(), y.dut());
+        b.cpu.zero(x.dut());
         b.ref.zero(x.ref());
-        CpuVsRef.close("zero", x, 0, 0);
+        b.close("zero", x, 0, 0);
         Pair l = b.labels(5, 21, 255, 0.1, 1001), l2 = b.labels(6, 21, 255, 0.1, 1001);
-        b.cpu.copy(l.cpu(), l2.cpu());
+        b.cpu.copy(l.dut(), l2.dut());
         for (int i = 0; i < 1001; i++) {
-            assertEquals(l.ref().getInt(i), l2.cpu().getInt(i), "copy I32 labels at " + i);
+            assertEquals(l.ref().getInt(i), l2.dut().getInt(i), "copy I32 labels at " + i);
         }
     }
 
@@ -117,19 +117,19 @@ class CpuElementwiseTest {
         for (int[] dims : new int[][] {{1, 3, 5, 7}, {2, 17, 19, 37}}) {
             Pair x = b.normal(7, 1, dims), y = b.zeros(dims);
             b.ref.reluForward(x.ref(), y.ref());
-            b.cpu.reluForward(x.cpu(), y.cpu());
-            CpuVsRef.close("reluForward " + Shape.of(dims), y, 0, 0);
+            b.cpu.reluForward(x.dut(), y.dut());
+            b.close("reluForward " + Shape.of(dims), y, 0, 0);
             Pair dy = b.normal(8, 1, dims), dx = b.normal(9, 1, dims); // non-zero dx: backward accumulates
             b.ref.reluBackward(y.ref(), dy.ref(), dx.ref());
-            b.cpu.reluBackward(y.cpu(), dy.cpu(), dx.cpu());
-            CpuVsRef.close("reluBackward " + Shape.of(dims), dx, ATOL, RTOL);
-            b.cpu.fill(dx.cpu(), Float.NaN); // assigned: the old dx must not be read
+            b.cpu.reluBackward(y.dut(), dy.dut(), dx.dut());
+            b.close("reluBackward " + Shape.of(dims), dx, ATOL, RTOL);
+            b.cpu.fill(dx.dut(), Float.NaN); // assigned: the old dx must not be read
             b.ref.reluBackward(y.ref(), dy.ref(), dx.ref(), false);
-            b.cpu.reluBackward(y.cpu(), dy.cpu(), dx.cpu(), false);
-            CpuVsRef.close("reluBackward assigned " + Shape.of(dims), dx, 0, 0);
+            b.cpu.reluBackward(y.dut(), dy.dut(), dx.dut(), false);
+            b.close("reluBackward assigned " + Shape.of(dims), dx, 0, 0);
             b.ref.reluForward(x.ref(), x.ref()); // in place
-            b.cpu.reluForward(x.cpu(), x.cpu());
-            CpuVsRef.close("reluForward in place " + Shape.of(dims), x, 0, 0);
+            b.cpu.reluForward(x.dut(), x.dut());
+            b.close("reluForward in place " + Shape.of(dims), x, 0, 0);
         }
     }
 
@@ -139,13 +139,13 @@ class CpuElementwiseTest {
             int c = dims[dims.length - 1];
             Pair y = b.normal(10, 1, dims), bias = b.normal(11, 1, c);
             b.ref.biasAdd(y.ref(), bias.ref());
-            b.cpu.biasAdd(y.cpu(), bias.cpu());
-            CpuVsRef.close("biasAdd " + Shape.of(dims), y, ATOL, RTOL);
+            b.cpu.biasAdd(y.dut(), bias.dut());
+            b.close("biasAdd " + Shape.of(dims), y, ATOL, RTOL);
             Pair db = b.normal(12, 1, c);
             b.ref.biasBackward(y.ref(), db.ref());
-            b.cpu.biasBackward(y.cpu(), db.cpu());
+            b.cpu.biasBackward(y.dut(), db.dut());
             // Sums of up to 3000 O(1) terms: absolute error ~ sqrt(rows) * ulp(sum); 1e-5 both ways.
-            CpuVsRef.close("biasBackward " + Shape.of(dims), db, 1e-5, 1e-5);
+            b.close("biasBackward " + Shape.of(dims), db, 1e-5, 1e-5);
         }
     }
 
@@ -155,13 +155,13 @@ class CpuElementwiseTest {
             int[] dims = {3, 5, 7, 37};
             Pair x = b.normal(13, 1, dims), y = b.zeros(dims), mask = b.zeros(3, 37);
             b.ref.dropout2dForward(x.ref(), p, 99L, mask.ref(), y.ref());
-            b.cpu.dropout2dForward(x.cpu(), p, 99L, mask.cpu(), y.cpu());
-            CpuVsRef.close("dropout2d mask p=" + p, mask, 0, 0);
-            CpuVsRef.close("dropout2dForward p=" + p, y, ATOL, RTOL);
+            b.cpu.dropout2dForward(x.dut(), p, 99L, mask.dut(), y.dut());
+            b.close("dropout2d mask p=" + p, mask, 0, 0);
+            b.close("dropout2dForward p=" + p, y, ATOL, RTOL);
             Pair dy = b.normal(14, 1, dims), dx = b.normal(15, 1, dims);
             b.ref.dropout2dBackward(mask.ref(), dy.ref(), dx.ref());
-            b.cpu.dropout2dBackward(mask.cpu(), dy.cpu(), dx.cpu());
-            CpuVsRef.close("dropout2dBackward p=" + p, dx, ATOL, RTOL);
+            b.cpu.dropout2dBackward(mask.dut(), dy.dut(), dx.dut());
+            b.close("dropout2dBackward p=" + p, dx, ATOL, RTOL);
         }
     }
 
@@ -174,8 +174,8 @@ class CpuElementwiseTest {
             for (int[] k : cases) {
                 Pair src = b.normal(31, 1, 3, 5, 7, 37), dst = b.normal(32, 1, 3, 5, 7, 45);
                 b.ref.copyChannels(src.ref(), k[0], dst.ref(), k[1], k[2], accumulate);
-                b.cpu.copyChannels(src.cpu(), k[0], dst.cpu(), k[1], k[2], accumulate);
-                CpuVsRef.close("copyChannels src " + k[0] + " dst " + k[1] + " count " + k[2]
+                b.cpu.copyChannels(src.dut(), k[0], dst.dut(), k[1], k[2], accumulate);
+                b.close("copyChannels src " + k[0] + " dst " + k[1] + " count " + k[2]
                         + (accumulate ? " +=" : " ="), dst, accumulate ? ATOL : 0, accumulate ? RTOL : 0);
             }
         }
@@ -188,14 +188,14 @@ class CpuElementwiseTest {
             for (int step = 0; step < 3; step++) {
                 Pair grad = b.normal(18 + step, 1, n);
                 b.ref.sgdStep(param.ref(), grad.ref(), buf.ref(), 0.03f, 0.9f, 1e-4f);
-                b.cpu.sgdStep(param.cpu(), grad.cpu(), buf.cpu(), 0.03f, 0.9f, 1e-4f);
+                b.cpu.sgdStep(param.dut(), grad.dut(), buf.dut(), 0.03f, 0.9f, 1e-4f);
                 b.ref.emaUpdate(target.ref(), param.ref(), 0.99f);
-                b.cpu.emaUpdate(target.cpu(), param.cpu(), 0.99f);
+                b.cpu.emaUpdate(target.dut(), param.dut(), 0.99f);
             }
             // Three chained steps: a few more roundings than one op, still within 1e-6 relative.
-            CpuVsRef.close("sgdStep param n=" + n, param, 1e-6, 1e-6);
-            CpuVsRef.close("sgdStep momentum buffer n=" + n, buf, 1e-6, 1e-6);
-            CpuVsRef.close("emaUpdate n=" + n, target, 1e-6, 1e-6);
+            b.close("sgdStep param n=" + n, param, 1e-6, 1e-6);
+            b.close("sgdStep momentum buffer n=" + n, buf, 1e-6, 1e-6);
+            b.close("emaUpdate n=" + n, target, 1e-6, 1e-6);
         }
     }
 

@@ -3,7 +3,7 @@ package org.densecl.backend.cpu;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import org.densecl.backend.cpu.CpuVsRef.Pair;
+import org.densecl.backend.VsRef.Pair;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.junit.jupiter.api.AfterEach;
@@ -32,7 +32,7 @@ class CpuFiniteTest {
         for (int n : new int[] {1, 13, BIG}) {
             Pair x = b.uniform(n, -3, 3, n);
             assertEquals(0, b.ref.countNonFinite(x.ref()), "countNonFinite ref, all finite, n=" + n);
-            assertEquals(0, b.cpu.countNonFinite(x.cpu()), "countNonFinite cpu, all finite, n=" + n);
+            assertEquals(0, b.cpu.countNonFinite(x.dut()), "countNonFinite cpu, all finite, n=" + n);
             long[] positions = {0, n - 1, CpuVec.L - 1, n - n % CpuVec.L, n / 4, n / 2, n / 2 - 1, 3L * n / 4};
             java.util.Set<Long> placed = new java.util.TreeSet<>();
             int k = 0;
@@ -47,9 +47,9 @@ class CpuFiniteTest {
                     x.ref().setFloat(p, edge[i]); // finite extremes next to the bad values
                 }
             }
-            CpuVsRef.mirror(x);
+            b.mirror(x);
             assertEquals(placed.size(), b.ref.countNonFinite(x.ref()), "countNonFinite ref n=" + n + " at " + placed);
-            assertEquals(placed.size(), b.cpu.countNonFinite(x.cpu()), "countNonFinite cpu n=" + n + " at " + placed);
+            assertEquals(placed.size(), b.cpu.countNonFinite(x.dut()), "countNonFinite cpu n=" + n + " at " + placed);
         }
     }
 
@@ -57,9 +57,9 @@ class CpuFiniteTest {
     void everyElementBadAndRankFour() {
         Pair x = b.zeros(3, 5, 7, 11); // (N, H, W, C), 1155 elements
         b.ref.fill(x.ref(), Float.NaN);
-        b.cpu.fill(x.cpu(), Float.NaN);
+        b.cpu.fill(x.dut(), Float.NaN);
         assertEquals(1155, b.ref.countNonFinite(x.ref()), "countNonFinite ref all NaN");
-        assertEquals(1155, b.cpu.countNonFinite(x.cpu()), "countNonFinite cpu all NaN");
+        assertEquals(1155, b.cpu.countNonFinite(x.dut()), "countNonFinite cpu all NaN");
     }
 
     @Test

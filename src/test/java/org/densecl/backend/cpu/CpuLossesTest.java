@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.densecl.backend.cpu.CpuVsRef.Pair;
+import org.densecl.backend.VsRef.Pair;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -49,31 +49,31 @@ class CpuLossesTest {
         Pair probs = b.zeros(m, c), loss = b.zeros(1);
         b.ref.softmaxCrossEntropyForward(logits.ref(), labels.ref(), IGNORE, averageNonIgnored, probs.ref(),
                 loss.ref());
-        b.cpu.softmaxCrossEntropyForward(logits.cpu(), labels.cpu(), IGNORE, averageNonIgnored, probs.cpu(),
-                loss.cpu());
-        CpuVsRef.close(what + " probs", probs, 1e-6, 1e-5);
-        CpuVsRef.close(what + " loss", loss, 1e-7, 1e-5);
+        b.cpu.softmaxCrossEntropyForward(logits.dut(), labels.dut(), IGNORE, averageNonIgnored, probs.dut(),
+                loss.dut());
+        b.close(what + " probs", probs, 1e-6, 1e-5);
+        b.close(what + " loss", loss, 1e-7, 1e-5);
         if (ignored == 1.0) {
-            assertEquals(0f, loss.cpu().getFloat(0), what + ": all pixels ignored gives loss 0");
+            assertEquals(0f, loss.dut().getFloat(0), what + ": all pixels ignored gives loss 0");
         }
         // The backward reads the same probs on both sides (ref's), so it is compared on its own.
-        CpuVsRef.mirror(probs);
+        b.mirror(probs);
         Pair dlogits = b.normal(83, 0.01, m, c);
         b.ref.softmaxCrossEntropyBackward(probs.ref(), labels.ref(), IGNORE, averageNonIgnored, 0.7f, dlogits.ref());
-        b.cpu.softmaxCrossEntropyBackward(probs.cpu(), labels.cpu(), IGNORE, averageNonIgnored, 0.7f, dlogits.cpu());
-        CpuVsRef.close(what + " dlogits", dlogits, 1e-7, 1e-5);
+        b.cpu.softmaxCrossEntropyBackward(probs.dut(), labels.dut(), IGNORE, averageNonIgnored, 0.7f, dlogits.dut());
+        b.close(what + " dlogits", dlogits, 1e-7, 1e-5);
     }
 
     @Test
     void crossEntropyRejectsABadLabelNamingLabelAndPixel() {
         Pair logits = b.normal(84, 1, 300, 7), labels = b.labels(85, 7, IGNORE, 0.1, 300), probs = b.zeros(300, 7);
-        labels.cpu().setInt(250, 9);
-        labels.cpu().setInt(17, -3);
-        var e = assertThrows(IllegalArgumentException.class, () -> b.cpu.softmaxCrossEntropyForward(logits.cpu(),
-                labels.cpu(), IGNORE, true, probs.cpu(), b.zeros(1).cpu()));
+        labels.dut().setInt(250, 9);
+        labels.dut().setInt(17, -3);
+        var e = assertThrows(IllegalArgumentException.class, () -> b.cpu.softmaxCrossEntropyForward(logits.dut(),
+                labels.dut(), IGNORE, true, probs.dut(), b.zeros(1).dut()));
         assertTrue(e.getMessage().contains("label -3 at pixel 17"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> b.cpu.softmaxCrossEntropyBackward(probs.cpu(),
-                labels.cpu(), IGNORE, false, 1f, b.zeros(300, 7).cpu()));
+        e = assertThrows(IllegalArgumentException.class, () -> b.cpu.softmaxCrossEntropyBackward(probs.dut(),
+                labels.dut(), IGNORE, false, 1f, b.zeros(300, 7).dut()));
         assertTrue(e.getMessage().startsWith("softmaxCrossEntropyBackward: label -3 at pixel 17"), e.getMessage());
     }
 
@@ -87,18 +87,18 @@ class CpuLossesTest {
             for (int j = 0; j < c; j++) { // row 1: norm ~1e-14, below eps, so the clamp applies
                 x.ref().setFloat(c + j, (float) (x.ref().getFloat(c + j) * 1e-15));
             }
-            CpuVsRef.mirror(x);
+            b.mirror(x);
             Pair y = b.zeros(m, c), norms = b.zeros(m);
             b.ref.l2NormalizeForward(x.ref(), 1e-12f, y.ref(), norms.ref());
-            b.cpu.l2NormalizeForward(x.cpu(), 1e-12f, y.cpu(), norms.cpu());
-            CpuVsRef.close(what + " forward y", y, 1e-7, 1e-5);
-            CpuVsRef.close(what + " forward norms", norms, 0, 1e-5);
-            CpuVsRef.mirror(y);
-            CpuVsRef.mirror(norms);
+            b.cpu.l2NormalizeForward(x.dut(), 1e-12f, y.dut(), norms.dut());
+            b.close(what + " forward y", y, 1e-7, 1e-5);
+            b.close(what + " forward norms", norms, 0, 1e-5);
+            b.mirror(y);
+            b.mirror(norms);
             Pair dy = b.normal(87, 1e-3, m, c), dx = b.normal(88, 1, m, c);
             b.ref.l2NormalizeBackward(y.ref(), norms.ref(), 1e-12f, dy.ref(), dx.ref());
-            b.cpu.l2NormalizeBackward(y.cpu(), norms.cpu(), 1e-12f, dy.cpu(), dx.cpu());
-            CpuVsRef.close(what + " backward dx", dx, 1e-6, 1e-5);
+            b.cpu.l2NormalizeBackward(y.dut(), norms.dut(), 1e-12f, dy.dut(), dx.dut());
+            b.close(what + " backward dx", dx, 1e-6, 1e-5);
         }
     }
 }

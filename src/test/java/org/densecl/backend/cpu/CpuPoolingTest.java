@@ -1,7 +1,7 @@
 package org.densecl.backend.cpu;
 
 import org.densecl.backend.PoolGeometry;
-import org.densecl.backend.cpu.CpuVsRef.Pair;
+import org.densecl.backend.VsRef.Pair;
 import org.densecl.tensor.Shape;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -54,16 +54,16 @@ class CpuPoolingTest {
             for (long i = 0; i < x.ref().numel(); i++) {
                 x.ref().setFloat(i, (float) Math.floor(1.5 * (x.ref().getFloat(i) + 1))); // 0, 1 or 2
             }
-            CpuVsRef.mirror(x);
+            b.mirror(x);
         }
         Pair y = b.zeros(yd);
         b.ref.maxPoolForward(g, x.ref(), y.ref());
-        b.cpu.maxPoolForward(g, x.cpu(), y.cpu());
-        CpuVsRef.close(what + " forward", y, 0, 0);
+        b.cpu.maxPoolForward(g, x.dut(), y.dut());
+        b.close(what + " forward", y, 0, 0);
         Pair dy = b.normal(62, 1, yd), dx = b.normal(63, 1, xd);
         b.ref.maxPoolBackward(g, x.ref(), y.ref(), dy.ref(), dx.ref());
-        b.cpu.maxPoolBackward(g, x.cpu(), y.cpu(), dy.cpu(), dx.cpu());
-        CpuVsRef.close(what + " backward", dx, 1e-6, 1e-6);
+        b.cpu.maxPoolBackward(g, x.dut(), y.dut(), dy.dut(), dx.dut());
+        b.close(what + " backward", dx, 1e-6, 1e-6);
     }
 
     @Test
@@ -73,12 +73,12 @@ class CpuPoolingTest {
             int n = dims[0], c = dims[3];
             Pair x = b.normal(64, 1, dims), y = b.zeros(n, c);
             b.ref.globalAvgPoolForward(x.ref(), y.ref());
-            b.cpu.globalAvgPoolForward(x.cpu(), y.cpu());
-            CpuVsRef.close(what + " forward", y, 1e-6, 1e-5);
+            b.cpu.globalAvgPoolForward(x.dut(), y.dut());
+            b.close(what + " forward", y, 1e-6, 1e-5);
             Pair dy = b.normal(65, 1, n, c), dx = b.normal(66, 1, dims);
             b.ref.globalAvgPoolBackward(dy.ref(), dx.ref());
-            b.cpu.globalAvgPoolBackward(dy.cpu(), dx.cpu());
-            CpuVsRef.close(what + " backward", dx, 1e-6, 1e-5);
+            b.cpu.globalAvgPoolBackward(dy.dut(), dx.dut());
+            b.close(what + " backward", dx, 1e-6, 1e-5);
         }
     }
 
@@ -94,12 +94,12 @@ class CpuPoolingTest {
             String what = "adaptiveAvgPool " + Shape.of(cs[0]) + " -> " + Shape.of(cs[1]);
             Pair x = b.normal(67, 1, cs[0]), y = b.zeros(cs[1]);
             b.ref.adaptiveAvgPoolForward(x.ref(), y.ref());
-            b.cpu.adaptiveAvgPoolForward(x.cpu(), y.cpu());
-            CpuVsRef.close(what + " forward", y, 1e-6, 1e-5);
+            b.cpu.adaptiveAvgPoolForward(x.dut(), y.dut());
+            b.close(what + " forward", y, 1e-6, 1e-5);
             Pair dy = b.normal(68, 1, cs[1]), dx = b.normal(69, 1, cs[0]);
             b.ref.adaptiveAvgPoolBackward(dy.ref(), dx.ref());
-            b.cpu.adaptiveAvgPoolBackward(dy.cpu(), dx.cpu());
-            CpuVsRef.close(what + " backward", dx, 1e-6, 1e-5);
+            b.cpu.adaptiveAvgPoolBackward(dy.dut(), dx.dut());
+            b.close(what + " backward", dx, 1e-6, 1e-5);
         }
     }
 }

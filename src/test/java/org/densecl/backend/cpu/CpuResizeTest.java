@@ -1,6 +1,6 @@
 package org.densecl.backend.cpu;
 
-import org.densecl.backend.cpu.CpuVsRef.Pair;
+import org.densecl.backend.VsRef.Pair;
 import org.densecl.tensor.Shape;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -40,12 +40,12 @@ class CpuResizeTest {
                 String what = "resizeBilinear " + Shape.of(cs[0]) + " -> " + Shape.of(cs[1]) + " alignCorners=" + align;
                 Pair x = b.normal(71, 1, cs[0]), y = b.zeros(cs[1]);
                 b.ref.resizeBilinearForward(x.ref(), y.ref(), align);
-                b.cpu.resizeBilinearForward(x.cpu(), y.cpu(), align);
-                CpuVsRef.close(what + " forward", y, 1e-6, 1e-5);
+                b.cpu.resizeBilinearForward(x.dut(), y.dut(), align);
+                b.close(what + " forward", y, 1e-6, 1e-5);
                 Pair dy = b.normal(72, 1, cs[1]), dx = b.normal(73, 1, cs[0]);
                 b.ref.resizeBilinearBackward(dy.ref(), dx.ref(), align);
-                b.cpu.resizeBilinearBackward(dy.cpu(), dx.cpu(), align);
-                CpuVsRef.close(what + " backward", dx, 1e-5, 1e-5);
+                b.cpu.resizeBilinearBackward(dy.dut(), dx.dut(), align);
+                b.close(what + " backward", dx, 1e-5, 1e-5);
             }
         }
     }

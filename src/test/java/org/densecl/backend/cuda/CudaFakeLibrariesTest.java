@@ -1,0 +1,145 @@
+package org.densecl.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.Linker;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import org.densecl.backend.ConvGeometry;
+import org.densecl.backend.VsRef;
+import org.densecl.backend.VsRef.Pair;
+import org.densecl.model.ResNetStepParityTest;
+import org.densecl.tensor.Shape;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the stand-in libraries record of the cuda backend's calls, without a GPU ({@link StandIns}): the compute
+ * type and math modes each precision sets, the batch-norm mode and averaging factor handed to cuDNN, the
+ * workspace the convolution plans size, cuBLAS's strided-batched GEMM on its own, and the out-of-memory message
+ * through the driver. The ops themselves are compared with ref in {@link CudaOpsEmulatedTest}.
+ */
+class CudaFakeLibrariesTest {
+    private static StandIns stand;
+    private static MethodHandle cublasCompute, cublasMath, cudnnMath, cudnnBnMode, cudnnFactor;
+
+    @BeforeAll
+    static void build() throws Throwable {
+        stand = StandIns.get();
+        cublasCompute = intFunction(stand.cublas, "fake_cublas_last_compute");
+        cublasMath = intFunction(stand.cublas, "fake_cublas_last_math");
+        cudnnMath = intFunction(stand.cudnn, "fake_cudnn_last_math");
+        cudnnBnMode = intFunction(stand.cudnn, "fake_cudnn_last_bn_mode");
+        cudnnFactor = Linker.nativeLinker().downcallHandle(stand.cudnn.find("fake_cudnn_last_factor").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_DOUBLE));
+    }
+
+    private static MethodHandle intFunction(SymbolLookup lib, String name) {
+        return Linker.nativeLinker().downcallHandle(lib.find(name).orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT));
+    }
+
+    private static CudaBackend backend(String options) {
+        return stand.backend(options);
+    }
+
+    @Test
+    void eachPrecisionSetsItsCublasComputeTypeAndMathMode() throws Throwable {
+        int[][] expected = {{CudaPrecision.CUBLAS_COMPUTE_32F, Cublas.CUBLAS_PEDANTIC_MATH},
+            {CudaPrecision.CUBLAS_COMPUTE_32F_FAST_TF32, Cublas.CUBLAS_TF32_TENSOR_OP_MATH},
+            {CudaPrecision.CUBLAS_COMPUTE_32F_FAST_16BF, Cublas.CUBLAS_TF32_TENSOR_OP_MATH}};
+        String[] options = {"fp32", "", "bf16"};
+        for (int i = 0; i < options.length; i++) {
+            try (CudaBackend be = backend(options[i]); VsRef h = new VsRef(be)) {
+                Pair a = h.uniform(1, -1, 1, 3, 4), b = h.uniform(2, -1, 1, 4, 5), c = h.zeros(3, 5);
+                be.gemm(false, false, 3, 5, 4, 1f, a.dut(), b.dut(), 0f, c.dut());
+                assertEquals(expected[i][0], (int) cublasCompute.invokeExact(), "compute type of '" + options[i] + "'");
+                assertEquals(expected[i][1], (int) cublasMath.invokeExact(), "math mode of '" + options[i] + "'");
+            }
+        }
+    }
+
+    @Test
+    void stridedBatchedGemmGivesTheSimilarityMatrices() throws Throwable {
+        // The similarity matrices themselves (denseMatch keeps them in its scratch and returns the argmax).
+        try (CudaBackend be = backend("fp32"); VsRef h = new VsRef(be)) {
+            int n = 3, s2 = 5, c = 7;
+            Pair qb = h.uniform(3, -1, 1, n, s2, c), kb = h.uniform(4, -1, 1, n, s2, c), sim = h.zeros(n, s2, s2);
+            for (int i = 0; i < n; i++) {
+                h.ref.gemm(false, true, s2, s2, c, 1f, qb.ref().slice((long) i * s2 * c, Shape.of(s2, c)),
+                        kb.ref().slice((long) i * s2 * c, Shape.of(s2, c)), 0f,
+                        sim.ref().slice((long) i * s2 * s2, Shape.of(s2, s2)));
+            }
+            Cublas direct = new Cublas(stand.cublas, 0, MemorySegment.NULL, 0, CudaPrecision.FP32);
+            direct.gemmStridedBatched(false, true, s2, s2, c, 1f, qb.dut().data(), (long) s2 * c, kb.dut().data(),
+                    (long) s2 * c, 0f, sim.dut().data(), (long) s2 * s2, n);
+            direct.close();
+            h.close("strided-batched similarities", sim, 1e-6, 1e-6);
+        }
+    }
+
+    @Test
+    void convolutionPlansSizeTheWorkspaceOnceToTheQueriedNeed() throws Throwable {
+        try (CudaBackend be = backend("fp32"); VsRef h = new VsRef(be)) {
+            CudaOpsTest.convolutions(h, be);
+            assertEquals(CudaPrecision.CUDNN_FMA_MATH, (int) cudnnMath.invokeExact(), "strict: no tensor cores");
+            // 5 shapes x 3 directions planned; the stand-in ranks first an algorithm whose workspace it
+            // underestimates (512 KiB; its query says 1 MiB): the workspace grew once, to the queried size
+            assertTrue(be.planSummary().startsWith("15 convolution plans, cuDNN workspace 1.0 MiB (grown 1x)"),
+                    be.planSummary());
+        }
+        try (CudaBackend be = backend("tf32"); VsRef h = new VsRef(be)) {
+            ConvGeometry g = ConvGeometry.of(1, 5, 5, 2, 3, 3, 1, 1, 1);
+            Pair x = h.uniform(5, -1, 1, g.xShape().dims()), w = h.uniform(6, -1, 1, g.wShape().dims());
+            be.conv2dForward(g, x.dut(), w.dut(), null, h.zeros(g.yShape().dims()).dut());
+            assertEquals(CudaPrecision.CUDNN_TENSOR_OP_MATH, (int) cudnnMath.invokeExact(), "TF32 allowed");
+        }
+    }
+
+    /**
+     * Device memory is planned once per step shape: the first ResNet-50 training step (forward, loss, backward,
+     * SGD) sizes the scratch (convolution workspace, partial sums); the steps after it allocate nothing.
+     */
+    @Test
+    void trainingStepsAfterTheFirstAllocateNoDeviceMemory() throws Throwable {
+        try (CudaBackend be = backend("")) {
+            ResNetStepParityTest.Run run = new ResNetStepParityTest.Run(be);
+            long before = be.deviceAllocations(), afterFirst = 0;
+            for (int step = 0; step < 3; step++) {
+                run.step();
+                if (step == 0) {
+                    afterFirst = be.deviceAllocations();
+                }
+            }
+            assertTrue(afterFirst > before, "the first step sizes the scratch (the count sees allocations)");
+            assertEquals(afterFirst, be.deviceAllocations(), "device allocations after step 1 vs after step 3");
+        }
+    }
+
+    @Test
+    void outOfMemorySaysWhatWasAskedWhatIsFreeAndWhatToLower() {
+        try (CudaBackend be = backend("")) {
+            OutOfDeviceMemory e = assertThrows(OutOfDeviceMemory.class,
+                    () -> be.allocateBytes(2L << 40));
+            assertEquals(OutOfDeviceMemory.message(2L << 40, 1L << 30, 2L << 30, "the model's tensors"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void cudnnBatchNormGetsThePersistentModeAndMomentumAsFactor() throws Throwable {
+        try (CudaBackend be = backend("fp32,bn=cudnn"); VsRef h = new VsRef(be)) {
+            Pair x = h.normal(1, 1, 6, 3), gamma = h.uniform(2, 0.5, 1.5, 3), beta = h.zeros(3), rm = h.zeros(3);
+            Pair rv = h.uniform(3, 1, 2, 3), mean = h.zeros(3), inv = h.zeros(3), y = h.zeros(6, 3);
+            be.batchNormTrainForward(x.dut(), gamma.dut(), beta.dut(), 0.1f, 1e-5f, rm.dut(), rv.dut(), mean.dut(),
+                    inv.dut(), y.dut(), false);
+            assertEquals(Cudnn.CUDNN_BATCHNORM_SPATIAL_PERSISTENT, (int) cudnnBnMode.invokeExact());
+            assertEquals(0.1, (double) cudnnFactor.invokeExact(), 1e-7, "exponentialAverageFactor = momentum");
+        }
+    }
+}
