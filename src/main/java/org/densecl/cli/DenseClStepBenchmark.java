@@ -141,6 +141,7 @@ final class DenseClStepBenchmark {
                         + " necks 4 x %.3f, logits + matching %.3f)%n", flops.step() / mean * 1e-9, flops.step() * 1e-9,
                 flops.backboneForward() * 1e-9, flops.neckForward() * 1e-9, flops.contrastive() * 1e-9);
         System.out.println(a.cost.line());
+        System.out.println(StepCost.hugePageLine());
         System.out.println(StepBenchmark.machineLine());
         System.out.printf("  memory: process peak RSS %s%n", StepBenchmark.mib(StepBenchmark.procStatusBytes("VmHWM")));
     }

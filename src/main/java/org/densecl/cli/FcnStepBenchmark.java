@@ -143,6 +143,7 @@ final class FcnStepBenchmark {
                 flops.step() / mean * 1e-9, flops.step() * 1e-9, flops.backbone() * 1e-9, flops.decodeHead() * 1e-9,
                 flops.auxHead() * 1e-9);
         System.out.println(a.cost.line());
+        System.out.println(StepCost.hugePageLine());
         System.out.println(StepBenchmark.machineLine());
         System.out.printf("  memory: process peak RSS %s%n", StepBenchmark.mib(StepBenchmark.procStatusBytes("VmHWM")));
     }

@@ -115,13 +115,14 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "## %s, batch %d, %dx%d%s, %d warm-up + %d timed steps per JVM%n%n", model,
                 batch, size, size, model.equals("densecl") ? ", queue " + queue : "", warmup, steps));
-        sb.append("| JVM | s/step (median) | CPU s/step | heap MiB/step |\n|---:|---:|---:|---:|\n");
+        sb.append("| JVM | s/step (median) | CPU s/step | heap MiB/step | on huge pages, MiB |\n|---:|---:|---:|---:|---:|\n");
         double[] medians = new double[rs.size()];
         for (int i = 0; i < rs.size(); i++) {
             StepRunOutput r = rs.get(i);
             medians[i] = r.medianSeconds();
-            sb.append(String.format(Locale.ROOT, "| %d | %.3f | %.3f | %.1f |%n", i + 1, r.medianSeconds(), r.cpuSeconds(),
-                    r.heapMib()));
+            sb.append(String.format(Locale.ROOT, "| %d | %.3f | %.3f | %.1f | %s |%n", i + 1, r.medianSeconds(),
+                    r.cpuSeconds(), r.heapMib(), r.hugePageMib() < 0 ? "n/a" : String.format(Locale.ROOT, "%.0f",
+                            r.hugePageMib())));
         }
         double[] sorted = medians.clone();
         Arrays.sort(sorted);

@@ -387,6 +387,7 @@ public final class StepBenchmark implements Callable<Integer> {
                         + " computes with fewer; forward convs + fc %.3f GFLOP)%n",
                 stepFlops / mean * 1e-9, stepFlops * 1e-9, forwardFlops * 1e-9);
         System.out.println(cost.line());
+        System.out.println(StepCost.hugePageLine());
         System.out.println(machineLine());
 
         long bytes = DType.F32.bytes();
@@ -470,8 +471,13 @@ public final class StepBenchmark implements Callable<Integer> {
 
     /** A /proc/self/status size such as "VmHWM: 123 kB" in bytes, or -1 off Linux. */
     static long procStatusBytes(String key) {
+        return procBytes("/proc/self/status", key);
+    }
+
+    /** A size line "KEY: 123 kB" of a /proc file, in bytes, or -1 when the file or the line is missing. */
+    static long procBytes(String file, String key) {
         try {
-            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of(file))) {
                 if (line.startsWith(key + ":")) {
                     return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
                 }

@@ -46,4 +46,18 @@ final class StepCost {
         return String.format("  per timed step: CPU %.3f s (all threads), Java heap allocated %.2f MiB", cpuSecondsPerStep(),
                 heapMibPerStep());
     }
+
+    /**
+     * "  huge pages: 1480.0 of 1520.0 MiB": how much of the memory mapped for transparent huge pages the kernel
+     * really backs with 2 MiB pages (AnonHugePages of /proc/self/smaps_rollup, which also counts any other
+     * anonymous memory on huge pages). The kernel gives them only when it finds free 2 MiB blocks, so this
+     * varies with the machine's memory fragmentation, and a step whose tensors sit on 4 KiB pages misses
+     * the TLB in every pass over its activations.
+     */
+    static String hugePageLine() {
+        long backed = StepBenchmark.procBytes("/proc/self/smaps_rollup", "AnonHugePages");
+        long mapped = org.densecl.backend.HugePages.liveBytes();
+        return backed < 0 ? "  huge pages: n/a (no /proc/self/smaps_rollup)"
+                : String.format("  huge pages: %.1f of %.1f MiB", backed / 1048576.0, mapped / 1048576.0);
+    }
 }

@@ -14,15 +14,17 @@ import java.util.regex.Pattern;
  * @param medianSeconds median wall seconds per timed step
  * @param cpuSeconds    CPU seconds per timed step, all threads
  * @param heapMib       Java heap MiB allocated per timed step
+ * @param hugePageMib   MiB of the tensors the kernel backed with 2 MiB pages, -1 where not reported
  * @param opMillis      op (with its shape) -> milliseconds per step
  */
 record StepRunOutput(double meanSeconds, double medianSeconds, double cpuSeconds, double heapMib,
-                     Map<String, Double> opMillis) {
+                     double hugePageMib, Map<String, Double> opMillis) {
 
     private static final Pattern STEP = Pattern.compile(
             "images/s, ([0-9.]+) s/step \\(min [0-9.]+, median ([0-9.]+), max [0-9.]+\\)");
     private static final Pattern COST = Pattern.compile(
             "per timed step: CPU ([0-9.]+) s \\(all threads\\), Java heap allocated ([0-9.]+) MiB");
+    private static final Pattern HUGE = Pattern.compile("huge pages: ([0-9.]+) of [0-9.]+ MiB");
     // "            conv2dForward 3x3/1 256->256 at 14x14        5      57.3    2.4%    161.3"
     private static final Pattern OP_ROW = Pattern.compile("^ {12}(\\S.*?)\\s+([0-9]+)\\s+([0-9.]+)\\s+[0-9.]+%.*$");
 
@@ -47,7 +49,9 @@ record StepRunOutput(double meanSeconds, double medianSeconds, double cpuSeconds
                 }
             }
         }
+        Matcher huge = HUGE.matcher(text);
         return new StepRunOutput(Double.parseDouble(step.group(1)), Double.parseDouble(step.group(2)),
-                Double.parseDouble(cost.group(1)), Double.parseDouble(cost.group(2)), ops);
+                Double.parseDouble(cost.group(1)), Double.parseDouble(cost.group(2)),
+                huge.find() ? Double.parseDouble(huge.group(1)) : -1, ops);
     }
 }
