@@ -11,17 +11,18 @@ import java.util.regex.Pattern;
  * op (by shape).
  *
  * @param meanSeconds   mean wall seconds per timed step
+ * @param minSeconds    the fastest timed step, in seconds
  * @param medianSeconds median wall seconds per timed step
  * @param cpuSeconds    CPU seconds per timed step, all threads
  * @param heapMib       Java heap MiB allocated per timed step
  * @param hugePageMib   MiB of the tensors the kernel backed with 2 MiB pages, -1 where not reported
  * @param opMillis      op (with its shape) -> milliseconds per step
  */
-record StepRunOutput(double meanSeconds, double medianSeconds, double cpuSeconds, double heapMib,
+record StepRunOutput(double meanSeconds, double minSeconds, double medianSeconds, double cpuSeconds, double heapMib,
                      double hugePageMib, Map<String, Double> opMillis) {
 
     private static final Pattern STEP = Pattern.compile(
-            "images/s, ([0-9.]+) s/step \\(min [0-9.]+, median ([0-9.]+), max [0-9.]+\\)");
+            "images/s, ([0-9.]+) s/step \\(min ([0-9.]+), median ([0-9.]+), max [0-9.]+\\)");
     private static final Pattern COST = Pattern.compile(
             "per timed step: CPU ([0-9.]+) s \\(all threads\\), Java heap allocated ([0-9.]+) MiB");
     private static final Pattern HUGE = Pattern.compile("huge pages: ([0-9.]+) of [0-9.]+ MiB");
@@ -51,7 +52,7 @@ record StepRunOutput(double meanSeconds, double medianSeconds, double cpuSeconds
         }
         Matcher huge = HUGE.matcher(text);
         return new StepRunOutput(Double.parseDouble(step.group(1)), Double.parseDouble(step.group(2)),
-                Double.parseDouble(cost.group(1)), Double.parseDouble(cost.group(2)),
+                Double.parseDouble(step.group(3)), Double.parseDouble(cost.group(1)), Double.parseDouble(cost.group(2)),
                 huge.find() ? Double.parseDouble(huge.group(1)) : -1, ops);
     }
 }
