@@ -32,7 +32,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from step_bench import Bottleneck  # torchvision's v1.5 block (stride on the 3x3)
+from fcn_model import Bottleneck  # torchvision's v1.5 block (stride on the 3x3); dilation 1 here
 
 
 class ResNetC5(nn.Module):
@@ -48,9 +48,9 @@ class ResNetC5(nn.Module):
         for i, (planes, n) in enumerate(zip(w, blocks)):
             stride = 1 if i == 0 else 2
             down = nn.Sequential(nn.Conv2d(inplanes, planes * 4, 1, stride, bias=False), nn.BatchNorm2d(planes * 4))
-            layers = [Bottleneck(inplanes, planes, stride, down)]
+            layers = [Bottleneck(inplanes, planes, stride, 1, down)]
             inplanes = planes * 4
-            layers += [Bottleneck(inplanes, planes, 1, None) for _ in range(n - 1)]
+            layers += [Bottleneck(inplanes, planes, 1, 1, None) for _ in range(n - 1)]
             stages.append(nn.Sequential(*layers))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.out_channels = inplanes

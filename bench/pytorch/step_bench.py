@@ -13,7 +13,7 @@ with its own and compares the distributions):
     STEPS <float> ... <float>
 
 Run with Debian's interpreter (/usr/bin/python3, torch 1.13); torchvision's resnet is used when it
-imports, otherwise the equivalent definition below (the same v1.5 Bottleneck: stride on the 3x3).
+imports, otherwise the equivalent ResNet50 below (fcn_model.py's v1.5 Bottleneck: stride on the 3x3).
 """
 import argparse
 import contextlib
@@ -23,25 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-class Bottleneck(nn.Module):
-    expansion = 4
-
-    def __init__(self, inplanes, planes, stride, downsample):
-        super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(planes * 4)
-        self.downsample = downsample
-
-    def forward(self, x):
-        idt = x if self.downsample is None else self.downsample(x)
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
-        return F.relu(self.bn3(self.conv3(out)) + idt)
+from fcn_model import Bottleneck  # torchvision's v1.5 block; dilation 1 here
 
 
 class ResNet50(nn.Module):
@@ -57,9 +39,9 @@ class ResNet50(nn.Module):
             stride = 1 if i == 0 else 2
             down = nn.Sequential(nn.Conv2d(inplanes, planes * 4, 1, stride, bias=False),
                                  nn.BatchNorm2d(planes * 4))
-            layers = [Bottleneck(inplanes, planes, stride, down)]
+            layers = [Bottleneck(inplanes, planes, stride, 1, down)]
             inplanes = planes * 4
-            layers += [Bottleneck(inplanes, planes, 1, None) for _ in range(blocks - 1)]
+            layers += [Bottleneck(inplanes, planes, 1, 1, None) for _ in range(blocks - 1)]
             stages.append(nn.Sequential(*layers))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.fc = nn.Linear(2048, num_classes)
