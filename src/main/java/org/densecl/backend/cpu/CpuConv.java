@@ -8,7 +8,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.Check;
 import org.densecl.backend.ConvGeometry;
-import org.densecl.backend.blas.OpenBlas;
 import org.densecl.backend.cpu.gemm.Col2im;
 import org.densecl.backend.cpu.gemm.FlippedFilterB;
 import org.densecl.backend.cpu.gemm.Im2col;
@@ -16,7 +15,6 @@ import org.densecl.backend.cpu.gemm.Im2colA;
 import org.densecl.backend.cpu.gemm.Im2colB;
 import org.densecl.backend.cpu.gemm.MatrixPanels;
 import org.densecl.backend.cpu.gemm.StemConv;
-import org.densecl.backend.cpu.gemm.VectorGemm;
 import org.densecl.backend.cpu.parallel.Parallel;
 import org.densecl.backend.cpu.winograd.WinogradConv;
 import org.densecl.tensor.DType;
@@ -36,12 +34,13 @@ import org.densecl.tensor.Tensor;
  * 3-4x fewer multiplications) when its sizes qualify ({@link WinogradConv#applies}); the forward of
  * the RGB stem (7x7/2, 3 channels) to {@link StemConv}, a direct convolution. Otherwise:
  * <ul>
- *   <li>vector provider: implicit GEMM. The packing routines gather X_col panels straight from the
- *       NHWC input ({@link Im2colA}, {@link Im2colB}), so no column matrix exists. A stride-1 data
- *       gradient is itself a forward convolution of dY with the rotated filter ({@link FlippedFilterB}),
- *       accumulated into dx with no col2im; other strides use the column path below.</li>
- *   <li>openblas provider (and strided data gradients): column blocks of at most {@link #BLOCK_FLOATS}
- *       floats in a workspace that grows once and is reused.</li>
+ *   <li>implicit GEMM: X_col is a view of the NHWC input ({@link Im2colA}, {@link Im2colB}), handed to
+ *       {@link CpuGemm#run}, the one route to a GEMM for either provider: the vector driver packs its
+ *       panels straight from the view, so no column matrix exists; OpenBLAS gets it written out block by
+ *       block. A stride-1 data gradient is itself a forward convolution of dY with the rotated filter
+ *       ({@link FlippedFilterB}), accumulated into dx with no col2im.</li>
+ *   <li>strided data gradients: dX_col in column blocks of at most {@link #BLOCK_FLOATS} floats (a
+ *       workspace that grows once and is reused), then col2im.</li>
  * </ul>
  * Methods are synchronized: the workspace and operand views are shared state.
  */
@@ -53,8 +52,6 @@ public final class CpuConv {
 
     private final Parallel parallel;
     private final CpuGemm gemm;
-    private final VectorGemm vector; // null for openblas
-    private final OpenBlas blas;     // null for vector
     private final WinogradConv winograd; // null for openblas
     private final StemConv stem;         // null for openblas
     private final Im2col view = new Im2col();
@@ -65,8 +62,7 @@ public final class CpuConv {
     private final MatrixPanels bPanels = new MatrixPanels();
     // The column workspace lives as long as this object. Arena.ofAuto is safe here: native code (OpenBLAS)
     // reads it only inside a call made while this object, which holds the segment, is running.
-    private MemorySegment workspace = MemorySegment.NULL; // (rows, RSC) column block
-    private final float[][] rowBuffers;   // per thread: one X_col row (RSC), staging for the openblas im2col
+    private MemorySegment workspace = MemorySegment.NULL; // (rows, RSC) dX_col block of a strided data gradient
     private final float[][] partialSums;  // per thread: (K) partial column sums for db
 
     public CpuConv(Parallel parallel, CpuGemm gemm) {
@@ -80,11 +76,8 @@ public final class CpuConv {
     public CpuConv(Parallel parallel, CpuGemm gemm, boolean winograd, boolean stemConv) {
         this.parallel = parallel;
         this.gemm = gemm;
-        this.vector = gemm.vector();
-        this.blas = gemm.blas();
-        this.winograd = vector == null || !winograd ? null : new WinogradConv(parallel, vector.paths());
-        this.stem = vector == null || !stemConv ? null : new StemConv(parallel);
-        this.rowBuffers = new float[parallel.threads()][];
+        this.winograd = gemm.isVector() && winograd ? new WinogradConv(parallel, gemm.vector().paths()) : null;
+        this.stem = gemm.isVector() && stemConv ? new StemConv(parallel) : null;
         this.partialSums = new float[parallel.threads()][];
     }
 
@@ -104,24 +97,10 @@ public final class CpuConv {
             winograd.forward(g, x.data(), w.data(), y.data());
         } else if (stem != null && StemConv.applies(g)) {
             stem.forward(g, x.data(), w.data(), y.data());
-        } else if (vector != null) {
-            view.set(x.data(), g);
-            try {
-                vector.run(m, k, rsc, 1f, im2colA,
-                        bPanels.asB(w.data(), rsc, k, true), 0f, y.data(), 0L, k);
-            } finally {
-                release();
-            }
         } else {
-            int block = blockRows(m, rsc);
             view.set(x.data(), g);
             try {
-                for (int row0 = 0; row0 < m; row0 += block) {
-                    int rows = Math.min(block, m - row0);
-                    im2colToWorkspace(row0, rows, rsc);
-                    blas.sgemm(false, true, rows, k, rsc, 1f, workspace, rsc, w.data(), rsc, 0f,
-                            y.data().asSlice(4L * row0 * k), k);
-                }
+                gemm.run(m, k, rsc, 1f, im2colA, bPanels.asB(w.data(), rsc, k, true), 0f, y.data(), 0L, k);
             } finally {
                 release();
             }
@@ -148,15 +127,15 @@ public final class CpuConv {
             gemm.gemm(false, false, m, c, k, 1f, dy.data(), w.data(), beta, dx.data(), 0L);
         } else if (winograd != null && WinogradConv.applies(g)) {
             winograd.backwardData(g, dy.data(), w.data(), dx.data(), accumulate);
-        } else if (vector != null && g.strideH() == 1 && g.strideW() == 1 && padH2 >= 0 && padW2 >= 0) {
+        } else if (g.strideH() == 1 && g.strideW() == 1 && padH2 >= 0 && padW2 >= 0) {
             // dx = conv(dy, rotated w) with stride 1 and padding dilation*(R-1) - pad: an implicit GEMM
             // over dx's pixels (N*H*W rows, R*S*K columns), with beta = 1 to accumulate, 0 to assign.
             int rows = pixels(op, g.n(), g.h(), g.w());
             view.set(dy.data(), g.p(), g.q(), k, g.h(), g.w(), g.r(), g.s(), 1, 1, padH2, padW2,
                     g.dilationH(), g.dilationW());
             try {
-                vector.run(rows, c, g.r() * g.s() * k, 1f, im2colA,
-                        flipped.set(w.data(), k, g.r(), g.s(), c), beta, dx.data(), 0L, c);
+                gemm.run(rows, c, g.r() * g.s() * k, 1f, im2colA, flipped.set(w.data(), k, g.r(), g.s(), c), beta,
+                        dx.data(), 0L, c);
             } finally {
                 release();
             }
@@ -196,23 +175,10 @@ public final class CpuConv {
             gemm.gemm(true, false, k, g.c(), m, 1f, dy.data(), x.data(), 1f, dw.data(), 0L);
         } else if (winograd != null && WinogradConv.applies(g)) {
             winograd.backwardFilter(g, x.data(), dy.data(), dw.data());
-        } else if (vector != null) {
-            view.set(x.data(), g);
-            try {
-                vector.run(k, rsc, m, 1f, aPanels.asA(dy.data(), k, m, true), im2colB, 1f, dw.data(), 0L, rsc);
-            } finally {
-                release();
-            }
         } else {
-            int block = blockRows(m, rsc);
             view.set(x.data(), g);
             try {
-                for (int row0 = 0; row0 < m; row0 += block) {
-                    int rows = Math.min(block, m - row0);
-                    im2colToWorkspace(row0, rows, rsc);
-                    MemorySegment dyRows = dy.data().asSlice(4L * row0 * k, 4L * rows * k);
-                    blas.sgemm(true, false, k, rsc, rows, 1f, dyRows, k, workspace, rsc, 1f, dw.data(), rsc);
-                }
+                gemm.run(k, rsc, m, 1f, aPanels.asA(dy.data(), k, m, true), im2colB, 1f, dw.data(), 0L, rsc);
             } finally {
                 release();
             }
@@ -223,25 +189,6 @@ public final class CpuConv {
     }
 
     // ------------------------------------------------------------------ helpers
-
-    // workspace (rows, RSC) = X_col rows [row0, row0 + rows). Parallel axis: rows.
-    private void im2colToWorkspace(int row0, int rows, int rsc) {
-        ensureWorkspace((long) rows * rsc);
-        int parts = Math.min(parallel.threads(), rows);
-        for (int t = 0; t < parts; t++) {
-            if (rowBuffers[t] == null || rowBuffers[t].length < rsc) {
-                rowBuffers[t] = new float[rsc];
-            }
-        }
-        parallel.forEach(parts, part -> {
-            float[] buf = rowBuffers[part];
-            long start = (long) rows * part / parts, end = (long) rows * (part + 1) / parts;
-            for (long i = start; i < end; i++) {
-                view.gatherRow(row0 + i, 0, rsc, buf, 0);
-                MemorySegment.copy(buf, 0, workspace, CpuGemm.F32, 4 * i * rsc, rsc);
-            }
-        });
-    }
 
     // y (M, K) += bias (K) on every row. Parallel axis: rows.
     private void addBias(MemorySegment y, MemorySegment bias, int m, int k) {

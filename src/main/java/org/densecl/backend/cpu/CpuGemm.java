@@ -8,6 +8,8 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.Check;
 import org.densecl.backend.blas.OpenBlas;
+import org.densecl.backend.cpu.gemm.ASource;
+import org.densecl.backend.cpu.gemm.BSource;
 import org.densecl.backend.cpu.gemm.MatrixPanels;
 import org.densecl.backend.cpu.gemm.GemmTuning;
 import org.densecl.backend.cpu.gemm.VectorGemm;
@@ -34,12 +36,14 @@ public final class CpuGemm {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Largest block of a view that the openblas provider writes out at once (floats): 4 MiB, so it stays in L3. */
+    static final int VIEW_BLOCK_FLOATS = 1 << 20;
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
 
     private final Parallel parallel;
     private final String provider;
-    private final VectorGemm vector;  // null for openblas
-    private final OpenBlas blas;      // null for vector
+    private final VectorGemm vector;    // null for openblas
+    private final OpenBlasGemm blas;    // null for vector
     private final MatrixPanels aPanels = new MatrixPanels();
     private final MatrixPanels bPanels = new MatrixPanels();
 
@@ -55,6 +59,11 @@ public final class CpuGemm {
 
     /** As {@link #CpuGemm(Parallel, String)}, with the vector driver's paths chosen by {@code paths}. */
     public CpuGemm(Parallel parallel, String provider, GemmTuning paths) {
+        this(parallel, provider, paths, VIEW_BLOCK_FLOATS);
+    }
+
+    /** As above, with the openblas provider writing out views in blocks of at most {@code viewBlockFloats}. */
+    CpuGemm(Parallel parallel, String provider, GemmTuning paths, int viewBlockFloats) {
         this.parallel = parallel;
         this.provider = provider;
         switch (provider) {
@@ -64,9 +73,10 @@ public final class CpuGemm {
             }
             case "openblas" -> {
                 vector = null;
-                blas = OpenBlas.load();
+                OpenBlas library = OpenBlas.load();
                 // Process-wide in OpenBLAS: the last backend constructed sets it.
-                blas.setThreads(parallel.threads());
+                library.setThreads(parallel.threads());
+                blas = new OpenBlasGemm(parallel, library, viewBlockFloats);
             }
             default -> throw new IllegalArgumentException("unknown GEMM provider '" + provider + "'; choose one of "
                     + PROVIDERS);
@@ -87,9 +97,9 @@ public final class CpuGemm {
         return vector;
     }
 
-    /** The OpenBLAS binding, or null when the provider is vector. */
-    OpenBlas blas() {
-        return blas;
+    /** Whether this is the pure-Java provider, the one the direct kernels (Winograd, the stem) pair with. */
+    boolean isVector() {
+        return vector != null;
     }
 
     /** Row-major C = alpha * op(A) * op(B) + beta * C; see {@link org.densecl.backend.Backend#gemm}. */
@@ -123,19 +133,28 @@ public final class CpuGemm {
             scale(c, cOff, (long) m * n, beta);
             return;
         }
-        if (blas != null) {
-            blas.sgemm(transA, transB, m, n, k, alpha, a, transA ? m : k, b, transB ? k : n, beta,
-                    cOff == 0 ? c : c.asSlice(cOff), n);
-            return;
-        }
-        synchronized (vector) {
+        synchronized (this) {
             try {
-                vector.run(m, n, k, alpha, aPanels.asA(a, m, k, transA), bPanels.asB(b, k, n, transB), beta,
-                        c, cOff, n);
+                run(m, n, k, alpha, aPanels.asA(a, m, k, transA), bPanels.asB(b, k, n, transB), beta, c, cOff, n);
             } finally {
                 aPanels.clear();
                 bPanels.clear();
             }
+        }
+    }
+
+    /**
+     * The one route from the convolutions to a GEMM: C = alpha * A * B + beta * C with A and B as plain
+     * matrices or views (im2col, the rotated filter), whichever provider runs it. The vector driver packs
+     * its panels straight from the views; OpenBLAS gets them written out block by block. C's element
+     * (i, j) is the float at byte {@code cOff + 4 * (i * ldc + j)}. Sizes must be positive.
+     */
+    synchronized void run(int m, int n, int k, float alpha, ASource a, BSource b, float beta, MemorySegment c,
+                          long cOff, int ldc) {
+        if (vector != null) {
+            vector.run(m, n, k, alpha, a, b, beta, c, cOff, ldc);
+        } else {
+            blas.run(m, n, k, alpha, a, b, beta, c, cOff, ldc);
         }
     }
 

@@ -21,7 +21,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The cpu convolution (both GEMM providers) against the reference backend: forward with and without
+ * The cpu convolution (both GEMM providers, OpenBLAS also with its views written out in tiny blocks)
+ * against the reference backend: forward with and without
  * bias (y starts as NaN garbage, which must be overwritten), backward data and backward filter (dx, dw,
  * db start random, and must be accumulated into). The geometries cover every code path: 1x1 stride 1
  * (plain GEMMs), the implicit GEMM, the stride-1 data gradient as a rotated-filter convolution, and the
@@ -63,7 +64,8 @@ class CpuConvTest {
 
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        for (String provider : List.of("vector", "openblas")) {
+        // openblas-blocks-40: every view written out in blocks of one or a few rows (or k steps).
+        for (String provider : List.of("vector", "openblas", GemmTesting.OPENBLAS_BLOCKS + 40)) {
             for (ConvGeometry g : geometries()) {
                 out.add(Arguments.of(provider, g));
             }

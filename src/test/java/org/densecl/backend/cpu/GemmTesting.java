@@ -18,7 +18,7 @@ final class GemmTesting {
      * when the library cannot be loaded (never a silent pass).
      */
     static CpuGemm provider(Parallel parallel, String provider) {
-        if (provider.equals("openblas")) {
+        if (provider.startsWith("openblas")) {
             String reason = OpenBlas.unavailableReason();
             if (reason != null && !warned) {
                 // Surefire's console shows only a skip count; say why once, where a reader will see it.
@@ -27,8 +27,18 @@ final class GemmTesting {
             }
             Assumptions.assumeTrue(reason == null, () -> "SKIPPED openblas provider: " + reason);
         }
+        if (provider.startsWith(OPENBLAS_BLOCKS)) {
+            int floats = Integer.parseInt(provider.substring(OPENBLAS_BLOCKS.length()));
+            return new CpuGemm(parallel, "openblas", org.densecl.backend.cpu.gemm.GemmTuning.DEFAULT, floats);
+        }
         return new CpuGemm(parallel, provider);
     }
+
+    /**
+     * "openblas-blocks-N": OpenBLAS with views (im2col, the rotated filter) written out N floats at a time
+     * at most, so that small test convolutions take many blocks (the default block holds a million).
+     */
+    static final String OPENBLAS_BLOCKS = "openblas-blocks-";
 
     /**
      * Absolute tolerance for a sum of {@code terms} f32 products of magnitude at most 1, against the

@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * so B(p = (r', s', k), j = c) = W[k, R-1-r', S-1-s', c], read straight from the KRSC filter: for each p
  * the 16 channels of a panel are contiguous, and no flipped copy of W is ever made.
  */
-public final class FlippedFilterB implements BSource {
+public final class FlippedFilterB implements BSource, MatrixRows {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
     private MemorySegment w;
     private int k, r, s, c;
@@ -30,6 +30,20 @@ public final class FlippedFilterB implements BSource {
 
     public void clear() {
         w = null;
+    }
+
+    @Override
+    public int rowLength() {
+        return c;
+    }
+
+    /** Row p = (r', s', k) of B: W[k, R-1-r', S-1-s', 0..C), contiguous in the KRSC filter. */
+    @Override
+    public void gatherRow(long row, float[] dst, int d) {
+        int sk = s * k;
+        int rr = (int) (row / sk), rem = (int) (row - (long) rr * sk), ss = rem / k, kk = rem - ss * k;
+        long off = (((long) kk * r + (r - 1 - rr)) * s + (s - 1 - ss)) * c;
+        MemorySegment.copy(w, MatrixPanels.F32, 4 * off, dst, d, c);
     }
 
     @Override

@@ -7,11 +7,21 @@ import java.util.Arrays;
  * pass (Y = X_col * W^T) and for the stride-1 data gradient (a forward convolution of dY). Each packed A
  * row is one output pixel's receptive field, copied run by run from the NHWC tensor.
  */
-public final class Im2colA implements ASource {
+public final class Im2colA implements ASource, MatrixRows {
     private final Im2col view;
 
     public Im2colA(Im2col view) {
         this.view = view;
+    }
+
+    @Override
+    public int rowLength() {
+        return view.cols();
+    }
+
+    @Override
+    public void gatherRow(long row, float[] dst, int d) {
+        view.gatherRow(row, 0, view.cols(), dst, d);
     }
 
     @Override

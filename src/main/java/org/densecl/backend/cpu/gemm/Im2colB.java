@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
  * The im2col matrix of a convolution's input as the B operand (NPQ, RSC), pixels along k: the filter
  * gradient dW (K, RSC) += dY^T (K, NPQ) * X_col (NPQ, RSC) packs its B panels straight from x.
  */
-public final class Im2colB implements BSource {
+public final class Im2colB implements BSource, MatrixRows {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
     private final Im2col view;
     // One X_col row segment per thread (grown once): packB runs on several threads at once in the
@@ -16,6 +16,16 @@ public final class Im2colB implements BSource {
 
     public Im2colB(Im2col view) {
         this.view = view;
+    }
+
+    @Override
+    public int rowLength() {
+        return view.cols();
+    }
+
+    @Override
+    public void gatherRow(long row, float[] dst, int d) {
+        view.gatherRow(row, 0, view.cols(), dst, d);
     }
 
     @Override

@@ -40,6 +40,21 @@ public final class MatrixPanels implements ASource, BSource {
         return this;
     }
 
+    /** The stored matrix. */
+    public MemorySegment segment() {
+        return seg;
+    }
+
+    /** Its stored row length (BLAS's leading dimension). */
+    public int leadingDimension() {
+        return ld;
+    }
+
+    /** Whether the operand is the stored matrix transposed. */
+    public boolean transposed() {
+        return transposed;
+    }
+
     /** Forgets the segment (so a finished call keeps no tensor reachable). */
     public void clear() {
         seg = null;

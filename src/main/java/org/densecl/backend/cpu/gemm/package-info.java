@@ -12,6 +12,9 @@
  *       ({@link org.densecl.backend.cpu.gemm.Im2colB}, filter gradient), and the rotated filter of the
  *       stride-1 data gradient ({@link org.densecl.backend.cpu.gemm.FlippedFilterB}). Convolutions
  *       therefore never build a column matrix on this path (implicit GEMM).</li>
+ *   <li>{@link org.densecl.backend.cpu.gemm.MatrixRows}: the views can also write out whole rows, which
+ *       is how the openblas provider of {@code CpuGemm.run} (the one route from a convolution to a GEMM)
+ *       materialises them, block by block.</li>
  *   <li>{@link org.densecl.backend.cpu.gemm.Col2im}: the scatter-add for strided data gradients.</li>
  * </ul>
  *
