@@ -22,7 +22,12 @@ import picocli.CommandLine.Option;
  * on the heap) shows as a spread instead of hiding in one unlucky run. Each JVM runs
  * {@code bench step --profile}; the table gives every JVM's step time, CPU time and heap allocated per
  * step, the spread (slowest / fastest), and the ops whose time moved most between the fastest and the
- * slowest JVM. Models alternate JVM by JVM, so a machine that drifts slows both alike.
+ * slowest JVM. Models alternate JVM by JVM.
+ *
+ * <p>Paired (the default): a reference JVM per model stays up for the whole run, and each fresh JVM's timed
+ * steps take turns with the reference's, one step each ({@code bench step --paced}). A host whose speed
+ * drifts over seconds (shared machines do, by 20-40%) then slows both sides of a pair alike, and the
+ * fresh JVM's median step / reference step is the speed of its compiled code against one fixed JIT outcome.
  */
 @Command(name = "fresh-jvms", mixinStandardHelpOptions = true,
         description = {"Time the ResNet-50 and DenseCL training steps in N fresh JVMs each and print the spread,"
@@ -50,6 +55,11 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
     List<String> jvmFlags = new ArrayList<>();
     @Option(names = "--moved", description = "ops listed as moved (default ${DEFAULT-VALUE})")
     int movedRows = 8;
+    @Option(names = "--paired", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "time every fresh JVM's steps in turn with a reference JVM's, step by step, and give each"
+                    + " against the reference, so that a drifting host cancels out (default on; --no-paired: the"
+                    + " fresh JVMs alone, one after the other)")
+    boolean paired = true;
     @Option(names = "--output", paramLabel = "DIR", defaultValue = "runs/fresh-jvms",
             description = "output folder (default ${DEFAULT-VALUE})")
     Path output;
@@ -66,36 +76,97 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
         }
         Files.createDirectories(output);
         Map<String, List<StepRunOutput>> runs = new LinkedHashMap<>();
+        Map<String, List<Double>> againstReference = new LinkedHashMap<>();
+        Map<String, PacedChild> references = new LinkedHashMap<>();
         long start = System.nanoTime();
-        for (int i = 1; i <= jvms; i++) {
-            for (String model : models) {
-                Path log = output.resolve(model + "-" + i + ".txt");
-                StepRunOutput r = runChild(model, log);
-                runs.computeIfAbsent(model, k -> new ArrayList<>()).add(r);
-                System.err.printf(Locale.ROOT, "fresh-jvms: %s JVM %d/%d: %.3f s/step (median), CPU %.3f s, heap %.1f"
-                        + " MiB per step (%.1f min so far)%n", model, i, jvms, r.medianSeconds(), r.cpuSeconds(),
-                        r.heapMib(), (System.nanoTime() - start) / 60e9);
+        try {
+            if (paired) {
+                for (String model : models) {
+                    System.err.printf("fresh-jvms: starting the %s reference JVM%n", model);
+                    PacedChild ref = new PacedChild(command(model, jvms * steps, true),
+                            output.resolve(model + "-reference.txt"));
+                    references.put(model, ref);
+                    for (int w = 0; w < warmup; w++) {
+                        ref.step();
+                    }
+                }
             }
+            for (int i = 1; i <= jvms; i++) {
+                for (String model : models) {
+                    Path log = output.resolve(model + "-" + i + ".txt");
+                    StepRunOutput r;
+                    String paired = "";
+                    if (references.containsKey(model)) {
+                        double ratio = runPaired(model, log, references.get(model));
+                        againstReference.computeIfAbsent(model, k -> new ArrayList<>()).add(ratio);
+                        r = StepRunOutput.parse(Files.readString(log));
+                        paired = String.format(Locale.ROOT, ", %.3f x the reference", ratio);
+                    } else {
+                        r = runChild(model, log);
+                    }
+                    runs.computeIfAbsent(model, k -> new ArrayList<>()).add(r);
+                    System.err.printf(Locale.ROOT, "fresh-jvms: %s JVM %d/%d: %.3f s/step (median)%s, CPU %.3f s,"
+                            + " heap %.1f MiB per step (%.1f min so far)%n", model, i, jvms, r.medianSeconds(), paired,
+                            r.cpuSeconds(), r.heapMib(), (System.nanoTime() - start) / 60e9);
+                }
+            }
+            for (PacedChild ref : references.values()) {
+                ref.finish();
+            }
+        } finally {
+            references.values().forEach(PacedChild::close);
         }
         StringBuilder md = new StringBuilder();
         md.append("# Fresh-JVM spread\n\nMachine: ").append(MachineInfo.cpuLine())
                 .append(jvmFlags.isEmpty() ? "" : "; child JVM flags " + String.join(" ", jvmFlags)).append(".\n");
         for (var e : runs.entrySet()) {
-            md.append('\n').append(table(e.getKey(), e.getValue()));
+            md.append('\n').append(table(e.getKey(), e.getValue(), againstReference.get(e.getKey())));
         }
         System.out.print(md);
         AtomicFiles.write(output.resolve("fresh-jvms.md"), out -> out.write(md.toString().getBytes(StandardCharsets.UTF_8)));
         return 0;
     }
 
-    private StepRunOutput runChild(String model, Path log) throws IOException, InterruptedException {
+    // The child's command line: bench step --profile with this run's sizes, `timed` timed steps.
+    private List<String> command(String model, int timed, boolean paced) {
         List<String> args = new ArrayList<>(List.of("bench", "step", "--model", model, "--batch", "" + batch, "--size",
-                "" + size, "--warmup", "" + warmup, "--steps", "" + steps, "--threads", "" + threads, "--profile",
+                "" + size, "--warmup", "" + warmup, "--steps", "" + timed, "--threads", "" + threads, "--profile",
                 "--profile-rows", "100000"));
         if (model.equals("densecl")) {
             args.addAll(List.of("--arch", "resnet50", "--queue", "" + queue));
         }
-        Process p = new ProcessBuilder(ChildJvm.command(jvmFlags, args)).redirectErrorStream(true)
+        if (paced) {
+            args.add("--paced");
+        }
+        return ChildJvm.command(jvmFlags, args);
+    }
+
+    // A fresh JVM paced against the reference: its warm-up alone, then each timed step paired with one of
+    // the reference's, the order alternating pair by pair. Returns the median of fresh / reference.
+    private double runPaired(String model, Path log, PacedChild reference) throws IOException, InterruptedException {
+        double[] ratios = new double[steps];
+        try (PacedChild fresh = new PacedChild(command(model, steps, true), log)) {
+            for (int w = 0; w < warmup; w++) {
+                fresh.step();
+            }
+            for (int t = 0; t < steps; t++) {
+                double mine, theirs;
+                if (t % 2 == 0) {
+                    mine = fresh.step();
+                    theirs = reference.step();
+                } else {
+                    theirs = reference.step();
+                    mine = fresh.step();
+                }
+                ratios[t] = mine / theirs;
+            }
+            fresh.finish();
+        }
+        return StepBenchmark.median(ratios);
+    }
+
+    private StepRunOutput runChild(String model, Path log) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command(model, steps, false)).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
         int rc = p.waitFor();
         String text = Files.readString(log);
@@ -110,22 +181,26 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
         }
     }
 
-    /** One model's Markdown: a row per JVM, the spread, and the ops that moved most. */
-    String table(String model, List<StepRunOutput> rs) {
+    /**
+     * One model's Markdown: a row per JVM, the spread, and the ops that moved most; with {@code paired} (or
+     * null) each JVM's median step against the reference JVM's.
+     */
+    String table(String model, List<StepRunOutput> rs, List<Double> paired) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "## %s, batch %d, %dx%d%s, %d warm-up + %d timed steps per JVM%n%n", model,
                 batch, size, size, model.equals("densecl") ? ", queue " + queue : "", warmup, steps));
-        sb.append("| JVM | s/step (median) | fastest step, s | CPU s/step | heap MiB/step | on huge pages, MiB |\n"
-                + "|---:|---:|---:|---:|---:|---:|\n");
+        sb.append("| JVM | s/step (median) | fastest step, s | CPU s/step | heap MiB/step | on huge pages, MiB |")
+                .append(paired == null ? "\n|---:|---:|---:|---:|---:|---:|\n" : " x reference |\n|---:|---:|---:|---:|---:|---:|---:|\n");
         double[] medians = new double[rs.size()], fastest = new double[rs.size()];
         for (int i = 0; i < rs.size(); i++) {
             StepRunOutput r = rs.get(i);
             medians[i] = r.medianSeconds();
             fastest[i] = r.minSeconds();
-            sb.append(String.format(Locale.ROOT, "| %d | %.3f | %.3f | %.3f | %.1f | %s |%n", i + 1, r.medianSeconds(),
+            sb.append(String.format(Locale.ROOT, "| %d | %.3f | %.3f | %.3f | %.1f | %s |", i + 1, r.medianSeconds(),
                     r.minSeconds(),
                     r.cpuSeconds(), r.heapMib(), r.hugePageMib() < 0 ? "n/a" : String.format(Locale.ROOT, "%.0f",
                             r.hugePageMib())));
+            sb.append(paired == null ? "\n" : String.format(Locale.ROOT, " %.3f |%n", paired.get(i)));
         }
         double[] sorted = medians.clone();
         Arrays.sort(sorted);
@@ -138,6 +213,14 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
                 + " slowest / fastest = **%.2f** (a busy host only adds time, so a JVM's fastest step is the speed of"
                 + " its compiled code).%n", fastSorted[0], StepBenchmark.median(fastest), fastSorted[fastSorted.length - 1],
                 fastSorted[fastSorted.length - 1] / fastSorted[0]));
+        if (paired != null) {
+            double[] p = paired.stream().mapToDouble(Double::doubleValue).toArray();
+            double[] ps = p.clone();
+            Arrays.sort(ps);
+            sb.append(String.format(Locale.ROOT, "Against the reference JVM, step by step (median of fresh / reference"
+                    + " over each JVM's %d pairs): min %.3f, median %.3f, max %.3f; slowest / fastest = **%.2f**.%n",
+                    steps, ps[0], StepBenchmark.median(p), ps[ps.length - 1], ps[ps.length - 1] / ps[0]));
+        }
         sb.append(moved(rs, medians));
         return sb.toString();
     }

@@ -1,8 +1,13 @@
 package org.densecl.cli;
 
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
@@ -17,9 +22,9 @@ import org.densecl.nn.Sgd;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code ./densecl bench step}: one full ResNet training step (zero gradients, forward, softmax
@@ -108,8 +113,14 @@ public final class StepBenchmark implements Callable<Integer> {
     @Option(names = "--python", description = "interpreter with torch (default ${DEFAULT-VALUE})")
     String python = "/usr/bin/python3";
 
+    @Option(names = "--paced", hidden = true, description = "print 'PACED READY' and wait for a line on standard"
+            + " input before every step (warm-up and timed), print 'PACED TIME <seconds>' after it: how bench fresh-jvms"
+            + " runs a fresh JVM and a reference JVM in turn")
+    boolean paced;
+
     /** CPU time and heap allocation of every timed step, all rounds together. */
     final StepCost cost = new StepCost();
+    private BufferedReader pacer; // standard input, with --paced
 
     @Option(names = "--disable", split = ",", paramLabel = "PATH", description = "cpu backend: fast paths to turn"
             + " off for a comparison (their bits are the same): splitK, wholeK, directC, packWholeA (GEMM driver),"
@@ -308,20 +319,47 @@ public final class StepBenchmark implements Callable<Integer> {
         double[] times = new double[steps];
         prof.record(false);
         for (int i = 0; i < warmup; i++) {
+            awaitTurn();
+            long t0 = System.nanoTime();
             step.run();
+            be.synchronize();
+            reportTurn((System.nanoTime() - t0) * 1e-9);
         }
-        be.synchronize();
         prof.record(true);
         cost.start();
         for (int i = 0; i < steps; i++) {
+            awaitTurn();
             long t0 = System.nanoTime();
             step.run();
             be.synchronize(); // a device backend returns once the step is queued; time it done
             times[i] = (System.nanoTime() - t0) * 1e-9;
+            reportTurn(times[i]);
         }
         cost.stop(steps);
         prof.record(false);
         return times;
+    }
+
+    // With --paced: wait until the parent says this JVM may run its next step.
+    private void awaitTurn() throws IOException {
+        if (!paced) {
+            return;
+        }
+        if (pacer == null) {
+            pacer = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        }
+        System.out.println("PACED READY");
+        System.out.flush();
+        if (pacer.readLine() == null) {
+            throw new IllegalStateException("bench step --paced: standard input closed before the step it was waiting for");
+        }
+    }
+
+    private void reportTurn(double seconds) {
+        if (paced) {
+            System.out.printf(Locale.ROOT, "PACED TIME %.6f%n", seconds);
+            System.out.flush();
+        }
     }
 
     /** The per-round table and the ratios of images/s (means), median steps and fastest steps. */

@@ -4,9 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /** The fresh-JVM benchmark's two halves: reading a child's step output back, and the spread table. */
 class FreshJvmBenchmarkTest {
@@ -43,7 +47,7 @@ class FreshJvmBenchmarkTest {
                 "bn", 50.0));
         StepRunOutput slow = new StepRunOutput(2.0, 1.8, 2.0, 3.0, 900.0, 40,
                 Map.of("winograd", 700.0, "gemm", 210.0, "tiny", 9.0, "bn", 90.0));
-        String md = b.table("resnet50", List.of(mid, slow, fast));
+        String md = b.table("resnet50", List.of(mid, slow, fast), null);
         assertTrue(md.contains("min 1.000 s, median 1.100 s, max 2.000 s; slowest / fastest = **2.00**"), md);
         assertTrue(md.contains("fastest JVM (3) against slowest (2)"), md);
         int winograd = md.indexOf("| winograd | 100.0 | 700.0 | 7.00 |"), bn = md.indexOf("| bn | 50.0 | 90.0 | 1.80 |");
@@ -53,6 +57,32 @@ class FreshJvmBenchmarkTest {
         assertTrue(md.contains("| 2 | 2.000 | 1.800 | 3.000 | 900.0 | 40 |"), md);
         assertTrue(md.contains("Fastest step of each JVM: min 0.900 s, median 1.000 s, max 1.800 s; slowest / fastest = **2.00**"),
                 md);
+    }
+
+    @Test
+    void pairedTablesGiveEachJvmAgainstTheReference() {
+        FreshJvmBenchmark b = new FreshJvmBenchmark();
+        StepRunOutput one = new StepRunOutput(1.0, 0.9, 1.0, 1.9, 0.1, 1500, Map.of("gemm", 200.0));
+        StepRunOutput two = new StepRunOutput(1.6, 1.5, 1.6, 2.0, 0.1, 1500, Map.of("gemm", 300.0));
+        String md = b.table("densecl", List.of(one, two), List.of(1.02, 0.98));
+        assertTrue(md.contains("| 1 | 1.000 | 0.900 | 1.900 | 0.1 | 1500 | 1.020 |"), md);
+        assertTrue(md.contains("min 0.980, median 1.000, max 1.020; slowest / fastest = **1.04**"), md);
+    }
+
+    @Test
+    void freshJvmsTakeTurnsWithAReferenceJvmStepByStep(@TempDir Path dir) throws Exception {
+        // Three real child JVMs (the reference and two fresh ones) on a tiny ResNet-50 step.
+        int code = new CommandLine(new FreshJvmBenchmark()).execute("--jvms", "2", "--models", "resnet50", "--batch",
+                "2", "--size", "32", "--warmup", "1", "--steps", "2", "--output", dir.toString());
+        assertEquals(0, code);
+        String md = Files.readString(dir.resolve("fresh-jvms.md"));
+        assertTrue(md.contains("x reference |") && md.contains("Against the reference JVM, step by step"), md);
+        // The reference ran its warm-up, then one timed step for each of the fresh JVMs' 2 x 2.
+        String reference = Files.readString(dir.resolve("resnet50-reference.txt"));
+        assertTrue(reference.contains("1 warm-up + 4 timed steps"), reference);
+        assertTrue(!reference.contains("PACED"), "pacing lines are not kept: " + reference);
+        StepRunOutput fresh = StepRunOutput.parse(Files.readString(dir.resolve("resnet50-2.txt")));
+        assertTrue(fresh.medianSeconds() > 0, "" + fresh);
     }
 
     @Test
