@@ -4,6 +4,7 @@ import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.HostBackend;
 import org.densecl.backend.PoolGeometry;
 import org.densecl.backend.cpu.parallel.Parallel;
+import org.densecl.backend.cpu.simd.InlineDirective;
 import org.densecl.tensor.Tensor;
 
 /**
@@ -44,6 +45,7 @@ public final class CpuBackend extends HostBackend {
      * @param tuning  the GEMM provider and the kernel variants to use
      */
     public CpuBackend(int threads, CpuTuning tuning) {
+        InlineDirective.installOrWarn();
         this.parallel = new Parallel(threads);
         Scratch scratch = new Scratch();
         this.gemm = new CpuGemm(parallel, tuning.gemm(), tuning.gemmPaths());

@@ -16,6 +16,7 @@ import org.densecl.backend.cpu.gemm.Im2colB;
 import org.densecl.backend.cpu.gemm.MatrixPanels;
 import org.densecl.backend.cpu.gemm.StemConv;
 import org.densecl.backend.cpu.parallel.Parallel;
+import org.densecl.backend.cpu.simd.Lanes;
 import org.densecl.backend.cpu.winograd.WinogradConv;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
@@ -47,7 +48,7 @@ import org.densecl.tensor.Tensor;
 public final class CpuConv {
     /** Largest column block (floats): 4 MiB, so a block stays in L3 between the GEMM and col2im. */
     static final int BLOCK_FLOATS = 1 << 20;
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S = Lanes.FLOATS;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private final Parallel parallel;

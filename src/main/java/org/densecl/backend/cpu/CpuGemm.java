@@ -10,10 +10,11 @@ import org.densecl.backend.Check;
 import org.densecl.backend.blas.OpenBlas;
 import org.densecl.backend.cpu.gemm.ASource;
 import org.densecl.backend.cpu.gemm.BSource;
-import org.densecl.backend.cpu.gemm.MatrixPanels;
 import org.densecl.backend.cpu.gemm.GemmTuning;
+import org.densecl.backend.cpu.gemm.MatrixPanels;
 import org.densecl.backend.cpu.gemm.VectorGemm;
 import org.densecl.backend.cpu.parallel.Parallel;
+import org.densecl.backend.cpu.simd.Lanes;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Tensor;
 
@@ -34,7 +35,7 @@ public final class CpuGemm {
     /** The provider names {@link #CpuGemm} accepts. */
     public static final List<String> PROVIDERS = List.of("vector", "openblas");
 
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S = Lanes.FLOATS;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Largest block of a view that the openblas provider writes out at once (floats): 4 MiB, so it stays in L3. */
     static final int VIEW_BLOCK_FLOATS = 1 << 20;

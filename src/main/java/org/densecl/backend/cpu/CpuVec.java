@@ -6,9 +6,9 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.cpu.parallel.Parallel;
+import org.densecl.backend.cpu.simd.Lanes;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Tensor;
 
@@ -17,19 +17,13 @@ import org.densecl.tensor.Tensor;
  * stores on tensor segments, the F32 check and the rule that decides how many parallel parts a loop
  * gets. Not a kernel itself.
  *
- * <p>The species is 256 bits (8 floats) on every machine, AVX2 or AVX-512, unless the system property
- * {@code densecl.vectorBits} names another width (64, 128, 256 or 512), which tests and the pretraining
- * sweep use to exercise other tail lengths and summation orders. Why not the CPU's preferred width: the
- * GEMM and Winograd kernels are written for 8 lanes, and a JVM that runs two float species sees C2 fail
- * to intrinsify Vector API calls whose shared profiles hold both, so that vectors become heap objects in
- * kernels of either width; how badly differs from one JVM to the next (the performance page has the
- * numbers). One species keeps every kernel compiled to registers, and gives AVX2 and AVX-512 machines
- * the same bits.
+ * <p>The species is {@link Lanes#FLOATS}, the one every cpu kernel uses (the CPU's preferred width unless
+ * {@code densecl.vectorBits} names another).
  */
 final class CpuVec {
     private CpuVec() {}
 
-    static final VectorSpecies<Float> F = pickSpecies();
+    static final VectorSpecies<Float> F = Lanes.FLOATS;
     /** Lanes per vector. */
     static final int L = F.length();
     /** Tensors are little-endian (see Tensor); on x86 this costs nothing. */
@@ -92,25 +86,6 @@ final class CpuVec {
             s += v.lane(i);
         }
         return s;
-    }
-
-    private static VectorSpecies<Float> pickSpecies() {
-        String bits = System.getProperty("densecl.vectorBits", "");
-        if (bits.isEmpty()) {
-            return FloatVector.SPECIES_256;
-        }
-        try {
-            VectorSpecies<Float> species = VectorSpecies.of(float.class, VectorShape.forBitSize(Integer.parseInt(bits)));
-            if (species.vectorBitSize() != 256) {
-                System.err.println("densecl: densecl.vectorBits=" + bits + ": the cpu kernels run two vector species"
-                        + " (the GEMM's are 256-bit), which makes the JIT box vectors: slower, meant for tests of"
-                        + " other tail lengths and summation orders");
-            }
-            return species;
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("densecl.vectorBits=" + bits + " is not a vector width; use 64, 128,"
-                    + " 256 or 512 (or leave it unset for the CPU's preferred width)", e);
-        }
     }
 
     // ---- element-indexed access (i counts floats, not bytes) ----

@@ -13,6 +13,7 @@ import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 import org.densecl.testing.Rand;
 import org.densecl.testing.TensorAssert;
+import org.densecl.testing.VectorWidths;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,6 +31,7 @@ class CpuConvFilterSplitKTest {
 
     @BeforeAll
     static void setUp() {
+        VectorWidths.assumeTheCpuHasThem();
         ref = new RefBackend();
         two = new Parallel(2);
     }

@@ -12,6 +12,7 @@ import org.densecl.backend.ref.RefBackend;
 import org.densecl.tensor.Tensor;
 import org.densecl.testing.Rand;
 import org.densecl.testing.TensorAssert;
+import org.densecl.testing.VectorWidths;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,11 +27,13 @@ import org.junit.jupiter.api.Test;
  * (the copy is reused as it is: its borders must still be zero).
  */
 class CpuConvStemTest {
+    private static final int NR = org.densecl.backend.cpu.gemm.MicroKernel.NR;
     private static RefBackend ref;
     private static Parallel two;
 
     @BeforeAll
     static void setUp() {
+        VectorWidths.assumeTheCpuHasThem();
         ref = new RefBackend();
         two = new Parallel(2);
     }
@@ -43,11 +46,12 @@ class CpuConvStemTest {
 
     static List<ConvGeometry> geometries() {
         return List.of(
-                ConvGeometry.of(2, 57, 58, 3, 48, 7, 2, 3, 1),   // P = Q = 29: a partial tile of 5 pixels
-                ConvGeometry.of(1, 30, 29, 3, 16, 3, 2, 1, 1),   // 3x3/2: P = 15, Q = 15
-                ConvGeometry.of(2, 24, 24, 3, 32, 7, 2, 3, 1),   // Q = 12: whole tiles only
-                ConvGeometry.of(1, 24, 24, 3, 16, 7, 2, 3, 1),   // the same layout with fewer images ...
-                ConvGeometry.of(3, 24, 24, 3, 16, 7, 2, 3, 1));  // ... and more: the copy is not cleared
+                // K in whole B panels (NR channels: 16 with 8-float vectors, 32 with 16-float ones)
+                ConvGeometry.of(2, 57, 58, 3, 3 * NR, 7, 2, 3, 1), // P = Q = 29: a partial tile of 5 pixels
+                ConvGeometry.of(1, 30, 29, 3, NR, 3, 2, 1, 1),     // 3x3/2: P = 15, Q = 15
+                ConvGeometry.of(2, 24, 24, 3, 2 * NR, 7, 2, 3, 1), // Q = 12: whole tiles only
+                ConvGeometry.of(1, 24, 24, 3, NR, 7, 2, 3, 1),     // the same layout with fewer images ...
+                ConvGeometry.of(3, 24, 24, 3, NR, 7, 2, 3, 1));    // ... and more: the copy is not cleared
     }
 
     @Test
@@ -74,8 +78,8 @@ class CpuConvStemTest {
     @Test
     void otherGeometriesKeepTheGemm() {
         assertFalse(StemConv.applies(ConvGeometry.of(2, 57, 58, 1, 48, 7, 2, 3, 1)), "1 channel: fields 2 apart");
-        assertFalse(StemConv.applies(ConvGeometry.of(2, 57, 58, 3, 40, 7, 2, 3, 1)), "K not a multiple of 16");
-        assertFalse(StemConv.applies(ConvGeometry.of(1, 9, 9, 3, 16, 7, 2, 3, 1)), "Q = 5 < one tile");
+        assertFalse(StemConv.applies(ConvGeometry.of(2, 57, 58, 3, NR + NR / 2, 7, 2, 3, 1)), "K not a multiple of NR");
+        assertFalse(StemConv.applies(ConvGeometry.of(1, 9, 9, 3, NR, 7, 2, 3, 1)), "Q = 5 < one tile");
     }
 
     private static Tensor random(org.densecl.tensor.Shape shape, long seed) {

@@ -15,6 +15,7 @@ import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 import org.densecl.testing.Rand;
 import org.densecl.testing.TensorAssert;
+import org.densecl.testing.VectorWidths;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,6 +35,7 @@ class CpuGemmTest {
 
     @BeforeAll
     static void setUp() {
+        VectorWidths.assumeTheCpuHasThem();
         ref = new RefBackend();
         two = new Parallel(2);
         one = new Parallel(1);

@@ -9,11 +9,19 @@ import org.junit.jupiter.api.Test;
 /** The tier-independent exp and lane sum that the softmax kernels use. */
 class CpuVecTest {
     @Test
-    void speciesIsEightFloatsUnlessThePropertyNamesAnotherWidth() {
-        // The build reruns the species tests at 128 and 512 bits (pom.xml): this proves those runs got
-        // the width they asked for, and the default run the kernels' 8 floats on AVX2 and AVX-512 alike.
+    void speciesIsTheCpusUnlessThePropertyNamesAnotherWidth() {
+        // The build reruns the species tests at other widths (pom.xml): this proves those runs got the
+        // width they asked for, and the default run the CPU's own (8 floats on AVX2, 16 on AVX-512).
         String bits = System.getProperty("densecl.vectorBits", "");
-        assertEquals(bits.isEmpty() ? 8 : Integer.parseInt(bits) / 32, CpuVec.L, "densecl.vectorBits=" + bits);
+        int expected = bits.isEmpty() ? FloatVector.SPECIES_PREFERRED.length() : Integer.parseInt(bits) / 32;
+        assertEquals(expected, CpuVec.L, "densecl.vectorBits=" + bits);
+        assertEquals(CpuVec.L, org.densecl.backend.cpu.simd.Lanes.COUNT, "one species for every kernel");
+        assertEquals(2 * CpuVec.L, org.densecl.backend.cpu.gemm.MicroKernel.NR, "the GEMM tile is two vectors wide");
+    }
+
+    @Test
+    void theJitIsToldToInlineTheHelpersThatReturnVectors() {
+        assertEquals("added", org.densecl.backend.cpu.simd.InlineDirective.install());
     }
 
     @Test

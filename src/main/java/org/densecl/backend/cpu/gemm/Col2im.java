@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.ConvGeometry;
+import org.densecl.backend.cpu.simd.Lanes;
 
 /**
  * col2im with accumulation, the adjoint of {@link Im2col}: every element of a block of rows of
@@ -14,7 +15,7 @@ import org.densecl.backend.ConvGeometry;
  * split pixels; callers split channels instead ([c0, c1) slices are disjoint in dx).
  */
 public final class Col2im {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S = Lanes.FLOATS;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private Col2im() {}

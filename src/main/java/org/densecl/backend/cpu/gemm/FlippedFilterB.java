@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import org.densecl.backend.cpu.simd.Lanes;
 
 /**
  * The B operand of a stride-1 data gradient written as a forward convolution of dY: with the filter
@@ -14,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * the 16 channels of a panel are contiguous, and no flipped copy of W is ever made.
  */
 public final class FlippedFilterB implements BSource, MatrixRows {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S = Lanes.FLOATS;
     private MemorySegment w;
     private int k, r, s, c;
 
@@ -61,7 +62,8 @@ public final class FlippedFilterB implements BSource, MatrixRows {
                 int d = base + t * nr;
                 if (width == nr) {
                     FloatVector.fromMemorySegment(S, w, 4 * off, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d);
-                    FloatVector.fromMemorySegment(S, w, 4 * off + 32, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + 8);
+                    FloatVector.fromMemorySegment(S, w, 4 * off + 4L * Lanes.COUNT, ByteOrder.LITTLE_ENDIAN)
+                            .intoArray(dst, d + Lanes.COUNT);
                 } else {
                     for (int e = 0; e < width; e++) {
                         dst[d + e] = w.getAtIndex(MatrixPanels.F32, off + e);

@@ -6,6 +6,7 @@ import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.ConvGeometry;
+import org.densecl.backend.cpu.simd.Lanes;
 
 /**
  * The im2col matrix of an NHWC tensor, never materialised: row i is output pixel (n, p, q) in NPQ
@@ -20,7 +21,7 @@ import org.densecl.backend.ConvGeometry;
  * threads at once.
  */
 public final class Im2col {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S = Lanes.FLOATS;
     private MemorySegment x;
     private int h, w, c, p, q, s, sh, sw, ph, pw, dh, dw, sc, cols;
 
@@ -108,7 +109,7 @@ public final class Im2col {
     }
 
     // Runs up to 64 floats go through vector registers: a bulk-copy call costs more than the copy itself
-    // at that length, and a B panel row (16 floats) is the commonest run of all.
+    // at that length, and a B panel row (NR floats) is the commonest run of all.
     private void copy(long src, float[] dst, int d, int len) {
         if (len > 64) {
             MemorySegment.copy(x, MatrixPanels.F32, 4 * src, dst, d, len);

@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import org.densecl.backend.cpu.simd.Lanes;
 
 /**
  * A dense row-major matrix in a segment as a GEMM operand, optionally transposed (BLAS's op(X)). The
@@ -15,7 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class MatrixPanels implements ASource, BSource {
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S = Lanes.FLOATS;
+    private static final int L = Lanes.COUNT;
     private static final int MR = MicroKernel.MR;
     private static final int NR = MicroKernel.NR;
     private static final int KC = VectorGemm.KC;
@@ -85,14 +87,14 @@ public final class MatrixPanels implements ASource, BSource {
     // step jumps ld floats, and at ld = 1024 all those rows fall into the same L1 set.
     private void packTransposedA(float[] dst, int dstOff, int i0, int rows, int p0, int kc) {
         int full = rows / MR, w = rows - full * MR;
-        long last = seg.byteSize() - 4L * S.length(); // an 8-float read from here on would leave the segment
+        long last = seg.byteSize() - 4L * L; // a vector read from here on would leave the segment
         for (int p = 0; p < kc; p++) {
             long row = 4 * ((long) (p0 + p) * ld + i0);
             int d = dstOff + p * MR;
             for (int q = 0; q < full; q++, d += MR * kc) {
                 long off = row + 4L * q * MR;
-                if (off <= last && p < kc - 1) {
-                    // 8 floats for 6: the 2 extra land in this panel's next k step, written after this.
+                if (L >= MR && off <= last && p * MR + L <= kc * MR) {
+                    // A vector for 6 floats: the extra ones land in this panel's next k steps, written after this.
                     FloatVector.fromMemorySegment(S, seg, off, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d);
                 } else {
                     MemorySegment.copy(seg, F32, off, dst, d, MR);
@@ -114,7 +116,7 @@ public final class MatrixPanels implements ASource, BSource {
     public void packB(float[] dst, int dstOff, int j0, int cols, int p0, int kc) {
         if (!transposed) {
             // B(p, j) at p*ld + j: walk B row by row (a sequential read the prefetcher follows) and deal
-            // each row's 16-float runs out to the panels.
+            // each row's NR-float runs out to the panels.
             int full = cols / NR;
             for (int p = 0; p < kc; p++) {
                 long row = (long) (p0 + p) * ld + j0;
@@ -122,7 +124,7 @@ public final class MatrixPanels implements ASource, BSource {
                 for (int q = 0; q < full; q++, d += NR * kc) {
                     long off = 4 * (row + q * NR);
                     FloatVector.fromMemorySegment(S, seg, off, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d);
-                    FloatVector.fromMemorySegment(S, seg, off + 32, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + 8);
+                    FloatVector.fromMemorySegment(S, seg, off + 4L * L, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + L);
                 }
                 int w = cols - full * NR;
                 if (w > 0) {

@@ -5,16 +5,19 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import org.densecl.backend.cpu.simd.Lanes;
 
 /**
- * The register-blocked 6x16 micro-kernel: a 6-row A panel times a 16-column B panel over kc steps,
- * accumulated in 12 AVX2 registers (6 rows x 2 vectors of 8 floats). Per step it loads two B vectors,
- * broadcasts six A values and issues 12 FMAs.
+ * The register-blocked micro-kernel: a 6-row A panel times a B panel two vectors wide (NR = 16 columns
+ * with 8-float vectors, 32 with 16-float ones; {@link Lanes}) over kc steps, accumulated in 12 vector
+ * registers (6 rows x 2 vectors). Per step it loads two B vectors, broadcasts six A values and issues 12
+ * FMAs. The tile follows the vector width, so AVX-512 runs half the instructions per FLOP of AVX2; each
+ * output element is still summed over k in order in its own lane, so the bits do not depend on the width.
  *
- * <p>Why 12 accumulators: an FMA has 4 cycles of latency and a Zen 3 core starts two per cycle, so 8
+ * <p>Why 12 accumulators: an FMA has 4 cycles of latency and a core starts two per cycle, so 8
  * independent chains is the bare minimum and leaves no slack; 4x16 against 6x16 is in docs/performance.md.
  *
- * <p>Why the fences: 12 accumulators + 2 B vectors leave 2 of the 16 ymm registers for the broadcasts, and
+ * <p>Why the fences: with AVX2's 16 vector registers, 12 accumulators + 2 B vectors leave 2 for the broadcasts, and
  * C2's scheduler hoists all six broadcast loads of a step ahead of the FMAs, which then spills two
  * accumulators to the stack on every step. A {@code VarHandle.loadLoadFence()} after each row emits no
  * instruction on x86 but stops loads from moving above it, so each broadcast is loaded just before its two
@@ -35,11 +38,15 @@ import jdk.incubator.vector.VectorSpecies;
  * Each copy is straight-line code a reader can check against the others line by line.
  */
 public final class MicroKernel {
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    static final VectorSpecies<Float> S = Lanes.FLOATS;
+    /** Floats per vector. */
+    private static final int L = Lanes.COUNT;
+    /** Bytes per vector. */
+    private static final long VB = 4L * L;
     /** Rows of a micro-tile (A panel height). */
     public static final int MR = 6;
-    /** Columns of a micro-tile (B panel width): two 8-float vectors. */
-    public static final int NR = 16;
+    /** Columns of a micro-tile (B panel width): two vectors. */
+    public static final int NR = 2 * L;
     private static final int KC = VectorGemm.KC;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
@@ -61,7 +68,7 @@ public final class MicroKernel {
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
         for (int end = ai + kc; ai < end; ai++, bi += NR) {
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
-            FloatVector b1 = FloatVector.fromArray(S, b, bi + 8);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
             FloatVector v = FloatVector.broadcast(S, a[ai]);
             c00 = v.fma(b0, c00);
             c01 = v.fma(b1, c01);
@@ -106,7 +113,7 @@ public final class MicroKernel {
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
         for (int end = ai + kc; ai < end; ai++, bi += NR) {
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
-            FloatVector b1 = FloatVector.fromArray(S, b, bi + 8);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
             FloatVector v = FloatVector.broadcast(S, a[ai]);
             c00 = v.fma(b0, c00);
             c01 = v.fma(b1, c01);
@@ -136,30 +143,30 @@ public final class MicroKernel {
         // inline are boxed, and C2 may recompile the caller with such a helper.
         if (accumulate) {
             c00 = c00.add(FloatVector.fromMemorySegment(S, c, cOff, LE));
-            c01 = c01.add(FloatVector.fromMemorySegment(S, c, cOff + 32, LE));
+            c01 = c01.add(FloatVector.fromMemorySegment(S, c, cOff + VB, LE));
             c10 = c10.add(FloatVector.fromMemorySegment(S, c, cOff + ldcBytes, LE));
-            c11 = c11.add(FloatVector.fromMemorySegment(S, c, cOff + ldcBytes + 32, LE));
+            c11 = c11.add(FloatVector.fromMemorySegment(S, c, cOff + ldcBytes + VB, LE));
             c20 = c20.add(FloatVector.fromMemorySegment(S, c, cOff + 2 * ldcBytes, LE));
-            c21 = c21.add(FloatVector.fromMemorySegment(S, c, cOff + 2 * ldcBytes + 32, LE));
+            c21 = c21.add(FloatVector.fromMemorySegment(S, c, cOff + 2 * ldcBytes + VB, LE));
             c30 = c30.add(FloatVector.fromMemorySegment(S, c, cOff + 3 * ldcBytes, LE));
-            c31 = c31.add(FloatVector.fromMemorySegment(S, c, cOff + 3 * ldcBytes + 32, LE));
+            c31 = c31.add(FloatVector.fromMemorySegment(S, c, cOff + 3 * ldcBytes + VB, LE));
             c40 = c40.add(FloatVector.fromMemorySegment(S, c, cOff + 4 * ldcBytes, LE));
-            c41 = c41.add(FloatVector.fromMemorySegment(S, c, cOff + 4 * ldcBytes + 32, LE));
+            c41 = c41.add(FloatVector.fromMemorySegment(S, c, cOff + 4 * ldcBytes + VB, LE));
             c50 = c50.add(FloatVector.fromMemorySegment(S, c, cOff + 5 * ldcBytes, LE));
-            c51 = c51.add(FloatVector.fromMemorySegment(S, c, cOff + 5 * ldcBytes + 32, LE));
+            c51 = c51.add(FloatVector.fromMemorySegment(S, c, cOff + 5 * ldcBytes + VB, LE));
         }
         c00.intoMemorySegment(c, cOff, LE);
-        c01.intoMemorySegment(c, cOff + 32, LE);
+        c01.intoMemorySegment(c, cOff + VB, LE);
         c10.intoMemorySegment(c, cOff + ldcBytes, LE);
-        c11.intoMemorySegment(c, cOff + ldcBytes + 32, LE);
+        c11.intoMemorySegment(c, cOff + ldcBytes + VB, LE);
         c20.intoMemorySegment(c, cOff + 2 * ldcBytes, LE);
-        c21.intoMemorySegment(c, cOff + 2 * ldcBytes + 32, LE);
+        c21.intoMemorySegment(c, cOff + 2 * ldcBytes + VB, LE);
         c30.intoMemorySegment(c, cOff + 3 * ldcBytes, LE);
-        c31.intoMemorySegment(c, cOff + 3 * ldcBytes + 32, LE);
+        c31.intoMemorySegment(c, cOff + 3 * ldcBytes + VB, LE);
         c40.intoMemorySegment(c, cOff + 4 * ldcBytes, LE);
-        c41.intoMemorySegment(c, cOff + 4 * ldcBytes + 32, LE);
+        c41.intoMemorySegment(c, cOff + 4 * ldcBytes + VB, LE);
         c50.intoMemorySegment(c, cOff + 5 * ldcBytes, LE);
-        c51.intoMemorySegment(c, cOff + 5 * ldcBytes + 32, LE);
+        c51.intoMemorySegment(c, cOff + 5 * ldcBytes + VB, LE);
     }
 
     /**
@@ -181,7 +188,7 @@ public final class MicroKernel {
         for (int r = 0; r < rows; r++, ai += rowStride) {
             for (int i = ai, end = ai + rowLen; i < end; i++, bi += NR) {
                 FloatVector b0 = FloatVector.fromArray(S, b, bi);
-                FloatVector b1 = FloatVector.fromArray(S, b, bi + 8);
+                FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
                 FloatVector v = FloatVector.broadcast(S, a[i]);
                 c00 = v.fma(b0, c00);
                 c01 = v.fma(b1, c01);
@@ -209,17 +216,17 @@ public final class MicroKernel {
             }
         }
         c00.intoMemorySegment(c, cOff, LE);
-        c01.intoMemorySegment(c, cOff + 32, LE);
+        c01.intoMemorySegment(c, cOff + VB, LE);
         c10.intoMemorySegment(c, cOff + ldcBytes, LE);
-        c11.intoMemorySegment(c, cOff + ldcBytes + 32, LE);
+        c11.intoMemorySegment(c, cOff + ldcBytes + VB, LE);
         c20.intoMemorySegment(c, cOff + 2 * ldcBytes, LE);
-        c21.intoMemorySegment(c, cOff + 2 * ldcBytes + 32, LE);
+        c21.intoMemorySegment(c, cOff + 2 * ldcBytes + VB, LE);
         c30.intoMemorySegment(c, cOff + 3 * ldcBytes, LE);
-        c31.intoMemorySegment(c, cOff + 3 * ldcBytes + 32, LE);
+        c31.intoMemorySegment(c, cOff + 3 * ldcBytes + VB, LE);
         c40.intoMemorySegment(c, cOff + 4 * ldcBytes, LE);
-        c41.intoMemorySegment(c, cOff + 4 * ldcBytes + 32, LE);
+        c41.intoMemorySegment(c, cOff + 4 * ldcBytes + VB, LE);
         c50.intoMemorySegment(c, cOff + 5 * ldcBytes, LE);
-        c51.intoMemorySegment(c, cOff + 5 * ldcBytes + 32, LE);
+        c51.intoMemorySegment(c, cOff + 5 * ldcBytes + VB, LE);
     }
 
     /** {@link #multiply} for an A panel in the interleaved layout: the MR values of each k step adjacent. */
@@ -232,7 +239,7 @@ public final class MicroKernel {
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
         for (int end = ai + MR * kc; ai < end; ai += MR, bi += NR) {
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
-            FloatVector b1 = FloatVector.fromArray(S, b, bi + 8);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
             FloatVector v = FloatVector.broadcast(S, a[ai]);
             c00 = v.fma(b0, c00);
             c01 = v.fma(b1, c01);
@@ -272,7 +279,7 @@ public final class MicroKernel {
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
         for (int end = ai + MR * kc; ai < end; ai += MR, bi += NR) {
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
-            FloatVector b1 = FloatVector.fromArray(S, b, bi + 8);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
             FloatVector v = FloatVector.broadcast(S, a[ai]);
             c00 = v.fma(b0, c00);
             c01 = v.fma(b1, c01);
@@ -302,30 +309,30 @@ public final class MicroKernel {
         // inline are boxed, and C2 may recompile the caller with such a helper.
         if (accumulate) {
             c00 = c00.add(FloatVector.fromMemorySegment(S, c, cOff, LE));
-            c01 = c01.add(FloatVector.fromMemorySegment(S, c, cOff + 32, LE));
+            c01 = c01.add(FloatVector.fromMemorySegment(S, c, cOff + VB, LE));
             c10 = c10.add(FloatVector.fromMemorySegment(S, c, cOff + ldcBytes, LE));
-            c11 = c11.add(FloatVector.fromMemorySegment(S, c, cOff + ldcBytes + 32, LE));
+            c11 = c11.add(FloatVector.fromMemorySegment(S, c, cOff + ldcBytes + VB, LE));
             c20 = c20.add(FloatVector.fromMemorySegment(S, c, cOff + 2 * ldcBytes, LE));
-            c21 = c21.add(FloatVector.fromMemorySegment(S, c, cOff + 2 * ldcBytes + 32, LE));
+            c21 = c21.add(FloatVector.fromMemorySegment(S, c, cOff + 2 * ldcBytes + VB, LE));
             c30 = c30.add(FloatVector.fromMemorySegment(S, c, cOff + 3 * ldcBytes, LE));
-            c31 = c31.add(FloatVector.fromMemorySegment(S, c, cOff + 3 * ldcBytes + 32, LE));
+            c31 = c31.add(FloatVector.fromMemorySegment(S, c, cOff + 3 * ldcBytes + VB, LE));
             c40 = c40.add(FloatVector.fromMemorySegment(S, c, cOff + 4 * ldcBytes, LE));
-            c41 = c41.add(FloatVector.fromMemorySegment(S, c, cOff + 4 * ldcBytes + 32, LE));
+            c41 = c41.add(FloatVector.fromMemorySegment(S, c, cOff + 4 * ldcBytes + VB, LE));
             c50 = c50.add(FloatVector.fromMemorySegment(S, c, cOff + 5 * ldcBytes, LE));
-            c51 = c51.add(FloatVector.fromMemorySegment(S, c, cOff + 5 * ldcBytes + 32, LE));
+            c51 = c51.add(FloatVector.fromMemorySegment(S, c, cOff + 5 * ldcBytes + VB, LE));
         }
         c00.intoMemorySegment(c, cOff, LE);
-        c01.intoMemorySegment(c, cOff + 32, LE);
+        c01.intoMemorySegment(c, cOff + VB, LE);
         c10.intoMemorySegment(c, cOff + ldcBytes, LE);
-        c11.intoMemorySegment(c, cOff + ldcBytes + 32, LE);
+        c11.intoMemorySegment(c, cOff + ldcBytes + VB, LE);
         c20.intoMemorySegment(c, cOff + 2 * ldcBytes, LE);
-        c21.intoMemorySegment(c, cOff + 2 * ldcBytes + 32, LE);
+        c21.intoMemorySegment(c, cOff + 2 * ldcBytes + VB, LE);
         c30.intoMemorySegment(c, cOff + 3 * ldcBytes, LE);
-        c31.intoMemorySegment(c, cOff + 3 * ldcBytes + 32, LE);
+        c31.intoMemorySegment(c, cOff + 3 * ldcBytes + VB, LE);
         c40.intoMemorySegment(c, cOff + 4 * ldcBytes, LE);
-        c41.intoMemorySegment(c, cOff + 4 * ldcBytes + 32, LE);
+        c41.intoMemorySegment(c, cOff + 4 * ldcBytes + VB, LE);
         c50.intoMemorySegment(c, cOff + 5 * ldcBytes, LE);
-        c51.intoMemorySegment(c, cOff + 5 * ldcBytes + 32, LE);
+        c51.intoMemorySegment(c, cOff + 5 * ldcBytes + VB, LE);
     }
 
     // tile (MR, NR) = the 12 accumulators, row by row.
@@ -333,17 +340,17 @@ public final class MicroKernel {
                               FloatVector c20, FloatVector c21, FloatVector c30, FloatVector c31,
                               FloatVector c40, FloatVector c41, FloatVector c50, FloatVector c51) {
         c00.intoArray(tile, 0);
-        c01.intoArray(tile, 8);
-        c10.intoArray(tile, 16);
-        c11.intoArray(tile, 24);
-        c20.intoArray(tile, 32);
-        c21.intoArray(tile, 40);
-        c30.intoArray(tile, 48);
-        c31.intoArray(tile, 56);
-        c40.intoArray(tile, 64);
-        c41.intoArray(tile, 72);
-        c50.intoArray(tile, 80);
-        c51.intoArray(tile, 88);
+        c01.intoArray(tile, L);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + L);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + L);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + L);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + L);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + L);
     }
 
     /**
@@ -360,7 +367,7 @@ public final class MicroKernel {
         FloatVector vb = FloatVector.broadcast(S, beta);
         for (int r = 0; r < mr; r++) {
             long off = cOff + r * ldcBytes;
-            for (int h = 0; h < NR; h += 8) {
+            for (int h = 0; h < NR; h += L) {
                 FloatVector v = FloatVector.fromArray(S, tile, r * NR + h).mul(va);
                 if (beta != 0f) {
                     v = FloatVector.fromMemorySegment(S, c, off + 4 * h, LE).fma(vb, v);

@@ -23,7 +23,7 @@ import org.densecl.backend.cpu.parallel.Parallel;
  * <pre>
  *   padded  (N, H + 2 padH, W + 2 padW, C) float[], the borders zero; plus slack for the last tile's reads
  *   panels  (K / NR, R*S*C, NR)             the filter as B panels
- *   y       (N, P, Q, K)                    6 pixels x 16 channels per kernel call
+ *   y       (N, P, Q, K)                    6 pixels x NR channels per kernel call
  * </pre>
  * Parallel over output rows (n, p), handed out from a shared counter.
  */
@@ -54,7 +54,7 @@ public final class StemConv {
     }
 
     /**
-     * True for the convolutions done here: C * strideW = {@link #STEP}, no dilation, K a multiple of 16,
+     * True for the convolutions done here: C * strideW = {@link #STEP}, no dilation, K a multiple of NR,
      * R*S*C within one k block, at least one whole tile per output row.
      */
     public static boolean applies(ConvGeometry g) {
@@ -110,8 +110,8 @@ public final class StemConv {
         }
     }
 
-    // Takes output rows (n, p) from the counter: each B panel (16 channels) over the row's tiles, so the
-    // panel (R*S*C x 16 floats) and the row's R input rows stay in L1.
+    // Takes output rows (n, p) from the counter: each B panel (NR channels) over the row's tiles, so the
+    // panel (R*S*C x NR floats) and the row's R input rows stay in L1.
     private void convolveRows(ConvGeometry g, MemorySegment y, int hp, int wp, int part) {
         int c = g.c(), k = g.k(), q = g.q(), rsc = g.r() * g.s() * c;
         int rows = g.n() * g.p(), rowLen = g.s() * c, rowStride = wp * c;

@@ -8,6 +8,7 @@ import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.cpu.parallel.Parallel;
+import org.densecl.backend.cpu.simd.Lanes;
 
 /**
  * The pure-Java GEMM driver, GotoBLAS/BLIS structure: C (m, n) = alpha * A (m, k) * B (k, n) + beta * C,
@@ -48,7 +49,7 @@ import org.densecl.backend.cpu.parallel.Parallel;
  * synchronized, so one driver serves one GEMM at a time (its threads are busy with it anyway).
  */
 public final class VectorGemm {
-    /** Micro-tile: 6 rows x 16 columns (two 8-float vectors). */
+    /** Micro-tile: 6 rows x two vectors' columns (16 floats with 8-float vectors, 32 with 16-float ones). */
     public static final int MR = MicroKernel.MR;
     public static final int NR = MicroKernel.NR;
     /** Cache blocks for a Zen 3 core (32 KB L1d, 512 KB L2): A block 144 x 256 floats = 144 KB. */
@@ -79,7 +80,7 @@ public final class VectorGemm {
     static final int SPLIT_K_MIN_K = 4 * KC;
     /** The paths this driver may take; the split-k mode adds the k blocks to C in the serial order. */
     private final GemmTuning paths;
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S = Lanes.FLOATS;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private final MemorySegment[] partials; // per thread slot: (m, n) partial C of the split-k mode
     private int blocks;                     // split-k mode: k blocks of the GEMM in flight

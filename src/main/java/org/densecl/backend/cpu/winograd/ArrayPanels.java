@@ -6,6 +6,7 @@ import jdk.incubator.vector.VectorSpecies;
 import org.densecl.backend.cpu.gemm.ASource;
 import org.densecl.backend.cpu.gemm.BSource;
 import org.densecl.backend.cpu.gemm.VectorGemm;
+import org.densecl.backend.cpu.simd.Lanes;
 
 /**
  * One of the 36 point matrices of a Winograd scratch array (a row-major block of a float[] at an offset) as
@@ -14,9 +15,10 @@ import org.densecl.backend.cpu.gemm.VectorGemm;
  * Re-pointed per point with {@link #asA}/{@link #asB}, so a convolution allocates nothing.
  */
 final class ArrayPanels implements ASource, BSource {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S = Lanes.FLOATS;
     private static final int MR = VectorGemm.MR;
     private static final int NR = VectorGemm.NR;
+    private static final int L = Lanes.COUNT;
     private static final int KC = VectorGemm.KC;
 
     private float[] data;
@@ -74,14 +76,14 @@ final class ArrayPanels implements ASource, BSource {
     // sequential read, as MatrixPanels does for a transposed A.
     private void packTransposedA(float[] dst, int dstOff, int i0, int rows, int p0, int kc) {
         int full = rows / MR, w = rows - full * MR;
-        int last = data.length - S.length(); // an 8-float read from here on would leave the array
+        int last = data.length - L; // a vector read from here on would leave the array
         for (int p = 0; p < kc; p++) {
             int row = off + (p0 + p) * ld + i0;
             int d = dstOff + p * MR;
             for (int q = 0; q < full; q++, d += MR * kc) {
                 int src = row + q * MR;
-                if (src <= last && p < kc - 1) {
-                    // 8 floats for 6: the 2 extra land in this panel's next k step, written after this.
+                if (L >= MR && src <= last && p * MR + L <= kc * MR) {
+                    // A vector for 6 floats: the extra ones land in this panel's next k steps, written after this.
                     FloatVector.fromArray(S, data, src).intoArray(dst, d);
                 } else {
                     System.arraycopy(data, src, dst, d, MR);
@@ -96,14 +98,14 @@ final class ArrayPanels implements ASource, BSource {
 
     @Override
     public void packB(float[] dst, int dstOff, int j0, int cols, int p0, int kc) {
-        // B(p, j) at p*ld + j: walk B row by row and deal each row's 16-float runs out to the panels.
+        // B(p, j) at p*ld + j: walk B row by row and deal each row's NR-float runs out to the panels.
         int full = cols / NR, w = cols - full * NR;
         for (int p = 0; p < kc; p++) {
             int row = off + (p0 + p) * ld + j0;
             int d = dstOff + p * NR;
             for (int q = 0; q < full; q++, d += NR * kc) {
                 FloatVector.fromArray(S, data, row + q * NR).intoArray(dst, d);
-                FloatVector.fromArray(S, data, row + q * NR + 8).intoArray(dst, d + 8);
+                FloatVector.fromArray(S, data, row + q * NR + L).intoArray(dst, d + L);
             }
             if (w > 0) {
                 for (int t = 0; t < NR; t++) {

@@ -12,6 +12,7 @@ import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.cpu.gemm.MicroKernel;
 import org.densecl.backend.cpu.gemm.VectorGemm;
 import org.densecl.backend.cpu.parallel.Parallel;
+import org.densecl.backend.cpu.simd.Lanes;
 
 /**
  * The forward Winograd convolution out (+)= conv(in, taps), fused tile chunk by tile chunk so that the
@@ -30,7 +31,7 @@ import org.densecl.backend.cpu.parallel.Parallel;
 final class FusedWinograd {
     /** Tiles per chunk: 6 micro-kernel A panels, each B panel (from L1) meeting all of them. */
     static final int CHUNK = 6 * VectorGemm.MR;
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S = Lanes.FLOATS;
     private static final int MR = VectorGemm.MR;
     private static final int NR = VectorGemm.NR;
     private static final int KC = VectorGemm.KC;
@@ -40,8 +41,8 @@ final class FusedWinograd {
     private final float[][] aPanels;    // per part: (36, kBlocks, CHUNK/MR panels, MR, KC) the chunk's V
     private final float[][] products;   // per part: (36, CHUNK, cout) the chunk's M
     private final float[][] tiles;      // per part: (MR, NR) one micro-tile
-    private final float[][] work1;      // per part: (36, 8) a tile's window
-    private final float[][] work2;      // per part: (36, 8) a tile after the column pass
+    private final float[][] work1;      // per part: (36, LANES) a tile's window
+    private final float[][] work2;      // per part: (36, LANES) a tile after the column pass
     private float[] bPanels = new float[0]; // (36, kBlocks, cout/NR panels, kc, NR) U
 
     FusedWinograd(Parallel parallel) {

@@ -2,6 +2,7 @@ package org.densecl.backend.cpu.winograd;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import org.densecl.backend.cpu.simd.Lanes;
 
 /**
  * The 1-D transforms of Winograd's minimal filtering algorithm F(4, 3) (Lavin and Gray, "Fast Algorithms
@@ -21,7 +22,7 @@ import jdk.incubator.vector.VectorSpecies;
  * output tile Y = A^T [ (G g G^T) . (B^T d B) ] A with 36 multiplications instead of 144. Summed over input
  * channels, the elementwise products become 36 independent GEMMs, one per point (i, j) of the 6x6 grid.
  *
- * <p>Each method here applies one 1-D transform to vectors of 8 channels: it loads its inputs from
+ * <p>Each method here applies one 1-D transform to vectors of LANES channels: it loads its inputs from
  * {@code src[s0 + t * ss]} (t = 0, 1, ...) and stores its outputs to {@code dst[d0 + t * ds]}. Applying it
  * along the columns of a tile and then along the rows gives the 2-D transform. Vectors never cross a method
  * boundary (C2 would box them if a call were not inlined). The backward passes use the adjoints (transposes)
@@ -29,13 +30,13 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Winograd43 {
     /** Lanes per vector: the channel counts of a Winograd convolution are multiples of this. */
-    static final int LANES = 8;
+    static final int LANES = Lanes.COUNT;
     /** Input tile side (alpha = m + r - 1) and points per tile. */
     static final int ALPHA = 6;
     static final int POINTS = ALPHA * ALPHA;
     /** Output tile side m. */
     static final int TILE = 4;
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S = Lanes.FLOATS;
 
     private Winograd43() {}
 

@@ -16,6 +16,7 @@ import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.cpu.gemm.GemmTuning;
 import org.densecl.backend.cpu.gemm.VectorGemm;
 import org.densecl.backend.cpu.parallel.Parallel;
+import org.densecl.backend.cpu.simd.Lanes;
 
 /**
  * 3x3, stride-1, pad-1 convolutions (ResNet's bottleneck conv2, in every block but a stage's strided
@@ -35,8 +36,8 @@ import org.densecl.backend.cpu.parallel.Parallel;
  * spread over the threads. It is the exact adjoint of the forward's computation, hence the exact
  * gradient of the convolution (in exact arithmetic Winograd's output is the direct convolution's).
  *
- * <p>Channels go in vectors of 8 along C or K (contiguous in NHWC and KRSC), so both channel counts
- * must be multiples of 8 ({@link #applies}). Rounding: the transforms' coefficients (up to 8 in A^T,
+ * <p>Channels go in vectors of LANES (8 or 16) along C or K (contiguous in NHWC and KRSC), so both channel counts
+ * must be multiples of LANES ({@link #applies}). Rounding: the transforms' coefficients (up to 8 in A^T,
  * 5 in B^T) enlarge the float32 rounding of the products, about ten times the implicit GEMM's error as
  * Lavin and Gray report for F(4x4, 3x3) (docs/performance.md); WinogradConvTest bounds it.
  */
@@ -51,7 +52,7 @@ public final class WinogradConv {
      * the multiplications saved, e.g. ResNet-50's 7x7 layers at batch 8 (32 tiles).
      */
     static final int MIN_TILES = 128;
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S = Lanes.FLOATS;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
 
@@ -61,8 +62,8 @@ public final class WinogradConv {
     private final ArrayPanels[] aPanels;    // per part: the A operand of its current point
     private final ArrayPanels[] bPanels;    // per part: the B operand of its current point
     private final AtomicInteger nextPoint = new AtomicInteger();
-    private final float[][] work1;          // per part: (36, 8) tile work array
-    private final float[][] work2;          // per part: (36, 8) tile work array
+    private final float[][] work1;          // per part: (36, LANES) tile work array
+    private final float[][] work2;          // per part: (36, LANES) tile work array
     private final float[][] rowBuffers;     // per part: (8, 9, C) eight filters being transposed
     private float[] taps = new float[0];       // (9, rows, cols): the filter, taps first
     // Filter gradient: V (36, T, C) from x, Mbar (36, T, K) from dy, dU (36, K, C).
@@ -92,7 +93,7 @@ public final class WinogradConv {
     }
 
     /**
-     * True for the convolutions computed here: 3x3, stride 1, pad 1, dilation 1, C and K multiples of 8
+     * True for the convolutions computed here: 3x3, stride 1, pad 1, dilation 1, C and K multiples of LANES
      * and at least {@link #MIN_CHANNELS}, at least {@link #MIN_TILES} tiles.
      */
     public static boolean applies(ConvGeometry g) {
@@ -193,7 +194,7 @@ public final class WinogradConv {
     // outputs were dropped by the forward, so they have no gradient).
     private void transformOutputGradient(ConvGeometry g, MemorySegment dy, int k, int tiles, int t0, int t1,
                                          int part) {
-        float[] e = work1[part], tmp = work2[part];  // (4, 4, 8) and (6, 4, 8)
+        float[] e = work1[part], tmp = work2[part];  // (4, 4, LANES) and (6, 4, LANES)
         int h = g.h(), w = g.w(), plane = tiles * k;
         int th = ceilDiv(h, TILE), tw = ceilDiv(w, TILE);
         for (int t = t0; t < t1; t++) {
@@ -222,7 +223,7 @@ public final class WinogradConv {
 
     // dw[k][r][s][c] += (G^T dU G)[r][s] for filters [k0, k1).
     private void accumulateFilterGradient(MemorySegment dw, int c, int k, int k0, int k1, int part) {
-        float[] tmp = work2[part], out = work1[part];  // (3, 6, 8) and (3, 3, 8)
+        float[] tmp = work2[part], out = work1[part];  // (3, 6, LANES) and (3, 3, LANES)
         int plane = k * c;
         for (int ki = k0; ki < k1; ki++) {
             for (int c0 = 0; c0 < c; c0 += LANES) {

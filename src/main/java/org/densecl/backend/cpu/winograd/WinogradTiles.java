@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import org.densecl.backend.cpu.simd.Lanes;
 
 /**
  * The 2-D F(4x4, 3x3) transforms of one tile and 8 channels, as two passes of {@link Winograd43}'s 1-D
@@ -15,7 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
  * p = 6 i + j, so the caller picks the layout (plain point matrices or the micro-kernel's packed panels).
  */
 final class WinogradTiles {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> S = Lanes.FLOATS;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private WinogradTiles() {}
@@ -23,7 +24,7 @@ final class WinogradTiles {
     /**
      * B^T d B for the 6x6 window at rows 4 ty - 1 .. 4 ty + 4, columns 4 tx - 1 .. 4 tx + 4 of image n of
      * {@code in} (N, h, w, c), channels c0..c0+7; pixels outside the image are the convolution's zero padding.
-     * {@code d} and {@code tmp} are (6, 6, 8) work arrays.
+     * {@code d} and {@code tmp} are (6, 6, LANES) work arrays.
      */
     static void input(MemorySegment in, int h, int w, int c, int n, int ty, int tx, int c0, float[] d, float[] tmp,
                       float[] dst, int d0, int ds) {
@@ -48,7 +49,7 @@ final class WinogradTiles {
 
     /**
      * G g G^T for one filter row and 8 columns of {@code taps}: tap (r, s) at {@code taps[base + (3 r + s) *
-     * tapStride]}. {@code tmp} is a (6, 3, 8) work array.
+     * tapStride]}. {@code tmp} is a (6, 3, LANES) work array.
      */
     static void filter(float[] taps, int base, int tapStride, float[] tmp, float[] dst, int d0, int ds) {
         for (int s = 0; s < 3; s++) {
@@ -62,7 +63,7 @@ final class WinogradTiles {
     /**
      * A^T M A for one tile, point p read from {@code src[s0 + p * ss]}, written (or added, when
      * {@code add}) to rows 4 ty.., columns 4 tx.. of image n of {@code out} (N, h, w, c), channels k0..k0+7;
-     * outputs past the image edge are dropped. {@code tmp} is (4, 6, 8), {@code y} (4, 4, 8).
+     * outputs past the image edge are dropped. {@code tmp} is (4, 6, LANES), {@code y} (4, 4, LANES).
      */
     static void output(float[] src, int s0, int ss, float[] tmp, float[] y, MemorySegment out, int h, int w, int c,
                        int n, int ty, int tx, int k0, boolean add) {

@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
 import org.densecl.backend.cpu.parallel.Parallel;
+import org.densecl.testing.VectorWidths;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -29,6 +30,7 @@ class VectorGemmModesTest {
 
     @BeforeAll
     static void setUp() {
+        VectorWidths.assumeTheCpuHasThem();
         two = new Parallel(2);
         one = new Parallel(1);
         modes = new VectorGemm(two, GemmTuning.DEFAULT);

@@ -12,6 +12,7 @@ import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 import org.densecl.testing.Rand;
 import org.densecl.testing.TensorAssert;
+import org.densecl.testing.VectorWidths;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Test;
  * itself is loose enough that the worst error measured here is 0.56 of it (the test prints the ratio).
  */
 class WinogradConvTest {
+    private static final int L = Winograd43.LANES;
     // The geometries below go through WinogradConv directly, whatever applies() says of their size.
     /** Allowed error over the direct float32 bound: 3.5x the worst measured (0.56). */
     static final double AMPLIFICATION = 2;
@@ -37,6 +39,7 @@ class WinogradConvTest {
 
     @BeforeAll
     static void setUp() {
+        VectorWidths.assumeTheCpuHasThem();
         ref = new RefBackend();
         two = new Parallel(2);
     }
@@ -49,12 +52,13 @@ class WinogradConvTest {
 
     static List<ConvGeometry> geometries() {
         return List.of(
-                same(2, 7, 7, 16, 24),      // 7x7 (ResNet's layer4 grid): tiles overhang by one; one chunk
-                same(5, 9, 14, 24, 16),     // non-square, both edges partial; 60 tiles: a full and a partial chunk
-                same(2, 24, 24, 16, 16),    // exact tiles, 72 of them: exactly two chunks (CHUNK = 36)
-                same(9, 1, 3, 16, 32),      // one row: only the centre row of each window is real
-                same(2, 8, 12, 264, 16),    // C past KC: two k blocks in every GEMM
-                same(1, 6, 6, 40, 272));    // K past KC, K not a multiple of the 16-wide panels
+                // channels in multiples of the vector (L = 8 floats: 16, 24, ..., 264; L = 16: 32, 48, ..., 528)
+                same(2, 7, 7, 2 * L, 3 * L),   // 7x7 (ResNet's layer4 grid): tiles overhang by one; one chunk
+                same(5, 9, 14, 3 * L, 2 * L),  // non-square, both edges partial; 60 tiles: a full and a partial chunk
+                same(2, 24, 24, 2 * L, 2 * L), // exact tiles, 72 of them: exactly two chunks (CHUNK = 36)
+                same(9, 1, 3, 2 * L, 4 * L),   // one row: only the centre row of each window is real
+                same(2, 8, 12, 33 * L, 2 * L), // C past KC (at 8 floats and more): two k blocks in every GEMM
+                same(1, 6, 6, 5 * L, 34 * L)); // K past KC, K not a multiple of the two-vector panels
     }
 
     private static ConvGeometry same(int n, int h, int w, int c, int k) {
@@ -66,14 +70,14 @@ class WinogradConvTest {
         assertTrue(WinogradConv.applies(same(8, 56, 56, 64, 64)));
         assertTrue(WinogradConv.applies(same(8, 14, 14, 256, 256)));
         assertFalse(WinogradConv.applies(same(8, 7, 7, 512, 512)), "32 tiles");
-        assertTrue(WinogradConv.applies(same(8, 16, 15, 32, 40)), "CpuConvTest's Winograd case: 128 tiles");
-        assertFalse(WinogradConv.applies(same(8, 16, 12, 32, 40)), "96 tiles");
+        assertTrue(WinogradConv.applies(same(8, 16, 15, 32, 48)), "CpuConvTest's Winograd case: 128 tiles");
+        assertFalse(WinogradConv.applies(same(8, 16, 12, 32, 48)), "96 tiles");
         assertFalse(WinogradConv.applies(ConvGeometry.of(8, 56, 56, 64, 64, 3, 2, 1, 1)), "stride 2");
         assertFalse(WinogradConv.applies(ConvGeometry.of(8, 28, 28, 64, 64, 3, 1, 2, 2)), "dilation 2");
         assertFalse(WinogradConv.applies(ConvGeometry.of(8, 28, 28, 64, 64, 3, 1, 0, 1)), "no padding");
         assertFalse(WinogradConv.applies(ConvGeometry.of(8, 28, 28, 64, 64, 1, 1, 0, 1)), "1x1");
-        assertFalse(WinogradConv.applies(same(8, 32, 32, 36, 64)), "C not a multiple of 8");
-        assertFalse(WinogradConv.applies(same(8, 32, 32, 64, 44)), "K not a multiple of 8");
+        assertFalse(WinogradConv.applies(same(8, 32, 32, 34, 64)), "C not a multiple of the vector");
+        assertFalse(WinogradConv.applies(same(8, 32, 32, 64, 42)), "K not a multiple of the vector");
         assertFalse(WinogradConv.applies(same(8, 32, 32, 16, 64)), "C below MIN_CHANNELS");
         assertFalse(WinogradConv.applies(same(8, 32, 32, 64, 24)), "K below MIN_CHANNELS");
     }

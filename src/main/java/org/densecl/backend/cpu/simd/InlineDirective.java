@@ -1,0 +1,61 @@
+package org.densecl.backend.cpu.simd;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import javax.management.JMException;
+import javax.management.ObjectName;
+
+/**
+ * Tells this JVM's JIT, once, to always inline the small helpers of the cpu kernels that return vectors
+ * ({@code CpuVec}'s loads, {@code exp}, the batch norm's masked ReLU): the same as {@code jcmd <pid>
+ * Compiler.directives_add}, done from inside the JVM so that every way of starting it gets it.
+ *
+ * <p>Why: C2 declines to inline a method that it has already compiled on its own into a "medium" body
+ * when it judges the call site cold, and a vector returned from a call that is not inlined becomes a heap
+ * object. Whether a helper got compiled on its own first, and how big its body is (a masked 16-float load
+ * is larger than an 8-float one), differs from one JVM to the next: one JVM boxed 570 MiB of vectors per
+ * DenseCL step in a batch-norm loop, the next none.
+ */
+public final class InlineDirective {
+    private static final String DIRECTIVE = """
+            [{ match: "*.*", inline: ["+org/densecl/backend/cpu/CpuVec.*", "+org/densecl/backend/cpu/CpuBatchNorm.reluMasked"] }]
+            """;
+    private static volatile String outcome;
+
+    private InlineDirective() {}
+
+    /** {@link #install}, with one line on standard error when the directive could not be added. */
+    public static void installOrWarn() {
+        boolean first = outcome == null;
+        String result = install();
+        if (first && !result.equals("added")) {
+            System.err.println("densecl: the JIT inline directive of the cpu kernels was " + result + "; some JVMs may"
+                    + " box vectors and run slower (jcmd <pid> Compiler.directives_add does the same from outside)");
+        }
+    }
+
+    /** Adds the directive the first time it is called; returns "added" or why not. */
+    public static synchronized String install() {
+        if (outcome != null) {
+            return outcome;
+        }
+        try {
+            Path file = Files.createTempFile("densecl-inline", ".json");
+            try {
+                Files.writeString(file, DIRECTIVE, StandardCharsets.UTF_8);
+                ManagementFactory.getPlatformMBeanServer().invoke(
+                        new ObjectName("com.sun.management:type=DiagnosticCommand"), "compilerDirectivesAdd",
+                        new Object[] {new String[] {file.toString()}}, new String[] {String[].class.getName()});
+            } finally {
+                Files.deleteIfExists(file);
+            }
+            outcome = "added";
+        } catch (IOException | JMException | RuntimeException e) {
+            outcome = "not added (" + e + ")";
+        }
+        return outcome;
+    }
+}
