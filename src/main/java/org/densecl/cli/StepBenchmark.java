@@ -155,7 +155,9 @@ public final class StepBenchmark implements Callable<Integer> {
         if (backend.startsWith("cuda")) {
             return "GPU, " + cudaOptions();
         }
-        return backend.equals("cpu") ? gemm + ", " + conv + (disabled.isEmpty() ? "" : ", without " + String.join(" ",
+        // Winograd and the direct stem pair with the vector GEMM only; with OpenBLAS every convolution is a GEMM.
+        String convs = gemm.equals("vector") ? conv : "every conv a GEMM";
+        return backend.equals("cpu") ? gemm + ", " + convs + (disabled.isEmpty() ? "" : ", without " + String.join(" ",
                 disabled)) + ", " + usedThreads + " threads" : "scalar, 1 thread";
     }
 
