@@ -44,6 +44,7 @@ public final class CudaBackend implements Backend {
     private final CudaPooling pooling;
     private final CudaLosses losses;
     private final CudaContrastive contrastive;
+    private final DeferredChecks checks;
     private boolean closed;
 
     /**
@@ -92,9 +93,11 @@ public final class CudaBackend implements Backend {
             this.batchNorm = new CudaBatchNorm(kernels, stream, options.cudnnBatchNorm() ? cudnn : null, elementwise,
                     scratch("batch norm's partial sums or masked gradient"));
             this.pooling = new CudaPooling(kernels, stream);
-            this.losses = new CudaLosses(kernels, stream, scratch("the cross-entropy's label record and block sums"));
+            this.checks = new DeferredChecks(context);
+            this.losses = new CudaLosses(kernels, stream, scratch("the cross-entropy's label count and block sums"),
+                    checks);
             this.contrastive = new CudaContrastive(cublas, kernels, stream, scratch("denseMatch's similarity matrices"),
-                    scratch("infoNceLoss's logits block"), scratch("infoNceLoss's row losses"));
+                    scratch("infoNceLoss's logits block"), scratch("infoNceLoss's row losses"), checks);
             done = true;
         } finally {
             if (!done) {
@@ -167,11 +170,18 @@ public final class CudaBackend implements Backend {
         Check.numel("download", "src", src, dst.length);
         context.makeCurrent();
         transfers.download(CudaArgs.f32Address("download", "src", src), dst);
+        checks.verify(); // the host has waited for the device: report a bad label or index queued before
     }
 
     @Override
     public void synchronize() {
         context.synchronize();
+        checks.verify();
+    }
+
+    /** Input checks (labels, correspondence indices) queued and not yet read back (tests). */
+    int pendingChecks() {
+        return checks.pending();
     }
 
     // ------------------------------------------------------------------ elementwise
@@ -213,7 +223,9 @@ public final class CudaBackend implements Backend {
 
     @Override
     public long countNonFinite(Tensor x) {
-        return elementwise.countNonFinite(x);
+        long count = elementwise.countNonFinite(x);
+        checks.verify(); // the count's read waited for the stream
+        return count;
     }
 
     // ------------------------------------------------------------------ GEMM and convolution
@@ -437,6 +449,7 @@ public final class CudaBackend implements Backend {
             return;
         }
         closed = true;
+        checks.discard(); // an error not yet read belongs to a step nobody will finish
         try {
             context.synchronize();
             cublas.close();

@@ -10,10 +10,12 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.util.List;
 import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.VsRef;
 import org.densecl.backend.VsRef.Pair;
 import org.densecl.model.ResNetStepParityTest;
+import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -118,6 +120,38 @@ class CudaFakeLibrariesTest {
             }
             assertTrue(afterFirst > before, "the first step sizes the scratch (the count sees allocations)");
             assertEquals(afterFirst, be.deviceAllocations(), "device allocations after step 1 vs after step 3");
+        }
+    }
+
+    /**
+     * The cross-entropy forward and denseGather check their labels and indices on the device and queue no
+     * synchronisation for it: the stream log between the ops and the next download holds no sync, and that
+     * download, which waits anyway, throws the first error queued with the reference's message.
+     */
+    @Test
+    void badLabelsAndIndicesWaitForTheNextDownloadInsteadOfSynchronising() throws Throwable {
+        try (CudaBackend be = backend("fp32"); VsRef h = new VsRef(be)) {
+            int m = 50, c = 4, s2 = 6;
+            Pair logits = h.normal(1, 1, m, c), labels = h.labels(2, c + 3, 255, 0, m), probs = h.zeros(m, c);
+            Pair loss = h.zeros(1), grid = h.normal(3, 1, 2, s2, 5), out = h.zeros(2, s2, 5);
+            Pair indices = new Pair(h.ref.allocate(DType.I32, Shape.of(2, s2)), be.allocate(DType.I32, Shape.of(2, s2)));
+            be.upload(new int[] {0, 1, 2, 3, 4, 5, 9, 0, 0, 0, 0, 0}, indices.dut());
+            IllegalArgumentException want = assertThrows(IllegalArgumentException.class, () -> h.ref
+                    .softmaxCrossEntropyForward(logits.ref(), labels.ref(), 255, true, probs.ref(), loss.ref()));
+            Pair good = h.labels(4, c, 255, 0.1, m);
+            be.softmaxCrossEntropyForward(logits.dut(), good.dut(), 255, true, probs.dut(), loss.dut());
+            be.denseGather(grid.dut(), be.allocate(DType.I32, Shape.of(2, s2)), out.dut()); // first calls size scratch
+            h.download(loss); // clean inputs: nothing to report
+            stand.log(true);
+            be.softmaxCrossEntropyForward(logits.dut(), labels.dut(), 255, true, probs.dut(), loss.dut());
+            be.denseGather(grid.dut(), indices.dut(), out.dut());
+            List<String> queued = stand.logged();
+            stand.log(false);
+            assertTrue(queued.stream().anyMatch(l -> l.contains("ce_labels_f32"))
+                    && queued.stream().anyMatch(l -> l.contains("dense_gather_f32")), "the log saw both ops: " + queued);
+            assertEquals(List.of(), queued.stream().filter(l -> l.contains("sync")).toList(), "no host wait");
+            IllegalArgumentException got = assertThrows(IllegalArgumentException.class, () -> h.download(loss));
+            assertEquals(want.getMessage(), got.getMessage(), "the first error queued, as ref reports it");
         }
     }
 

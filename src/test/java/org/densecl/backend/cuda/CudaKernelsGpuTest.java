@@ -218,12 +218,13 @@ class CudaKernelsGpuTest {
         int m = 700, c = 5, ignore = 255;
         Tensor logits = g.uniform(40, -4, 4, m, c), labels = g.labels(41, c, ignore, 0.2, m);
         long dl = g.dev(logits), dlab = g.dev(labels), ws = g.scratch(CudaKernels.crossEntropyWorkspaceBytes(m));
+        long record = g.noError();
         for (boolean avg : new boolean[] {false, true}) {
             Tensor probs = g.zeros(m, c), loss = g.zeros(1), grad = g.uniform(42, -1, 1, m, c);
             long dprobs = g.scratch(4L * m * c), dloss = g.scratch(4), dgrad = g.dev(grad);
             g.ref.softmaxCrossEntropyForward(logits, labels, ignore, avg, probs, loss);
-            g.k.softmaxCrossEntropyForward(g.stream, dl, dlab, m, c, ignore, avg, dprobs, dloss, ws);
-            g.k.throwIfBadLabel(g.stream, "softmaxCrossEntropyForward", ws, dlab, c, ignore);
+            g.k.softmaxCrossEntropyForward(g.stream, dl, dlab, m, c, ignore, avg, dprobs, dloss, ws, record);
+            g.k.throwIfBadLabel(g.stream, "softmaxCrossEntropyForward", record, c, ignore);
             g.assertClose("ce probs avg=" + avg, probs, dprobs, 1e-6, 1e-5);
             g.assertClose("ce loss avg=" + avg, loss, dloss, 1e-6, 1e-5);
             g.ref.softmaxCrossEntropyBackward(probs, labels, ignore, avg, 0.7f, grad);
@@ -235,9 +236,10 @@ class CudaKernelsGpuTest {
         long bad = g.dev(labels);
         IllegalArgumentException want = assertThrows(IllegalArgumentException.class, () -> g.ref
                 .softmaxCrossEntropyForward(logits, labels, ignore, true, g.zeros(m, c), g.zeros(1)));
-        g.k.softmaxCrossEntropyForward(g.stream, dl, bad, m, c, ignore, true, g.scratch(4L * m * c), g.scratch(4), ws);
+        g.k.softmaxCrossEntropyForward(g.stream, dl, bad, m, c, ignore, true, g.scratch(4L * m * c), g.scratch(4), ws,
+                record);
         IllegalArgumentException got = assertThrows(IllegalArgumentException.class,
-                () -> g.k.throwIfBadLabel(g.stream, "softmaxCrossEntropyForward", ws, bad, c, ignore));
+                () -> g.k.throwIfBadLabel(g.stream, "softmaxCrossEntropyForward", record, c, ignore));
         assertEquals(want.getMessage(), got.getMessage());
     }
 
@@ -286,10 +288,10 @@ class CudaKernelsGpuTest {
         }
 
         Tensor grid = g.uniform(61, -1, 1, 3, s2, 6), out = g.zeros(3, s2, 6);
-        long dgrid = g.dev(grid), dout = g.scratch(4 * out.numel()), bad = g.scratch(8);
+        long dgrid = g.dev(grid), dout = g.scratch(4 * out.numel()), bad = g.noError();
         g.ref.denseGather(grid, got, out);
         g.k.denseGather(g.stream, dgrid, idx, dout, 3, s2, 6, bad);
-        g.k.throwIfBadIndex(g.stream, bad, idx, s2, grid.shape().toString());
+        g.k.throwIfBadIndex(g.stream, bad, s2, grid.shape().toString());
         g.assertClose("denseGather", out, dout, 0, 0);
         got.setInt(50, s2);
         IllegalArgumentException want = assertThrows(IllegalArgumentException.class,
@@ -297,7 +299,7 @@ class CudaKernelsGpuTest {
         long badIdx = g.dev(got);
         g.k.denseGather(g.stream, dgrid, badIdx, dout, 3, s2, 6, bad);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> g.k.throwIfBadIndex(g.stream, bad, badIdx, s2, grid.shape().toString()));
+                () -> g.k.throwIfBadIndex(g.stream, bad, s2, grid.shape().toString()));
         assertEquals(want.getMessage(), e.getMessage());
     }
 

@@ -346,8 +346,11 @@ class CudaOpsTest {
             b.close("cross-entropy backward avg=" + avg, dl, 1e-7, 1e-5);
         }
         Pair bad = b.labels(93, c + 5, ignore, 0, m), logits = b.normal(94, 1, m, c), probs = b.zeros(m, c);
-        assertThrows(IllegalArgumentException.class, () -> cuda.softmaxCrossEntropyForward(logits.dut(), bad.dut(),
-                ignore, false, probs.dut(), b.zeros(1).dut()));
+        IllegalArgumentException want = assertThrows(IllegalArgumentException.class, () -> b.ref
+                .softmaxCrossEntropyForward(logits.ref(), bad.ref(), ignore, false, probs.ref(), b.zeros(1).ref()));
+        Pair badLoss = b.zeros(1);
+        cuda.softmaxCrossEntropyForward(logits.dut(), bad.dut(), ignore, false, probs.dut(), badLoss.dut());
+        assertDeferred(want, badLoss);
         Pair x = b.normal(95, 1, 67, 129), y = b.zeros(67, 129), norms = b.zeros(67), dy = b.normal(96, 1, 67, 129);
         Pair dx = b.uniform(97, -1, 1, 67, 129);
         b.ref.l2NormalizeForward(x.ref(), 1e-12f, y.ref(), norms.ref());
@@ -371,6 +374,16 @@ class CudaOpsTest {
         b.ref.denseGather(grid.ref(), idxRef.ref(), outRef.ref());
         cuda.denseGather(grid.dut(), idxRef.dut(), outRef.dut());
         b.close("denseMatch + denseGather", outRef, 0, 0);
+        int[] wrong = new int[n * s2];
+        wrong[s2 + 7] = s2; // image 1, position 7: one past the grid
+        wrong[2 * s2] = -1;
+        Pair badIdx = new Pair(b.ref.allocate(DType.I32, Shape.of(n, s2)), cuda.allocate(DType.I32, Shape.of(n, s2)));
+        b.ref.upload(wrong, badIdx.ref());
+        cuda.upload(wrong, badIdx.dut());
+        IllegalArgumentException want = assertThrows(IllegalArgumentException.class,
+                () -> b.ref.denseGather(grid.ref(), badIdx.ref(), outRef.ref()));
+        cuda.denseGather(grid.dut(), badIdx.dut(), outRef.dut());
+        assertDeferred(want, outRef);
         Pair u = b.normal(103, 0.2, r, d), pos = b.normal(104, 0.2, r, d), queue = b.normal(105, 0.2, k, d);
         for (boolean grad : new boolean[] {true, false}) {
             Pair loss = b.zeros(1), du = b.uniform(106, -1, 1, r, d);
@@ -379,6 +392,19 @@ class CudaOpsTest {
             b.close("infoNceLoss loss grad=" + grad, loss, 1e-6, 1e-5);
             b.close("infoNceLoss dAnchors grad=" + grad, du, 1e-6, 1e-5);
         }
+    }
+
+    /**
+     * A bad label or index is found on the device without a synchronisation of its own: the op returns with
+     * its check pending, and the next download (which waits for the device anyway) throws the reference's
+     * message, once; the backend then works on.
+     */
+    private void assertDeferred(IllegalArgumentException want, Pair output) {
+        assertEquals(1, cuda.pendingChecks(), "the check waits for the next synchronisation");
+        IllegalArgumentException got = assertThrows(IllegalArgumentException.class, () -> b.download(output));
+        assertEquals(want.getMessage(), got.getMessage());
+        assertEquals(0, cuda.pendingChecks(), "read once");
+        b.download(output); // reported once: the next download is clean
     }
 
     @Test
