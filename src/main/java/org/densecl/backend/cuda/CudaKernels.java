@@ -169,6 +169,30 @@ public final class CudaKernels implements AutoCloseable {
         return 8L * Math.max(rows, 1);
     }
 
+    // ---------------------------------------------------------------- cast.cu
+
+    /**
+     * {@code void cast_f32_to_bf16(const float* src, unsigned short* dst, long long n)}: dst = bf16(src),
+     * round to nearest even, NaN to 0x7FFF.
+     */
+    public void castToBf16(long stream, long src, long dst, long n) {
+        synchronized (args) {
+            args.begin().ptr(src).ptr(dst).i64(n);
+            launch1d(CudaKernel.CAST_F32_TO_BF16, n, stream);
+        }
+    }
+
+    /**
+     * {@code void cast_bf16_to_f32(const unsigned short* src, float* dst, long long n, int accumulate)}:
+     * dst = f32(src), or dst += f32(src).
+     */
+    public void castToF32(long stream, long src, long dst, long n, boolean accumulate) {
+        synchronized (args) {
+            args.begin().ptr(src).ptr(dst).i64(n).bool(accumulate);
+            launch1d(CudaKernel.CAST_BF16_TO_F32, n, stream);
+        }
+    }
+
     // ---------------------------------------------------------------- elementwise.cu
 
     /** {@code void scale_f32(float* x, long long n, float alpha)}: x = alpha * x. */

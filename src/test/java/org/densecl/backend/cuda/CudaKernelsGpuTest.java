@@ -197,6 +197,47 @@ class CudaKernelsGpuTest {
         g.assertClose("adaptiveAvgPool backward", gx, dgx, 1e-6, 1e-5);
     }
 
+    /**
+     * The bf16 casts bit for bit against {@link Bf16Reference}: zeros, NaNs (quiet, signalling, negative,
+     * with payloads), infinities, the largest finite floats (rounding up to infinity), normal and subnormal
+     * ties both ways, values just off a tie, and random bit patterns; then back to f32 exactly, and added.
+     */
+    @Test
+    void bf16CastsRoundToNearestEvenBitForBit() {
+        int[] special = {0, 0x80000000, 0x3F800000, 0xBF800000, 0x7FC00000, 0x7FC00001, 0xFFFFFFFF, 0x7F800001,
+            0x7F800000, 0xFF800000, 0x7F7FFFFF, 0xFF7FFFFF, 0x7F7F7FFF, 0x7F7F8000, 0x7F7E8000,
+            0x3F808000, 0x3F818000, 0x3F808001, 0x3F807FFF, 0xBF818000, 0x00800000, 0x00000001, 0x80000001,
+            0x00008000, 0x00018000, 0x007F8000, 0x007FFFFF, 0x807FFFFF, 0x00017FFF, 0x00008001};
+        int n = special.length + 4001;
+        Tensor in = g.ref.allocate(DType.I32, Shape.of(n));
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(90);
+        for (int i = 0; i < n; i++) {
+            in.setInt(i, i < special.length ? special[i] : rnd.nextInt());
+        }
+        long src = g.dev(in), half = g.scratch(2L * n);
+        g.k.castToBf16(g.stream, src, half, n);
+        Tensor got = g.host(half, g.ref.allocate(DType.I32, Shape.of((n + 1) / 2)));
+        Tensor back = g.ref.allocate(DType.I32, Shape.of(n));
+        long wide = g.scratch(4L * n);
+        g.k.castToF32(g.stream, half, wide, n, false);
+        Tensor exact = g.host(wide, back);
+        for (int i = 0; i < n; i++) {
+            short want = Bf16Reference.round(Float.intBitsToFloat(in.getInt(i)));
+            short have = (short) (got.getInt(i / 2) >>> (16 * (i % 2))); // little-endian pairs
+            assertEquals(Integer.toHexString(want & 0xFFFF), Integer.toHexString(have & 0xFFFF),
+                    "bf16 of 0x" + Integer.toHexString(in.getInt(i)));
+            assertEquals((want & 0xFFFF) << 16, exact.getInt(i), "f32 of bf16 0x" + Integer.toHexString(want & 0xFFFF));
+        }
+        Tensor base = g.uniform(91, -4, 4, n);
+        long acc = g.dev(base);
+        g.k.castToF32(g.stream, half, acc, n, true);
+        Tensor sum = g.host(acc, base);
+        for (int i = 0; i < n; i++) {
+            float want = base.getFloat(i) + Bf16Reference.value(Bf16Reference.round(Float.intBitsToFloat(in.getInt(i))));
+            assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(sum.getFloat(i)), "accumulate at " + i);
+        }
+    }
+
     @Test
     void bilinearResizeBothAlignments() {
         for (boolean align : new boolean[] {false, true}) {
