@@ -88,7 +88,10 @@ public final class CudaBackend implements Backend {
             this.convWorkspace = scratch("the cuDNN workspace");
             long counter = context.allocate(8); // (1) u64: countNonFinite's count
             this.convPlans = new ConvPlans(CudaConv.ranking(cudnn), options.convWorkspaceLimit());
-            this.conv = new CudaConv(cudnn, convPlans, convWorkspace);
+            Bf16Operands bf16 = precision != CudaPrecision.BF16 ? null : new Bf16Operands(kernels, stream,
+                    scratch("bf16 copies of convolution activations"), scratch("bf16 copies of convolution filters"),
+                    scratch("bf16 copies of convolution outputs"));
+            this.conv = new CudaConv(cudnn, convPlans, convWorkspace, bf16);
             this.elementwise = new CudaElementwise(context, kernels, scratch("biasBackward's column sums"), counter);
             this.batchNorm = new CudaBatchNorm(kernels, stream, options.cudnnBatchNorm() ? cudnn : null, elementwise,
                     scratch("batch norm's partial sums or masked gradient"));

@@ -19,6 +19,8 @@ import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * What the stand-in libraries record of the cuda backend's calls, without a GPU ({@link StandIns}): the compute
@@ -28,7 +30,7 @@ import org.junit.jupiter.api.Test;
  */
 class CudaFakeLibrariesTest {
     private static StandIns stand;
-    private static MethodHandle cublasCompute, cublasMath, cudnnMath, cudnnBnMode, cudnnFactor;
+    private static MethodHandle cublasCompute, cublasMath, cudnnMath, cudnnBnMode, cudnnFactor, cudnnConvTypes;
 
     @BeforeAll
     static void build() throws Throwable {
@@ -37,6 +39,8 @@ class CudaFakeLibrariesTest {
         cublasMath = intFunction(stand.cublas, "fake_cublas_last_math");
         cudnnMath = intFunction(stand.cudnn, "fake_cudnn_last_math");
         cudnnBnMode = intFunction(stand.cudnn, "fake_cudnn_last_bn_mode");
+        cudnnConvTypes = Linker.nativeLinker().downcallHandle(stand.cudnn.find("fake_cudnn_last_conv").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
         cudnnFactor = Linker.nativeLinker().downcallHandle(stand.cudnn.find("fake_cudnn_last_factor").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_DOUBLE));
     }
@@ -104,12 +108,46 @@ class CudaFakeLibrariesTest {
     }
 
     /**
+     * bf16 mode hands cuDNN bf16 tensor and filter descriptors with an f32 compute type (PSEUDO_BFLOAT16_CONFIG)
+     * and tensor-op math in every direction; tf32 and fp32 keep f32 descriptors. The stand-in records the
+     * data types of the last convolution it ran.
+     */
+    @Test
+    void bf16ConvolutionsUseBf16DescriptorsAndFloatCompute() throws Throwable {
+        int bf = Cudnn.CUDNN_DATA_BFLOAT16, f32 = Cudnn.CUDNN_DATA_FLOAT;
+        ConvGeometry g = ConvGeometry.of(2, 6, 5, 3, 4, 3, 1, 1, 1);
+        for (String options : new String[] {"bf16", "", "fp32"}) {
+            int data = options.equals("bf16") ? bf : f32;
+            try (CudaBackend be = backend(options); VsRef h = new VsRef(be)) {
+                Pair x = h.uniform(1, -1, 1, g.xShape().dims()), w = h.uniform(2, -1, 1, g.wShape().dims());
+                Pair y = h.zeros(g.yShape().dims()), dw = h.zeros(g.wShape().dims());
+                Runnable[] directions = {
+                    () -> be.conv2dForward(g, x.dut(), w.dut(), null, y.dut()),
+                    () -> be.conv2dBackwardData(g, y.dut(), w.dut(), x.dut()),
+                    () -> be.conv2dBackwardFilter(g, x.dut(), y.dut(), dw.dut(), null)};
+                for (Runnable direction : directions) {
+                    direction.run();
+                    int[] got = new int[4];
+                    for (int i = 0; i < 4; i++) {
+                        got[i] = (int) cudnnConvTypes.invokeExact(i);
+                    }
+                    assertEquals(java.util.Arrays.toString(new int[] {data, data, data, f32}),
+                            java.util.Arrays.toString(got), "x, w, y data types and compute type of '" + options + "'");
+                    assertEquals(options.equals("fp32") ? CudaPrecision.CUDNN_FMA_MATH : CudaPrecision.CUDNN_TENSOR_OP_MATH,
+                            (int) cudnnMath.invokeExact(), "math type of '" + options + "'");
+                }
+            }
+        }
+    }
+
+    /**
      * Device memory is planned once per step shape: the first ResNet-50 training step (forward, loss, backward,
      * SGD) sizes the scratch (convolution workspace, partial sums); the steps after it allocate nothing.
      */
-    @Test
-    void trainingStepsAfterTheFirstAllocateNoDeviceMemory() throws Throwable {
-        try (CudaBackend be = backend("")) {
+    @ParameterizedTest
+    @ValueSource(strings = {"", "bf16"})
+    void trainingStepsAfterTheFirstAllocateNoDeviceMemory(String options) throws Throwable {
+        try (CudaBackend be = backend(options)) {
             ResNetStepParityTest.Run run = new ResNetStepParityTest.Run(be);
             long before = be.deviceAllocations(), afterFirst = 0;
             for (int step = 0; step < 3; step++) {

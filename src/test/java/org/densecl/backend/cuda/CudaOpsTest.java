@@ -149,16 +149,18 @@ class CudaOpsTest {
         convolutions(b, cuda);
     }
 
-    /** Five geometries (same, strided, pointwise, dilated, stem), every direction, on {@code cuda} against ref. */
+    /** Five geometries: 3x3 same, strided, pointwise, dilated (FCN's layer4), the stem. */
+    private static final ConvGeometry[] SHAPES = {
+        ConvGeometry.of(2, 9, 7, 5, 6, 3, 1, 1, 1),
+        ConvGeometry.of(3, 11, 10, 4, 7, 3, 2, 1, 1),
+        ConvGeometry.of(2, 8, 9, 6, 5, 1, 1, 0, 1),
+        ConvGeometry.of(1, 12, 13, 3, 4, 3, 1, 2, 2),
+        ConvGeometry.of(2, 23, 21, 3, 8, 7, 2, 3, 1),
+    };
+
+    /** The five geometries, every direction, on {@code cuda} against ref. */
     static void convolutions(VsRef b, CudaBackend cuda) {
-        ConvGeometry[] shapes = {
-            ConvGeometry.of(2, 9, 7, 5, 6, 3, 1, 1, 1),   // 3x3 same
-            ConvGeometry.of(3, 11, 10, 4, 7, 3, 2, 1, 1), // strided
-            ConvGeometry.of(2, 8, 9, 6, 5, 1, 1, 0, 1),   // pointwise
-            ConvGeometry.of(1, 12, 13, 3, 4, 3, 1, 2, 2), // dilated (FCN's layer4)
-            ConvGeometry.of(2, 23, 21, 3, 8, 7, 2, 3, 1), // stem
-        };
-        for (ConvGeometry g : shapes) {
+        for (ConvGeometry g : SHAPES) {
             int k = g.r() * g.s() * g.c();
             Pair x = b.uniform(20, -1, 1, g.xShape().dims()), w = b.uniform(21, -1, 1, g.wShape().dims());
             Pair bias = b.uniform(22, -1, 1, g.k()), y = b.zeros(g.yShape().dims());
@@ -201,6 +203,42 @@ class CudaOpsTest {
             t.ref.conv2dForward(g, x.ref(), w.ref(), null, y.ref());
             tf32.conv2dForward(g, x.dut(), w.dut(), null, y.dut());
             t.close("TF32 conv2dForward " + g, y, 4 * 0x1p-10 * Math.sqrt(576), 0);
+        }
+    }
+
+    /**
+     * bf16 convolutions (cuDNN's PSEUDO_BFLOAT16_CONFIG on bf16 copies) round each input to bf16, a relative
+     * error of at most 2^-8, so a product of two is off by at most 2^-7 of its size and a sum of k products of
+     * random sign (inputs uniform in [-1, 1], a product's rms 1/3) by about 2^-7 * sqrt(k) / 3 at worst per
+     * term's bound; the result is rounded to bf16 once more, up to 2^-8 of |y| ~ sqrt(k) / 3. 2^-7 * sqrt(k)
+     * covers both with room for the tails; a transposed filter or a wrong operand is off by O(sqrt(k) / 3),
+     * 40x more. Accumulating into dx and dw adds one f32 rounding.
+     */
+    @Test
+    void bf16ConvolutionsStayWithinTheirRounding() throws Throwable {
+        try (CudaBackend bf16 = open("bf16"); VsRef t = new VsRef(bf16)) {
+            for (ConvGeometry g : SHAPES) {
+                Pair x = t.uniform(40, -1, 1, g.xShape().dims()), w = t.uniform(41, -1, 1, g.wShape().dims());
+                Pair bias = t.uniform(42, -1, 1, g.k()), y = t.zeros(g.yShape().dims());
+                int k = g.r() * g.s() * g.c();
+                t.ref.conv2dForward(g, x.ref(), w.ref(), bias.ref(), y.ref());
+                bf16.conv2dForward(g, x.dut(), w.dut(), bias.dut(), y.dut());
+                t.close("bf16 conv2dForward " + g, y, 0x1p-7 * Math.sqrt(k), 0);
+                Pair dy = t.uniform(43, -1, 1, g.yShape().dims());
+                for (boolean acc : new boolean[] {true, false}) {
+                    Pair dx = t.uniform(44, -1, 1, g.xShape().dims());
+                    t.ref.conv2dBackwardData(g, dy.ref(), w.ref(), dx.ref(), acc);
+                    bf16.conv2dBackwardData(g, dy.dut(), w.dut(), dx.dut(), acc);
+                    t.close("bf16 conv2dBackwardData accumulate=" + acc + " " + g, dx,
+                            0x1p-7 * Math.sqrt(g.r() * g.s() * g.k()), 0);
+                }
+                Pair dw = t.uniform(45, -1, 1, g.wShape().dims()), db = t.uniform(46, -1, 1, g.k());
+                t.ref.conv2dBackwardFilter(g, x.ref(), dy.ref(), dw.ref(), db.ref());
+                bf16.conv2dBackwardFilter(g, x.dut(), dy.dut(), dw.dut(), db.dut());
+                int pixels = g.n() * g.p() * g.q();
+                t.close("bf16 conv2dBackwardFilter dw " + g, dw, 0x1p-7 * Math.sqrt(pixels), 0);
+                t.close("bf16 conv2dBackwardFilter db (f32) " + g, db, dot(pixels), 1e-5);
+            }
         }
     }
 
