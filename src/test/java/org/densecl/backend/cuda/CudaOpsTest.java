@@ -207,36 +207,40 @@ class CudaOpsTest {
     }
 
     /**
-     * bf16 convolutions (cuDNN's PSEUDO_BFLOAT16_CONFIG on bf16 copies) round each input to bf16, a relative
-     * error of at most 2^-8, so a product of two is off by at most 2^-7 of its size and a sum of k products of
-     * random sign (inputs uniform in [-1, 1], a product's rms 1/3) by about 2^-7 * sqrt(k) / 3 at worst per
-     * term's bound; the result is rounded to bf16 once more, up to 2^-8 of |y| ~ sqrt(k) / 3. 2^-7 * sqrt(k)
-     * covers both with room for the tails; a transposed filter or a wrong operand is off by O(sqrt(k) / 3),
-     * 40x more. Accumulating into dx and dw adds one f32 rounding.
+     * bf16 convolutions (cuDNN's PSEUDO_BFLOAT16_CONFIG on bf16 copies) against ref with the same roundings
+     * ({@link Bf16Convolutions}: x, w, dy and the result rounded to bf16 to nearest even), so what is left is
+     * f32 summation order, as in {@link #convolutionsMatchRef} ({@link #dot}), plus a result that order puts on
+     * the other side of a bf16 rounding boundary: one bf16 step, 2^-7 of it at most (rtol). Against plain f32
+     * ref the difference is the rounding itself, each input off by up to 2^-8 relative: a sum of k products of
+     * inputs in [-1, 1] moves by about 2^-7 * sqrt(k) / 3, so 2^-7 * sqrt(k) there, which a transposed filter
+     * or a wrong operand (off by O(sqrt(k) / 3)) still fails by 40x.
      */
     @Test
-    void bf16ConvolutionsStayWithinTheirRounding() throws Throwable {
+    void bf16ConvolutionsRoundAsPseudoBf16Config() throws Throwable {
         try (CudaBackend bf16 = open("bf16"); VsRef t = new VsRef(bf16)) {
+            org.densecl.backend.Backend oracle = Bf16Convolutions.on(t.ref);
             for (ConvGeometry g : SHAPES) {
                 Pair x = t.uniform(40, -1, 1, g.xShape().dims()), w = t.uniform(41, -1, 1, g.wShape().dims());
-                Pair bias = t.uniform(42, -1, 1, g.k()), y = t.zeros(g.yShape().dims());
+                Pair bias = t.uniform(42, -1, 1, g.k()), y = t.zeros(g.yShape().dims()), y32 = t.zeros(g.yShape().dims());
                 int k = g.r() * g.s() * g.c();
-                t.ref.conv2dForward(g, x.ref(), w.ref(), bias.ref(), y.ref());
+                t.ref.conv2dForward(g, x.ref(), w.ref(), bias.ref(), y32.ref());
+                oracle.conv2dForward(g, x.ref(), w.ref(), bias.ref(), y.ref());
                 bf16.conv2dForward(g, x.dut(), w.dut(), bias.dut(), y.dut());
-                t.close("bf16 conv2dForward " + g, y, 0x1p-7 * Math.sqrt(k), 0);
+                t.close("bf16 conv2dForward " + g, y, dot(k), 0x1p-7);
+                t.close("bf16 conv2dForward against f32 " + g, new Pair(y32.ref(), y.dut()), 0x1p-7 * Math.sqrt(k), 0);
                 Pair dy = t.uniform(43, -1, 1, g.yShape().dims());
                 for (boolean acc : new boolean[] {true, false}) {
                     Pair dx = t.uniform(44, -1, 1, g.xShape().dims());
-                    t.ref.conv2dBackwardData(g, dy.ref(), w.ref(), dx.ref(), acc);
+                    oracle.conv2dBackwardData(g, dy.ref(), w.ref(), dx.ref(), acc);
                     bf16.conv2dBackwardData(g, dy.dut(), w.dut(), dx.dut(), acc);
-                    t.close("bf16 conv2dBackwardData accumulate=" + acc + " " + g, dx,
-                            0x1p-7 * Math.sqrt(g.r() * g.s() * g.k()), 0);
+                    t.close("bf16 conv2dBackwardData accumulate=" + acc + " " + g, dx, dot(g.r() * g.s() * g.k()),
+                            0x1p-7);
                 }
                 Pair dw = t.uniform(45, -1, 1, g.wShape().dims()), db = t.uniform(46, -1, 1, g.k());
-                t.ref.conv2dBackwardFilter(g, x.ref(), dy.ref(), dw.ref(), db.ref());
+                oracle.conv2dBackwardFilter(g, x.ref(), dy.ref(), dw.ref(), db.ref());
                 bf16.conv2dBackwardFilter(g, x.dut(), dy.dut(), dw.dut(), db.dut());
                 int pixels = g.n() * g.p() * g.q();
-                t.close("bf16 conv2dBackwardFilter dw " + g, dw, 0x1p-7 * Math.sqrt(pixels), 0);
+                t.close("bf16 conv2dBackwardFilter dw " + g, dw, dot(pixels), 0x1p-7);
                 t.close("bf16 conv2dBackwardFilter db (f32) " + g, db, dot(pixels), 1e-5);
             }
         }
