@@ -169,6 +169,25 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void uploadAsync(float[] src, Tensor dst) {
+        Check.numel("uploadAsync", "dst", dst, src.length);
+        context.makeCurrent();
+        transfers.uploadAsync(src, CudaArgs.f32Address("uploadAsync", "dst", dst));
+    }
+
+    @Override
+    public void uploadAsync(int[] src, Tensor dst) {
+        Check.numel("uploadAsync", "dst", dst, src.length);
+        context.makeCurrent();
+        transfers.uploadAsync(src, CudaArgs.i32Address("uploadAsync", "dst", dst));
+    }
+
+    @Override
+    public void awaitUpload(Tensor dst) {
+        transfers.awaitUpload(dst.data().address());
+    }
+
+    @Override
     public void download(Tensor src, float[] dst) {
         Check.numel("download", "src", src, dst.length);
         context.makeCurrent();
