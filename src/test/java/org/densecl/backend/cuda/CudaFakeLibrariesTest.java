@@ -141,6 +141,40 @@ class CudaFakeLibrariesTest {
     }
 
     /**
+     * The stand-in cuDNN refuses, as cuDNN does (CUDNN_STATUS_NOT_SUPPORTED), the data-type configurations
+     * outside FLOAT_CONFIG and PSEUDO_BFLOAT16_CONFIG: bf16 x and w with an f32 y, and bf16 data with a bf16
+     * compute type (cuDNN has no true-bf16 configuration); it accepts the pseudo-bf16 one.
+     */
+    @Test
+    void standInCudnnRejectsMixedAndTrueBf16Configurations() throws Throwable {
+        ConvGeometry g = ConvGeometry.of(1, 5, 5, 2, 3, 3, 1, 1, 1);
+        Linker linker = Linker.nativeLinker();
+        MethodHandle rank = linker.downcallHandle(stand.cudnn.find("cudnnGetConvolutionForwardAlgorithm_v7")
+                .orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                ValueLayout.ADDRESS));
+        MethodHandle setConv = linker.downcallHandle(stand.cudnn.find("cudnnSetConvolution2dDescriptor").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+        Cudnn bf16 = new Cudnn(stand.cudnn, 0, CudaPrecision.BF16);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment count = arena.allocate(ValueLayout.JAVA_INT), perf = arena.allocate(8 * ConvAlgo.PERF_BYTES);
+            MemorySegment x = bf16.xDesc(g), w = bf16.filter(g), conv = bf16.convolution(g), y = bf16.yDesc(g);
+            MemorySegment yF32 = bf16.tensor(TensorDims.nhwc(g.n(), g.p(), g.q(), g.k()), Cudnn.CUDNN_DATA_FLOAT);
+            assertEquals(0, (int) rank.invokeExact(MemorySegment.NULL, x, w, conv, y, 8, count, perf), "pseudo-bf16");
+            assertEquals(3000, (int) rank.invokeExact(MemorySegment.NULL, x, w, conv, yF32, 8, count, perf),
+                    "bf16 x, w with f32 y");
+            assertEquals(0, (int) setConv.invokeExact(conv, 1, 1, 1, 1, 1, 1, Cudnn.CUDNN_CROSS_CORRELATION,
+                    Cudnn.CUDNN_DATA_BFLOAT16));
+            assertEquals(3000, (int) rank.invokeExact(MemorySegment.NULL, x, w, conv, y, 8, count, perf),
+                    "bf16 compute type");
+        } finally {
+            bf16.close();
+        }
+    }
+
+    /**
      * Device memory is planned once per step shape: the first ResNet-50 training step (forward, loss, backward,
      * SGD) sizes the scratch (convolution workspace, partial sums); the steps after it allocate nothing.
      */
