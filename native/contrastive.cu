@@ -38,8 +38,9 @@ extern "C" __global__ void dense_match_argmax_f32(const float* sim, int* indices
     if (lane == 0) indices[r] = bestIdx == 0x7fffffff ? 0 : bestIdx;
 }
 
-// out[b, i, :] = grid[b, indices[b, i], :]. An index outside [0, s2) writes zeros and records the
-// smallest such row b * s2 + i in bad[0] (the host sets it to ULLONG_MAX first and throws).
+// out[b, i, :] = grid[b, indices[b, i], :]. An index j outside [0, s2) writes zeros and lowers bad[0]
+// to the key (row << 32 | j as u32) of row b * s2 + i, so the smallest bad row and its index stay in one
+// word until the host reads them at its next synchronisation (bad starts at ULLONG_MAX).
 // grid, out (n, s2, d), indices (n, s2), bad (1)
 extern "C" __global__ void dense_gather_f32(const float* grid, const int* indices, float* out, int n, int s2, int d,
                                             unsigned long long* bad) {
@@ -49,7 +50,7 @@ extern "C" __global__ void dense_gather_f32(const float* grid, const int* indice
         int j = indices[row];
         if (j < 0 || j >= s2) {
             out[o] = 0.f;
-            if (k == 0) atomicMin(bad, (unsigned long long)row);
+            if (k == 0) atomicMin(bad, ((unsigned long long)row << 32) | (unsigned)j);
             continue;
         }
         long long b = row / s2;

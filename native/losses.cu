@@ -5,21 +5,24 @@
 
 #define CE_BLOCK 256
 
-// Label check and count, before the loss or its gradient: status[0] = the smallest pixel whose label is
-// outside [0, c) and not the ignore index (stays ULLONG_MAX when none), status[1] += non-ignored labels.
-// The host sets status to {ULLONG_MAX, 0} first. labels (rows), status (2)
+// Label check and count, before the loss or its gradient: count[0] += non-ignored labels (the host zeroes
+// it first); when bad is not NULL, bad[0] = min of its value and the key (pixel << 32 | label as u32) of
+// every label outside [0, c) that is not the ignore index, so the smallest bad pixel and its label survive
+// in one word until the host reads them at its next synchronisation (rows < 2^32, checked by the host).
+// labels (rows), count (1), bad (1) or NULL
 extern "C" __global__ void ce_labels_f32(const int* labels, long long rows, int c, int ignoreIndex,
-                                         unsigned long long* status) {
+                                         unsigned long long* count, unsigned long long* bad) {
     __shared__ unsigned long long scratch[32];
-    unsigned long long count = 0;
+    unsigned long long counted = 0;
     FOR_EACH(m, rows) {
         int label = labels[m];
         if (label == ignoreIndex) continue;
-        count++;
-        if (label < 0 || label >= c) atomicMin(status, (unsigned long long)m);
+        counted++;
+        if ((label < 0 || label >= c) && bad != nullptr)
+            atomicMin(bad, ((unsigned long long)m << 32) | (unsigned)label);
     }
-    count = block_sum(count, scratch);
-    if (threadIdx.x == 0 && count) atomicAdd(status + 1, count);
+    counted = block_sum(counted, scratch);
+    if (threadIdx.x == 0 && counted) atomicAdd(count, counted);
 }
 
 // probs = softmax(logits) per row; blockLoss[blk] = sum over the block's rows of logsumexp - logit[label]
@@ -46,27 +49,27 @@ extern "C" __global__ void softmax_ce_forward_f32(const float* logits, const int
     if (threadIdx.x == 0) blockLoss[blockIdx.x] = loss;
 }
 
-// loss[0] = (sum of blockLoss) / denominator, the denominator rows or (averageNonIgnored) status[1];
-// 0 when the denominator is 0. One block of CE_BLOCK threads. blockLoss (blocks), status (2), loss (1)
+// loss[0] = (sum of blockLoss) / denominator, the denominator rows or (averageNonIgnored) count[0];
+// 0 when the denominator is 0. One block of CE_BLOCK threads. blockLoss (blocks), count (1), loss (1)
 extern "C" __global__ void softmax_ce_finalize_f32(const double* blockLoss, int blocks,
-                                                   const unsigned long long* status, long long rows,
+                                                   const unsigned long long* count, long long rows,
                                                    int averageNonIgnored, float* loss) {
     __shared__ double scratch[32];
     double s = 0;
     for (int k = threadIdx.x; k < blocks; k += blockDim.x) s += blockLoss[k];
     s = block_sum(s, scratch);
     if (threadIdx.x == 0) {
-        double den = averageNonIgnored ? (double)status[1] : (double)rows;
+        double den = averageNonIgnored ? (double)count[0] : (double)rows;
         loss[0] = den == 0 ? 0.f : (float)(s / den);
     }
 }
 
 // dlogits += scale * (probs - onehot(label)) / denominator; ignored (and out-of-range) rows get nothing.
-// probs, dlogits (rows, c), labels (rows), status (2) from ce_labels_f32
+// probs, dlogits (rows, c), labels (rows), count (1) from ce_labels_f32
 extern "C" __global__ void softmax_ce_backward_f32(const float* probs, const int* labels, long long rows, int c,
-                                                   int ignoreIndex, const unsigned long long* status,
+                                                   int ignoreIndex, const unsigned long long* count,
                                                    int averageNonIgnored, float scale, float* dlogits) {
-    double den = averageNonIgnored ? (double)status[1] : (double)rows;
+    double den = averageNonIgnored ? (double)count[0] : (double)rows;
     if (den == 0) return;
     float k = (float)(scale / den);
     FOR_EACH_ROW_COL(i, m, j, rows * c, c) {

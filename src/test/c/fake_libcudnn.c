@@ -6,13 +6,23 @@
  * rejects (an output descriptor that does not match the convolution, a workspace smaller than the algorithm
  * needs, a filter not in the NHWC/KRSC format). So the binding's descriptors, argument order and scalars are
  * checked against the reference backend without a GPU. Not fast, not a simulator of cuDNN's numerics.
+ *
+ * Convolutions take the two data-type configurations of cudnnConvolutionForward / BackwardData /
+ * BackwardFilter we use, and reject the others as cuDNN does (CUDNN_STATUS_NOT_SUPPORTED): FLOAT_CONFIG
+ * (x, w, y and the convolution's compute type CUDNN_DATA_FLOAT) and PSEUDO_BFLOAT16_CONFIG (x, w, y
+ * CUDNN_DATA_BFLOAT16, compute type CUDNN_DATA_FLOAT; there is no true-bf16 config). bf16 data is read
+ * exactly, summed in float (a product of two bf16 is exact in float) and the result written rounded to
+ * nearest even; alpha and beta are floats in both. f32 data is summed in double, as before.
  */
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SUCCESS 0
+#define DATA_FLOAT 0     /* cudnnDataType_t CUDNN_DATA_FLOAT */
+#define DATA_BFLOAT16 9  /* cudnnDataType_t CUDNN_DATA_BFLOAT16 */
 #define BAD_PARAM 2000
 #define NOT_SUPPORTED 3000
 
@@ -22,6 +32,7 @@ typedef struct { int ph, pw, u, v, dh, dw, mode, ct, math; } Conv;
 typedef struct { int algo; int status; float time; size_t memory; int determinism; int math; int reserved[3]; } Perf;
 
 static int last_math = -1, last_bn_mode = -1;
+static int last_conv[4] = {-1, -1, -1, -1}; /* data types of the last convolution: x, w, y, compute */
 static double last_factor, last_eps;
 
 int cudnnCreate(void **h) { *h = malloc(8); return SUCCESS; }
@@ -66,6 +77,36 @@ static int shapes(const Tensor *x, const Filter *w, const Conv *cv, const Tensor
            ? SUCCESS : BAD_PARAM;
 }
 
+/* FLOAT_CONFIG or PSEUDO_BFLOAT16_CONFIG (x, w and y of one type, f32 compute), else NOT_SUPPORTED. */
+static int config(const Tensor *x, const Filter *w, const Conv *cv, const Tensor *y) {
+    if (x->dt != w->dt || x->dt != y->dt || cv->ct != DATA_FLOAT) return NOT_SUPPORTED;
+    if (x->dt != DATA_FLOAT && x->dt != DATA_BFLOAT16) return NOT_SUPPORTED;
+    last_conv[0] = x->dt; last_conv[1] = w->dt; last_conv[2] = y->dt; last_conv[3] = cv->ct;
+    return SUCCESS;
+}
+
+/* Element i of an f32 or bf16 buffer (a bf16 is the upper half of an f32's bits). */
+static double load(const void *p, size_t i, int dt) {
+    if (dt == DATA_FLOAT) return ((const float *)p)[i];
+    uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* Stores v as f32, or as bf16 rounded to nearest even (NaN to 0x7FFF, as CUDA's __float2bfloat16_rn). */
+static void store(void *p, size_t i, int dt, float v) {
+    if (dt == DATA_FLOAT) { ((float *)p)[i] = v; return; }
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    ((uint16_t *)p)[i] = (u & 0x7FFFFFFFu) > 0x7F800000u ? 0x7FFF : (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+}
+
+/* A running sum: double for f32 data; for bf16 data each partial sum rounded to float, cuDNN's accumulator. */
+static double accumulate(double sum, double term, int dt) {
+    return dt == DATA_FLOAT ? sum + term : (float)(sum + term);
+}
+
 /* Two algorithms: 1 ranks first and needs 1 MiB of workspace, though the ranking underestimates it (512 KiB:
  * only the workspace query is exact); 0 needs none. */
 static int ranking(int requested, int *returned, Perf *perf) {
@@ -78,15 +119,15 @@ static int ranking(int requested, int *returned, Perf *perf) {
 }
 int cudnnGetConvolutionForwardAlgorithm_v7(void *h, const Tensor *x, const Filter *w, const Conv *cv,
                                            const Tensor *y, int requested, int *returned, Perf *perf) {
-    return shapes(x, w, cv, y) ? BAD_PARAM : ranking(requested, returned, perf);
+    return shapes(x, w, cv, y) ? BAD_PARAM : config(x, w, cv, y) ? NOT_SUPPORTED : ranking(requested, returned, perf);
 }
 int cudnnGetConvolutionBackwardDataAlgorithm_v7(void *h, const Filter *w, const Tensor *dy, const Conv *cv,
                                                 const Tensor *dx, int requested, int *returned, Perf *perf) {
-    return shapes(dx, w, cv, dy) ? BAD_PARAM : ranking(requested, returned, perf);
+    return shapes(dx, w, cv, dy) ? BAD_PARAM : config(dx, w, cv, dy) ? NOT_SUPPORTED : ranking(requested, returned, perf);
 }
 int cudnnGetConvolutionBackwardFilterAlgorithm_v7(void *h, const Tensor *x, const Tensor *dy, const Conv *cv,
                                                   const Filter *dw, int requested, int *returned, Perf *perf) {
-    return shapes(x, dw, cv, dy) ? BAD_PARAM : ranking(requested, returned, perf);
+    return shapes(x, dw, cv, dy) ? BAD_PARAM : config(x, dw, cv, dy) ? NOT_SUPPORTED : ranking(requested, returned, perf);
 }
 /* What each algorithm needs: 1 MiB for algorithm 1, none for 0. */
 static int sizes(int algo, size_t *bytes) {
@@ -120,28 +161,33 @@ static int tap(int o, int t, int stride, int pad, int dil, int extent) {
     return i >= 0 && i < extent ? i : -1;
 }
 
-int cudnnConvolutionForward(void *h, const float *alpha, const Tensor *xd, const float *x, const Filter *wd,
-                            const float *w, const Conv *cv, int algo, void *ws, size_t wsBytes, const float *beta,
-                            const Tensor *yd, float *y) {
+int cudnnConvolutionForward(void *h, const float *alpha, const Tensor *xd, const void *x, const Filter *wd,
+                            const void *w, const Conv *cv, int algo, void *ws, size_t wsBytes, const float *beta,
+                            const Tensor *yd, void *y) {
     if (shapes(xd, wd, cv, yd) || workspace(algo, ws, wsBytes)) return BAD_PARAM;
+    if (config(xd, wd, cv, yd)) return NOT_SUPPORTED;
+    int dt = xd->dt;
     for (int n = 0; n < yd->n; n++) for (int k = 0; k < yd->c; k++)
         for (int p = 0; p < yd->h; p++) for (int q = 0; q < yd->w; q++) {
             double s = 0;
             for (int r = 0; r < wd->r; r++) for (int t = 0; t < wd->s; t++) {
                 int hi = tap(p, r, cv->u, cv->ph, cv->dh, xd->h), wi = tap(q, t, cv->v, cv->pw, cv->dw, xd->w);
                 if (hi < 0 || wi < 0) continue;
-                for (int c = 0; c < xd->c; c++) s += (double)x[AT(xd, n, c, hi, wi)] * w[FAT(wd, k, r, t, c)];
+                for (int c = 0; c < xd->c; c++)
+                    s = accumulate(s, load(x, AT(xd, n, c, hi, wi), dt) * load(w, FAT(wd, k, r, t, c), dt), dt);
             }
-            float *o = &y[AT(yd, n, k, p, q)];
-            *o = blend(*alpha, s, *beta, *o);
+            size_t o = AT(yd, n, k, p, q);
+            store(y, o, dt, blend(*alpha, s, *beta, (float)load(y, o, dt)));
         }
     return SUCCESS;
 }
 
-int cudnnConvolutionBackwardData(void *h, const float *alpha, const Filter *wd, const float *w, const Tensor *dyd,
-                                 const float *dy, const Conv *cv, int algo, void *ws, size_t wsBytes,
-                                 const float *beta, const Tensor *dxd, float *dx) {
+int cudnnConvolutionBackwardData(void *h, const float *alpha, const Filter *wd, const void *w, const Tensor *dyd,
+                                 const void *dy, const Conv *cv, int algo, void *ws, size_t wsBytes,
+                                 const float *beta, const Tensor *dxd, void *dx) {
     if (shapes(dxd, wd, cv, dyd) || workspace(algo, ws, wsBytes)) return BAD_PARAM;
+    if (config(dxd, wd, cv, dyd)) return NOT_SUPPORTED;
+    int dt = dxd->dt;
     size_t count = (size_t)dxd->n * dxd->c * dxd->h * dxd->w;
     double *acc = calloc(count, sizeof(double)); /* (N, C, H, W) sums, scattered from every output */
     for (int n = 0; n < dyd->n; n++) for (int k = 0; k < dyd->c; k++)
@@ -149,32 +195,37 @@ int cudnnConvolutionBackwardData(void *h, const float *alpha, const Filter *wd, 
             for (int r = 0; r < wd->r; r++) for (int t = 0; t < wd->s; t++) {
                 int hi = tap(p, r, cv->u, cv->ph, cv->dh, dxd->h), wi = tap(q, t, cv->v, cv->pw, cv->dw, dxd->w);
                 if (hi < 0 || wi < 0) continue;
-                for (int c = 0; c < dxd->c; c++)
-                    acc[(((size_t)n * dxd->c + c) * dxd->h + hi) * dxd->w + wi] +=
-                        (double)dy[AT(dyd, n, k, p, q)] * w[FAT(wd, k, r, t, c)];
+                for (int c = 0; c < dxd->c; c++) {
+                    double *a = &acc[(((size_t)n * dxd->c + c) * dxd->h + hi) * dxd->w + wi];
+                    *a = accumulate(*a, load(dy, AT(dyd, n, k, p, q), dt) * load(w, FAT(wd, k, r, t, c), dt), dt);
+                }
             }
     for (int n = 0; n < dxd->n; n++) for (int c = 0; c < dxd->c; c++)
         for (int hi = 0; hi < dxd->h; hi++) for (int wi = 0; wi < dxd->w; wi++) {
-            float *o = &dx[AT(dxd, n, c, hi, wi)];
-            *o = blend(*alpha, acc[(((size_t)n * dxd->c + c) * dxd->h + hi) * dxd->w + wi], *beta, *o);
+            size_t o = AT(dxd, n, c, hi, wi);
+            store(dx, o, dt, blend(*alpha, acc[(((size_t)n * dxd->c + c) * dxd->h + hi) * dxd->w + wi], *beta,
+                                   (float)load(dx, o, dt)));
         }
     free(acc);
     return SUCCESS;
 }
 
-int cudnnConvolutionBackwardFilter(void *h, const float *alpha, const Tensor *xd, const float *x, const Tensor *dyd,
-                                   const float *dy, const Conv *cv, int algo, void *ws, size_t wsBytes,
-                                   const float *beta, const Filter *dwd, float *dw) {
+int cudnnConvolutionBackwardFilter(void *h, const float *alpha, const Tensor *xd, const void *x, const Tensor *dyd,
+                                   const void *dy, const Conv *cv, int algo, void *ws, size_t wsBytes,
+                                   const float *beta, const Filter *dwd, void *dw) {
     if (shapes(xd, dwd, cv, dyd) || workspace(algo, ws, wsBytes)) return BAD_PARAM;
+    if (config(xd, dwd, cv, dyd)) return NOT_SUPPORTED;
+    int dt = xd->dt;
     for (int k = 0; k < dwd->k; k++) for (int r = 0; r < dwd->r; r++)
         for (int t = 0; t < dwd->s; t++) for (int c = 0; c < dwd->c; c++) {
             double s = 0;
             for (int n = 0; n < dyd->n; n++) for (int p = 0; p < dyd->h; p++) for (int q = 0; q < dyd->w; q++) {
                 int hi = tap(p, r, cv->u, cv->ph, cv->dh, xd->h), wi = tap(q, t, cv->v, cv->pw, cv->dw, xd->w);
-                if (hi >= 0 && wi >= 0) s += (double)dy[AT(dyd, n, k, p, q)] * x[AT(xd, n, c, hi, wi)];
+                if (hi >= 0 && wi >= 0)
+                    s = accumulate(s, load(dy, AT(dyd, n, k, p, q), dt) * load(x, AT(xd, n, c, hi, wi), dt), dt);
             }
-            float *o = &dw[FAT(dwd, k, r, t, c)];
-            *o = blend(*alpha, s, *beta, *o);
+            size_t o = FAT(dwd, k, r, t, c);
+            store(dw, o, dt, blend(*alpha, s, *beta, (float)load(dw, o, dt)));
         }
     return SUCCESS;
 }
@@ -182,6 +233,7 @@ int cudnnConvolutionBackwardFilter(void *h, const float *alpha, const Tensor *xd
 int cudnnConvolutionBackwardBias(void *h, const float *alpha, const Tensor *dyd, const float *dy, const float *beta,
                                  const Tensor *dbd, float *db) {
     if (dbd->n != 1 || dbd->c != dyd->c || dbd->h != 1 || dbd->w != 1) return BAD_PARAM;
+    if (dyd->dt != DATA_FLOAT || dbd->dt != DATA_FLOAT) return NOT_SUPPORTED; /* the stand-in: f32 only */
     for (int c = 0; c < dyd->c; c++) {
         double s = 0;
         for (int n = 0; n < dyd->n; n++) for (int p = 0; p < dyd->h; p++) for (int q = 0; q < dyd->w; q++)
@@ -196,6 +248,7 @@ int cudnnAddTensor(void *h, const float *alpha, const Tensor *ad, const float *a
                    const Tensor *cd, float *c) {
     if ((ad->n != 1 && ad->n != cd->n) || (ad->c != 1 && ad->c != cd->c) || (ad->h != 1 && ad->h != cd->h)
         || (ad->w != 1 && ad->w != cd->w)) return BAD_PARAM;
+    if (ad->dt != DATA_FLOAT || cd->dt != DATA_FLOAT) return NOT_SUPPORTED; /* the stand-in: f32 only */
     for (int n = 0; n < cd->n; n++) for (int k = 0; k < cd->c; k++)
         for (int p = 0; p < cd->h; p++) for (int q = 0; q < cd->w; q++) {
             float v = a[AT(ad, ad->n == 1 ? 0 : n, ad->c == 1 ? 0 : k, ad->h == 1 ? 0 : p, ad->w == 1 ? 0 : q)];
@@ -207,6 +260,7 @@ int cudnnAddTensor(void *h, const float *alpha, const Tensor *ad, const float *a
 
 /* Spatial batch norm over (N, H, W) per channel; the parameter descriptor is (1, C, 1, 1). */
 static int bn_shapes(int mode, const Tensor *xd, const Tensor *pd) {
+    if (xd->dt != DATA_FLOAT || pd->dt != DATA_FLOAT) return NOT_SUPPORTED; /* the stand-in: f32 only */
     return (mode == 1 || mode == 2) && pd->n == 1 && pd->c == xd->c && pd->h == 1 && pd->w == 1 ? SUCCESS
                                                                                                 : BAD_PARAM;
 }
@@ -272,5 +326,7 @@ int cudnnBatchNormalizationBackward(void *h, int mode, const float *aData, const
 
 /* For the test. */
 int fake_cudnn_last_math(void) { return last_math; }
+/* The data types of the last convolution run or planned: i = 0 x, 1 w, 2 y, 3 the compute type. */
+int fake_cudnn_last_conv(int i) { return last_conv[i]; }
 int fake_cudnn_last_bn_mode(void) { return last_bn_mode; }
 double fake_cudnn_last_factor(void) { return last_factor; }

@@ -59,6 +59,25 @@ public interface Backend extends AutoCloseable {
     /** Copies host ints into an I32 tensor. */
     void upload(int[] src, Tensor dst);
 
+    /**
+     * {@link #upload(float[], Tensor)} for a later step, overlapping the work already queued: the copy waits
+     * only for the ops queued before this call (the last readers of dst's old values), and ops queued after
+     * it do not wait for it until {@link #awaitUpload(Tensor)}. {@code src} may be reused on return. A
+     * training loop double-buffers its inputs with it ({@link org.densecl.train.DoubleBufferedInputs}): batch
+     * k+1 goes into one tensor while step k runs on the other. Host backends copy at once.
+     */
+    default void uploadAsync(float[] src, Tensor dst) {
+        upload(src, dst);
+    }
+
+    /** {@link #uploadAsync(float[], Tensor)} of host ints into an I32 tensor. */
+    default void uploadAsync(int[] src, Tensor dst) {
+        upload(src, dst);
+    }
+
+    /** Ops queued from now on see dst's last {@link #uploadAsync} (they wait for its copy); host backends: no-op. */
+    default void awaitUpload(Tensor dst) {}
+
     /** Copies an F32 (or F64) tensor to host floats. {@code dst.length == src.numel()}. */
     void download(Tensor src, float[] dst);
 

@@ -36,6 +36,7 @@ import org.densecl.seg.eval.SegMetrics;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
+import org.densecl.train.DoubleBufferedInputs;
 import org.densecl.train.NonFiniteCheck;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -160,8 +161,9 @@ public final class FinetuneCommand implements Callable<Integer> {
             }
             SegEvaluator evaluator = new SegEvaluator((h, w) -> SegmentationPredictor.sharing(be, model, h, w), k, augCfg,
                     cfg.eval());
-            Tensor images = be.allocate(DType.F32, Shape.of(n, crop, crop, cfg.model().inChannels())); // (N, H, W, Cin)
-            Tensor labels = be.allocate(DType.I32, Shape.of(n, crop, crop)); // (N, H, W)
+            // Two copies of the images (N, H, W, Cin) and labels (N, H, W): batch k+1's upload overlaps step k.
+            DoubleBufferedInputs inputs = new DoubleBufferedInputs(be, new DType[] {DType.F32, DType.I32},
+                    new Shape[] {Shape.of(n, crop, crop, cfg.model().inChannels()), Shape.of(n, crop, crop)});
             long start = System.nanoTime(), startIt = it, evalNanos = 0; // img/s counts training time only
             double sumT = 0, sumD = 0, sumA = 0;
             int inWindow = 0;
@@ -170,10 +172,17 @@ public final class FinetuneCommand implements Callable<Integer> {
                     new PrefetchLoader.Options(n, seed, true, true, d.workers(), 3), it);
                  BufferedWriter w = Files.newBufferedWriter(log, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                          StandardOpenOption.APPEND)) {
+                if (it < end) {
+                    SegBatch first = loader.take().batch();
+                    inputs.stage(first.images, first.labels);
+                }
                 while (it < end) {
-                    SegBatch b = loader.take().batch();
-                    be.upload(b.images, images);
-                    be.upload(b.labels, labels);
+                    Tensor[] in = inputs.next();
+                    Tensor images = in[0], labels = in[1];
+                    if (it + 1 < end) { // queued before this step's kernels, so the copy runs beside them
+                        SegBatch b = loader.take().batch();
+                        inputs.stage(b.images, b.labels);
+                    }
                     float lr = (float) schedule.lr(it);
                     SegmentationModel.Losses l = model.lossAndGradients(images, labels, it);
                     requireFinite(be, model, l, it + 1, last);

@@ -38,6 +38,7 @@ import org.densecl.nn.LrSchedule;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
+import org.densecl.train.DoubleBufferedInputs;
 import org.densecl.train.TrainingLog;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -156,8 +157,10 @@ public final class PretrainCommand implements Callable<Integer> {
             } else {
                 Files.deleteIfExists(log);
             }
-            Tensor imQ = be.allocate(DType.F32, Shape.of(n, size, size, cfg.model().inChannels())); // (N, H, W, C)
-            Tensor imK = be.allocate(DType.F32, Shape.of(n, size, size, cfg.model().inChannels())); // (N, H, W, C)
+            Shape view = Shape.of(n, size, size, cfg.model().inChannels()); // (N, H, W, C)
+            // Two copies of both views: batch k+1's upload overlaps step k on a device.
+            DoubleBufferedInputs inputs = new DoubleBufferedInputs(be, new DType[] {DType.F32, DType.F32},
+                    new Shape[] {view, view});
             long start = System.nanoTime(), startStep = step;
             double sumT = 0, sumG = 0, sumD = 0, sumStd = 0;
             int inWindow = 0;
@@ -166,10 +169,17 @@ public final class PretrainCommand implements Callable<Integer> {
                  BufferedWriter w = Files.newBufferedWriter(log, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                          StandardOpenOption.APPEND)) {
                 long end = stopAt == null ? total : Math.min(total, stopAt);
+                if (step < end) {
+                    PretrainBatch first = loader.take().batch();
+                    inputs.stage(first.view1, first.view2);
+                }
                 while (step < end) {
-                    PretrainBatch b = loader.take().batch();
-                    be.upload(b.view1, imQ);
-                    be.upload(b.view2, imK);
+                    Tensor[] in = inputs.next();
+                    Tensor imQ = in[0], imK = in[1];
+                    if (step + 1 < end) { // queued before this step's kernels, so the copy runs beside them
+                        PretrainBatch b = loader.take().batch();
+                        inputs.stage(b.view1, b.view2);
+                    }
                     float lr = (float) schedule.lr(step);
                     model.setDenseWeight(step < cfg.densecl().lambdaWarmupSteps() ? 0f : (float) cfg.densecl().lambda());
                     DenseClModel.Losses l = model.step(imQ, imK, lr, step);

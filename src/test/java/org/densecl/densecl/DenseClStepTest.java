@@ -160,6 +160,15 @@ public class DenseClStepTest {
         }
     }
 
+    /** The losses of the first step of {@link #compareTwoSteps}'s tiny DenseCL on {@code be}. */
+    public static DenseClModel.Losses firstStep(Backend be) {
+        int n = 4, size = 64;
+        DenseClOptions opt = new DenseClOptions(16, 8, 16, 0.2f, 0.5f, 0.99f, 0.9f, 1e-4f).withNeckBatchNorm(true);
+        DenseClModel m = new DenseClModel(be, DenseClGradCheckTest.tinyConfig(), DType.F32, n, size, size, opt);
+        m.initialize(5);
+        return m.step(image(be, DType.F32, n, size, 11), image(be, DType.F32, n, size, 12), 0.05f);
+    }
+
     /**
      * Two F32 steps of a tiny DenseCL on {@code expected} and {@code actual} from the same init and images:
      * both losses of each step, three backbone tensors, the query neck and the enqueued dense keys agree

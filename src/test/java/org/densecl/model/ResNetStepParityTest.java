@@ -127,6 +127,11 @@ public class ResNetStepParityTest {
         }
 
         /** Forward, softmax cross-entropy, backward and SGD on a fresh random batch; returns the loss. */
+        /** The network (its parameters and gradients after {@link #step}). */
+        public ResNet net() {
+            return net;
+        }
+
         public float step() {
             Rand.normal(be, x, 100, 1.0);
             net.parameters().zeroGrads();

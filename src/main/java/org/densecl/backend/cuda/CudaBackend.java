@@ -44,6 +44,7 @@ public final class CudaBackend implements Backend {
     private final CudaPooling pooling;
     private final CudaLosses losses;
     private final CudaContrastive contrastive;
+    private final DeferredChecks checks;
     private boolean closed;
 
     /**
@@ -87,14 +88,19 @@ public final class CudaBackend implements Backend {
             this.convWorkspace = scratch("the cuDNN workspace");
             long counter = context.allocate(8); // (1) u64: countNonFinite's count
             this.convPlans = new ConvPlans(CudaConv.ranking(cudnn), options.convWorkspaceLimit());
-            this.conv = new CudaConv(cudnn, convPlans, convWorkspace);
+            Bf16Operands bf16 = precision != CudaPrecision.BF16 ? null : new Bf16Operands(kernels, stream,
+                    scratch("bf16 copies of convolution activations"), scratch("bf16 copies of convolution filters"),
+                    scratch("bf16 copies of convolution outputs"));
+            this.conv = new CudaConv(cudnn, convPlans, convWorkspace, bf16);
             this.elementwise = new CudaElementwise(context, kernels, scratch("biasBackward's column sums"), counter);
             this.batchNorm = new CudaBatchNorm(kernels, stream, options.cudnnBatchNorm() ? cudnn : null, elementwise,
                     scratch("batch norm's partial sums or masked gradient"));
             this.pooling = new CudaPooling(kernels, stream);
-            this.losses = new CudaLosses(kernels, stream, scratch("the cross-entropy's label record and block sums"));
+            this.checks = new DeferredChecks(context);
+            this.losses = new CudaLosses(kernels, stream, scratch("the cross-entropy's label count and block sums"),
+                    checks);
             this.contrastive = new CudaContrastive(cublas, kernels, stream, scratch("denseMatch's similarity matrices"),
-                    scratch("infoNceLoss's logits block"), scratch("infoNceLoss's row losses"));
+                    scratch("infoNceLoss's logits block"), scratch("infoNceLoss's row losses"), checks);
             done = true;
         } finally {
             if (!done) {
@@ -163,15 +169,41 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void uploadAsync(float[] src, Tensor dst) {
+        Check.numel("uploadAsync", "dst", dst, src.length);
+        context.makeCurrent();
+        transfers.uploadAsync(src, CudaArgs.f32Address("uploadAsync", "dst", dst));
+    }
+
+    @Override
+    public void uploadAsync(int[] src, Tensor dst) {
+        Check.numel("uploadAsync", "dst", dst, src.length);
+        context.makeCurrent();
+        transfers.uploadAsync(src, CudaArgs.i32Address("uploadAsync", "dst", dst));
+    }
+
+    @Override
+    public void awaitUpload(Tensor dst) {
+        transfers.awaitUpload(dst.data().address());
+    }
+
+    @Override
     public void download(Tensor src, float[] dst) {
         Check.numel("download", "src", src, dst.length);
         context.makeCurrent();
         transfers.download(CudaArgs.f32Address("download", "src", src), dst);
+        checks.verify(); // the host has waited for the device: report a bad label or index queued before
     }
 
     @Override
     public void synchronize() {
         context.synchronize();
+        checks.verify();
+    }
+
+    /** Input checks (labels, correspondence indices) queued and not yet read back (tests). */
+    int pendingChecks() {
+        return checks.pending();
     }
 
     // ------------------------------------------------------------------ elementwise
@@ -213,7 +245,9 @@ public final class CudaBackend implements Backend {
 
     @Override
     public long countNonFinite(Tensor x) {
-        return elementwise.countNonFinite(x);
+        long count = elementwise.countNonFinite(x);
+        checks.verify(); // the count's read waited for the stream
+        return count;
     }
 
     // ------------------------------------------------------------------ GEMM and convolution
@@ -437,6 +471,7 @@ public final class CudaBackend implements Backend {
             return;
         }
         closed = true;
+        checks.discard(); // an error not yet read belongs to a step nobody will finish
         try {
             context.synchronize();
             cublas.close();

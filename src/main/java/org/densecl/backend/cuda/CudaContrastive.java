@@ -10,8 +10,8 @@ import org.densecl.tensor.Tensor;
  * <ul>
  *   <li>denseMatch: one strided-batched GEMM gives the N similarity matrices Sim[n] = qb[n] kb[n]^T
  *       (S2 x S2 each) in a grow-once scratch; the argmax kernel writes the indices.</li>
- *   <li>denseGather: the gather kernel, then one read of its out-of-range record (the contract throws on
- *       a bad index; this waits for the stream).</li>
+ *   <li>denseGather: the gather kernel, its out-of-range record in a {@link DeferredChecks} slot (the
+ *       contract throws on a bad index; here at the host's next synchronisation, not with one of its own).</li>
  *   <li>infoNceLoss: rows in blocks of {@link #BLOCK_ROWS}. Per block, logits (rows, 1 + K) with the
  *       positive logit in column 0 (a row-dot kernel) and u queue^T in columns 1..K (a GEMM writing with
  *       leading dimension 1 + K); the softmax kernel writes each row's loss and turns the logits in place
@@ -32,10 +32,12 @@ final class CudaContrastive {
     private final long stream;
     private final Workspace similarity; // (N, S2, S2) floats
     private final Workspace logits;     // (block, 1 + K) floats
-    private final Workspace rowLoss;    // (R) doubles, then denseGather's out-of-range record (1) u64
+    private final Workspace rowLoss;    // (R) doubles
+    private final DeferredChecks checks;
 
     CudaContrastive(Cublas cublas, CudaKernels kernels, long stream, Workspace similarity, Workspace logits,
-                    Workspace rowLoss) {
+                    Workspace rowLoss, DeferredChecks checks) {
+        this.checks = checks;
         this.cublas = cublas;
         this.kernels = kernels;
         this.stream = stream;
@@ -58,11 +60,10 @@ final class CudaContrastive {
         String op = "denseGather";
         ContrastiveChecks.denseGather(grid, indices, out);
         int n = grid.shape().dim(0), s2 = grid.shape().dim(1), d = grid.shape().dim(2);
-        long bad = rowLoss.reserve(Long.BYTES).address();
-        long idx = CudaArgs.i32Address(op, "indices", indices);
-        kernels.denseGather(stream, CudaArgs.f32Address(op, "grid", grid), idx, CudaArgs.f32Address(op, "out", out), n,
-                s2, d, bad);
-        kernels.throwIfBadIndex(stream, bad, idx, s2, grid.shape().toString());
+        String gridShape = grid.shape().toString();
+        long bad = checks.claim(key -> CudaKernels.badIndex(key, s2, gridShape));
+        kernels.denseGather(stream, CudaArgs.f32Address(op, "grid", grid), CudaArgs.i32Address(op, "indices", indices),
+                CudaArgs.f32Address(op, "out", out), n, s2, d, bad);
     }
 
     void infoNce(Tensor anchors, Tensor positives, Tensor queue, float tau, float w, Tensor loss, Tensor dAnchors) {

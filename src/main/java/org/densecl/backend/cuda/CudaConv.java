@@ -14,16 +14,22 @@ import org.densecl.tensor.Tensor;
  * to the largest algorithm's need ({@link Workspace}). So the first step of a shape sizes everything and
  * later steps allocate nothing. Forward overwrites y (beta 0); backward-data accumulates into dx (beta 1) or
  * assigns it (beta 0); backward-filter accumulates into dw and db (beta 1).
+ *
+ * <p>In bf16 mode ({@link Bf16Operands} given) cuDNN sees bf16 copies of the f32 operands and writes a bf16
+ * result with beta 0 (its PSEUDO_BFLOAT16_CONFIG has bf16 data only), which is cast back into the f32 tensor:
+ * assigned for y, added for dx (when accumulating) and dw. Biases stay f32 on the f32 tensors.
  */
 final class CudaConv {
     private final Cudnn cudnn;
     private final ConvPlans plans;
     private final Workspace workspace;
+    private final Bf16Operands bf16; // null unless convolutions run in bf16
 
-    CudaConv(Cudnn cudnn, ConvPlans plans, Workspace workspace) {
+    CudaConv(Cudnn cudnn, ConvPlans plans, Workspace workspace, Bf16Operands bf16) {
         this.cudnn = cudnn;
         this.plans = plans;
         this.workspace = workspace;
+        this.bf16 = bf16;
     }
 
     /**
@@ -53,8 +59,15 @@ final class CudaConv {
         shapes(op, g, "x", x, "w", w, "y", y);
         ConvAlgo a = plans.algo(g, ConvPlans.Direction.FORWARD);
         MemorySegment ws = workspace.reserve(a.memory());
-        cudnn.convolutionForward(g, 1f, CudaArgs.f32(op, "x", x), CudaArgs.f32(op, "w", w), a.algo(), ws,
-                a.memory(), 0f, CudaArgs.f32(op, "y", y));
+        if (bf16 == null) {
+            cudnn.convolutionForward(g, 1f, CudaArgs.f32(op, "x", x), CudaArgs.f32(op, "w", w), a.algo(), ws,
+                    a.memory(), 0f, CudaArgs.f32(op, "y", y));
+        } else {
+            cudnn.convolutionForward(g, 1f, bf16.copyOf(Bf16Operands.Role.ACTIVATION, op, "x", x),
+                    bf16.copyOf(Bf16Operands.Role.FILTER, op, "w", w), a.algo(), ws, a.memory(), 0f,
+                    bf16.result(Bf16Operands.Role.OUTPUT, y.numel()));
+            bf16.castBack(Bf16Operands.Role.OUTPUT, op, "y", y, false);
+        }
         if (bias != null) {
             Check.shape(op, "bias", bias, Shape.of(g.k()));
             cudnn.addTensor(1f, TensorDims.perChannel(g.k()), CudaArgs.f32(op, "bias", bias), 1f,
@@ -67,8 +80,15 @@ final class CudaConv {
         shapes(op, g, "dx", dx, "w", w, "dy", dy);
         ConvAlgo a = plans.algo(g, ConvPlans.Direction.BACKWARD_DATA);
         MemorySegment ws = workspace.reserve(a.memory());
-        cudnn.convolutionBackwardData(g, 1f, CudaArgs.f32(op, "w", w), CudaArgs.f32(op, "dy", dy), a.algo(), ws,
-                a.memory(), accumulate ? 1f : 0f, CudaArgs.f32(op, "dx", dx));
+        if (bf16 == null) {
+            cudnn.convolutionBackwardData(g, 1f, CudaArgs.f32(op, "w", w), CudaArgs.f32(op, "dy", dy), a.algo(), ws,
+                    a.memory(), accumulate ? 1f : 0f, CudaArgs.f32(op, "dx", dx));
+            return;
+        }
+        cudnn.convolutionBackwardData(g, 1f, bf16.copyOf(Bf16Operands.Role.FILTER, op, "w", w),
+                bf16.copyOf(Bf16Operands.Role.OUTPUT, op, "dy", dy), a.algo(), ws, a.memory(), 0f,
+                bf16.result(Bf16Operands.Role.ACTIVATION, dx.numel()));
+        bf16.castBack(Bf16Operands.Role.ACTIVATION, op, "dx", dx, accumulate);
     }
 
     void backwardFilter(ConvGeometry g, Tensor x, Tensor dy, Tensor dw, Tensor db) {
@@ -76,8 +96,15 @@ final class CudaConv {
         shapes(op, g, "x", x, "dw", dw, "dy", dy);
         ConvAlgo a = plans.algo(g, ConvPlans.Direction.BACKWARD_FILTER);
         MemorySegment ws = workspace.reserve(a.memory());
-        cudnn.convolutionBackwardFilter(g, 1f, CudaArgs.f32(op, "x", x), CudaArgs.f32(op, "dy", dy), a.algo(), ws,
-                a.memory(), 1f, CudaArgs.f32(op, "dw", dw));
+        if (bf16 == null) {
+            cudnn.convolutionBackwardFilter(g, 1f, CudaArgs.f32(op, "x", x), CudaArgs.f32(op, "dy", dy), a.algo(),
+                    ws, a.memory(), 1f, CudaArgs.f32(op, "dw", dw));
+        } else {
+            cudnn.convolutionBackwardFilter(g, 1f, bf16.copyOf(Bf16Operands.Role.ACTIVATION, op, "x", x),
+                    bf16.copyOf(Bf16Operands.Role.OUTPUT, op, "dy", dy), a.algo(), ws, a.memory(), 0f,
+                    bf16.result(Bf16Operands.Role.FILTER, dw.numel()));
+            bf16.castBack(Bf16Operands.Role.FILTER, op, "dw", dw, true);
+        }
         if (db != null) {
             Check.shape(op, "db", db, Shape.of(g.k()));
             cudnn.backwardBias(TensorDims.nhwc(g.n(), g.p(), g.q(), g.k()), CudaArgs.f32(op, "dy", dy), 1f,

@@ -56,7 +56,10 @@ enum CudaKernel {
     SGD_STEP("sgd_step_f32"),
     EMA_UPDATE("ema_update_f32"),
     // finite.cu
-    COUNT_NONFINITE("count_nonfinite_f32");
+    COUNT_NONFINITE("count_nonfinite_f32"),
+    // cast.cu
+    CAST_F32_TO_BF16("cast_f32_to_bf16"),
+    CAST_BF16_TO_F32("cast_bf16_to_f32");
 
     /** The C name in the fatbin. */
     final String symbol;

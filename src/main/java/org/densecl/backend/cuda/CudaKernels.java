@@ -29,15 +29,17 @@ import org.densecl.backend.PoolGeometry;
  * <p>Recipes with cuBLAS between the kernels (native/contrastive.cu says the same):
  * <ul>
  *   <li>denseMatch: a strided batched GEMM Sim[n] = qb[n] kb[n]^T into an (N * S2, S2) scratch, then
- *       {@link #denseMatchArgmax}; denseGather: {@link #denseGather}, then {@link #throwIfBadIndex}.</li>
+ *       {@link #denseMatchArgmax}; denseGather: {@link #denseGather} with a bad-index record the backend
+ *       reads at its next synchronisation ({@link #badIndex}).</li>
  *   <li>infoNceLoss, per block of rows with an (Rb, K + 1) logits scratch L (row stride K + 1): GEMM
  *       L[:, 1:] = U Q^T (ldc K + 1); {@link #infoNcePositiveLogit}; {@link #infoNceSoftmax} (rowLoss at the
  *       block's offset, gradScale = weight / tau); when dAnchors is wanted, GEMM dU += L[:, 1:] Q (lda K + 1,
  *       beta 1) and {@link #infoNcePositiveGrad}; after the last block {@link #infoNceLossSum}.</li>
  *   <li>batchNormTrainForward: {@link #batchNormStats} then {@link #batchNormApply} (residual 0, or the
  *       residual for the add+ReLU join); batchNormBackward: {@link #batchNormBackward}.</li>
- *   <li>softmaxCrossEntropyForward: {@link #softmaxCrossEntropyForward}, then {@link #throwIfBadLabel}
- *       (it synchronises; the reference throws before anything is written, the device after).</li>
+ *   <li>softmaxCrossEntropyForward: {@link #softmaxCrossEntropyForward} with a bad-label record the backend
+ *       reads at its next synchronisation ({@link #badLabel}; the reference throws before anything is
+ *       written, the device at the next download).</li>
  * </ul>
  *
  * <p>Determinism: every reduction is fixed-order (per-block trees, then in-order sums of the partials);
@@ -157,14 +159,38 @@ public final class CudaKernels implements AutoCloseable {
         return 8L * 2 * reductionGroups(rows) * c + 4L * 2 * c;
     }
 
-    /** Workspace of the cross-entropy ops on {@code rows} pixels: status (2) u64, then per-block losses. */
+    /** Workspace of the cross-entropy ops on {@code rows} pixels: the label count (1) u64, then per-block losses. */
     public static long crossEntropyWorkspaceBytes(long rows) {
-        return 8L * (2 + ceilDiv(rows, BLOCK));
+        return 8L * (1 + ceilDiv(rows, BLOCK));
     }
 
     /** Workspace of InfoNCE over {@code rows} anchors in total: one double loss per row. */
     public static long infoNceWorkspaceBytes(long rows) {
         return 8L * Math.max(rows, 1);
+    }
+
+    // ---------------------------------------------------------------- cast.cu
+
+    /**
+     * {@code void cast_f32_to_bf16(const float* src, unsigned short* dst, long long n)}: dst = bf16(src),
+     * round to nearest even, NaN to 0x7FFF.
+     */
+    public void castToBf16(long stream, long src, long dst, long n) {
+        synchronized (args) {
+            args.begin().ptr(src).ptr(dst).i64(n);
+            launch1d(CudaKernel.CAST_F32_TO_BF16, n, stream);
+        }
+    }
+
+    /**
+     * {@code void cast_bf16_to_f32(const unsigned short* src, float* dst, long long n, int accumulate)}:
+     * dst = f32(src), or dst += f32(src).
+     */
+    public void castToF32(long stream, long src, long dst, long n, boolean accumulate) {
+        synchronized (args) {
+            args.begin().ptr(src).ptr(dst).i64(n).bool(accumulate);
+            launch1d(CudaKernel.CAST_BF16_TO_F32, n, stream);
+        }
     }
 
     // ---------------------------------------------------------------- elementwise.cu
@@ -448,20 +474,23 @@ public final class CudaKernels implements AutoCloseable {
     // ---------------------------------------------------------------- losses.cu
 
     /**
-     * Backend.softmaxCrossEntropyForward on logits, probs (rows, c), labels (rows), loss (1). Sets the
-     * workspace's status to {ULLONG_MAX, 0}, then launches
-     * {@code ce_labels_f32(const int* labels, long long rows, int c, int ignoreIndex, unsigned long long* status)},
+     * Backend.softmaxCrossEntropyForward on logits, probs (rows, c), labels (rows), loss (1). Zeroes the
+     * workspace's label count, then launches
+     * {@code ce_labels_f32(const int* labels, long long rows, int c, int ignoreIndex, unsigned long long* count,
+     * unsigned long long* bad)},
      * {@code softmax_ce_forward_f32(const float* logits, const int* labels, long long rows, int c, int ignoreIndex,
      * float* probs, double* blockLoss)} and {@code softmax_ce_finalize_f32(const double* blockLoss, int blocks,
-     * const unsigned long long* status, long long rows, int averageNonIgnored, float* loss)}. A bad label is
-     * reported by {@link #throwIfBadLabel}.
+     * const unsigned long long* count, long long rows, int averageNonIgnored, float* loss)}. A bad label lowers
+     * {@code bad} (one u64 of device memory the caller set to ULLONG_MAX) to its key, which
+     * {@link #badLabel} turns into the reference's message once the host reads it.
      */
     public void softmaxCrossEntropyForward(long stream, long logits, long labels, long rows, int c, int ignoreIndex,
-                                           boolean averageNonIgnored, long probs, long loss, long workspace) {
-        long blockLoss = workspace + 16;
+                                           boolean averageNonIgnored, long probs, long loss, long workspace,
+                                           long bad) {
+        long blockLoss = workspace + 8;
         int blocks = (int) ceilDiv(rows, BLOCK);
         synchronized (args) {
-            labelStatus(stream, labels, rows, c, ignoreIndex, workspace);
+            countLabels(stream, labels, rows, c, ignoreIndex, workspace, bad);
             args.begin().ptr(logits).ptr(labels).i64(rows).i32(c).i32(ignoreIndex).ptr(probs).ptr(blockLoss);
             launch(CudaKernel.SOFTMAX_CE_FORWARD, blocks, 1, BLOCK, 1, stream);
             args.begin().ptr(blockLoss).i32(blocks).ptr(workspace).i64(rows).bool(averageNonIgnored).ptr(loss);
@@ -471,38 +500,47 @@ public final class CudaKernels implements AutoCloseable {
 
     /**
      * Backend.softmaxCrossEntropyBackward: dlogits += scale * (probs - onehot) / denominator. Launches
-     * ce_labels_f32 (as the forward) and {@code softmax_ce_backward_f32(const float* probs, const int* labels,
-     * long long rows, int c, int ignoreIndex, const unsigned long long* status, int averageNonIgnored,
-     * float scale, float* dlogits)}.
+     * ce_labels_f32 (as the forward, without a bad-label record: the forward checked these labels) and
+     * {@code softmax_ce_backward_f32(const float* probs, const int* labels, long long rows, int c,
+     * int ignoreIndex, const unsigned long long* count, int averageNonIgnored, float scale, float* dlogits)}.
      */
     public void softmaxCrossEntropyBackward(long stream, long probs, long labels, long rows, int c, int ignoreIndex,
                                             boolean averageNonIgnored, float scale, long dlogits, long workspace) {
         synchronized (args) {
-            labelStatus(stream, labels, rows, c, ignoreIndex, workspace);
+            countLabels(stream, labels, rows, c, ignoreIndex, workspace, 0);
             args.begin().ptr(probs).ptr(labels).i64(rows).i32(c).i32(ignoreIndex).ptr(workspace)
                     .bool(averageNonIgnored).f32(scale).ptr(dlogits);
             launch1d(CudaKernel.SOFTMAX_CE_BACKWARD, rows * c, stream);
         }
     }
 
-    /** Status {ULLONG_MAX, 0}, then ce_labels_f32. Called under the args lock. */
-    private void labelStatus(long stream, long labels, long rows, int c, int ignoreIndex, long status) {
-        queue.memset(status, (byte) 0xFF, 8, stream);
-        queue.memset(status + 8, (byte) 0, 8, stream);
-        args.begin().ptr(labels).i64(rows).i32(c).i32(ignoreIndex).ptr(status);
+    /** Count 0, then ce_labels_f32. Called under the args lock. */
+    private void countLabels(long stream, long labels, long rows, int c, int ignoreIndex, long count, long bad) {
+        if (rows >= 1L << 32) { // the bad-label key keeps the pixel in its upper 32 bits
+            throw new IllegalArgumentException("cross-entropy over " + rows + " pixels: at most 2^32 - 1 per call");
+        }
+        queue.memset(count, (byte) 0, 8, stream);
+        args.begin().ptr(labels).i64(rows).i32(c).i32(ignoreIndex).ptr(count).ptr(bad);
         launch1d(CudaKernel.CE_LABELS, rows, stream);
     }
 
     /**
-     * Waits for {@code stream} and throws the reference backend's exception when the last cross-entropy
-     * op on this workspace met a label outside [0, c) that is not the ignore index.
+     * The reference backend's message for the bad-label key {@code key} (pixel << 32 | label) that
+     * ce_labels_f32 left, or null when it is ULLONG_MAX (every label was a class or the ignore index).
      */
-    public void throwIfBadLabel(long stream, String op, long workspace, long labels, int c, int ignoreIndex) {
-        long pixel = queue.read(stream, workspace, 8);
-        if (pixel != NO_INDEX) {
-            int label = (int) queue.read(stream, labels + 4 * pixel, 4);
-            throw new IllegalArgumentException(op + ": label " + label + " at pixel " + pixel + " is outside [0, " + c
-                    + ") and is not the ignore index " + ignoreIndex);
+    static String badLabel(String op, long key, int c, int ignoreIndex) {
+        if (key == NO_INDEX) {
+            return null;
+        }
+        return op + ": label " + (int) key + " at pixel " + (key >>> 32) + " is outside [0, " + c
+                + ") and is not the ignore index " + ignoreIndex;
+    }
+
+    /** Waits for {@code stream}, then throws {@link #badLabel}'s message if the record at {@code bad} holds one. */
+    public void throwIfBadLabel(long stream, String op, long bad, int c, int ignoreIndex) {
+        String message = badLabel(op, queue.read(stream, bad, 8), c, ignoreIndex);
+        if (message != null) {
+            throw new IllegalArgumentException(message);
         }
     }
 
@@ -543,24 +581,34 @@ public final class CudaKernels implements AutoCloseable {
 
     /**
      * {@code void dense_gather_f32(const float* grid, const int* indices, float* out, int n, int s2, int d,
-     * unsigned long long* bad)} after setting bad (one u64 of device memory) to ULLONG_MAX; see
-     * {@link #throwIfBadIndex}.
+     * unsigned long long* bad)}: an index outside [0, s2) lowers {@code bad} (one u64 of device memory the
+     * caller set to ULLONG_MAX) to its key; see {@link #badIndex}.
      */
     public void denseGather(long stream, long grid, long indices, long out, int n, int s2, int d, long bad) {
         synchronized (args) {
-            queue.memset(bad, (byte) 0xFF, 8, stream);
             args.begin().ptr(grid).ptr(indices).ptr(out).i32(n).i32(s2).i32(d).ptr(bad);
             launch1d(CudaKernel.DENSE_GATHER, (long) n * s2 * d, stream);
         }
     }
 
-    /** Waits for {@code stream}; throws the reference's exception if denseGather met an index out of range. */
-    public void throwIfBadIndex(long stream, long bad, long indices, int s2, String gridShape) {
-        long row = queue.read(stream, bad, 8);
-        if (row != NO_INDEX) {
-            int j = (int) queue.read(stream, indices + 4 * row, 4);
-            throw new IllegalArgumentException("denseGather: indices[" + row / s2 + ", " + row % s2 + "] = " + j
-                    + " is outside [0, " + s2 + ") for grid " + gridShape);
+    /**
+     * The reference backend's message for the key (row << 32 | index) that dense_gather_f32 left, or null
+     * when it is ULLONG_MAX (every index was in range).
+     */
+    static String badIndex(long key, int s2, String gridShape) {
+        if (key == NO_INDEX) {
+            return null;
+        }
+        long row = key >>> 32;
+        return "denseGather: indices[" + row / s2 + ", " + row % s2 + "] = " + (int) key + " is outside [0, " + s2
+                + ") for grid " + gridShape;
+    }
+
+    /** Waits for {@code stream}, then throws {@link #badIndex}'s message if the record at {@code bad} holds one. */
+    public void throwIfBadIndex(long stream, long bad, int s2, String gridShape) {
+        String message = badIndex(queue.read(stream, bad, 8), s2, gridShape);
+        if (message != null) {
+            throw new IllegalArgumentException(message);
         }
     }
 

@@ -4,20 +4,23 @@ import org.densecl.backend.Check;
 import org.densecl.tensor.Tensor;
 
 /**
- * Softmax cross-entropy with an ignore label and L2 normalisation on our kernels. The cross-entropy kernels
- * record the first pixel whose label is neither a class nor the ignore label; the forward reads that record
- * back (its one host round trip, which waits for the stream) so a bad label throws with the pixel and label,
- * as on the host backends. The backward trusts the labels its forward checked.
+ * Softmax cross-entropy with an ignore label and L2 normalisation on our kernels. The forward's label kernel
+ * records the first pixel whose label is neither a class nor the ignore label in a {@link DeferredChecks}
+ * slot, so a bad label throws with the pixel and label, as on the host backends, at the host's next
+ * synchronisation (the loss download) rather than with a round trip of its own. The backward trusts the
+ * labels its forward checked.
  */
 final class CudaLosses {
     private final CudaKernels kernels;
     private final long stream;
-    private final Workspace status; // (2 + blocks) u64: the label record, then the per-block losses
+    private final Workspace status; // (1 + blocks) u64: the label count, then the per-block losses
+    private final DeferredChecks checks;
 
-    CudaLosses(CudaKernels kernels, long stream, Workspace status) {
+    CudaLosses(CudaKernels kernels, long stream, Workspace status, DeferredChecks checks) {
         this.kernels = kernels;
         this.stream = stream;
         this.status = status;
+        this.checks = checks;
     }
 
     void crossEntropyForward(Tensor logits, Tensor labels, int ignoreIndex, boolean averageNonIgnored, Tensor probs,
@@ -27,11 +30,11 @@ final class CudaLosses {
         Check.same(op, "probs", probs, "logits", logits);
         Check.numel(op, "loss", loss, 1);
         long ws = status.reserve(CudaKernels.crossEntropyWorkspaceBytes(mc[0])).address();
-        long lab = CudaArgs.i32Address(op, "labels", labels);
-        kernels.softmaxCrossEntropyForward(stream, CudaArgs.f32Address(op, "logits", logits), lab, mc[0], (int) mc[1],
-                ignoreIndex, averageNonIgnored, CudaArgs.f32Address(op, "probs", probs),
-                CudaArgs.f32Address(op, "loss", loss), ws);
-        kernels.throwIfBadLabel(stream, op, ws, lab, (int) mc[1], ignoreIndex);
+        int c = (int) mc[1];
+        long bad = checks.claim(key -> CudaKernels.badLabel(op, key, c, ignoreIndex));
+        kernels.softmaxCrossEntropyForward(stream, CudaArgs.f32Address(op, "logits", logits),
+                CudaArgs.i32Address(op, "labels", labels), mc[0], c, ignoreIndex, averageNonIgnored,
+                CudaArgs.f32Address(op, "probs", probs), CudaArgs.f32Address(op, "loss", loss), ws, bad);
     }
 
     void crossEntropyBackward(Tensor probs, Tensor labels, int ignoreIndex, boolean averageNonIgnored, float scale,

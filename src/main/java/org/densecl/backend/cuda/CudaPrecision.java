@@ -9,9 +9,13 @@ import java.util.Locale;
  *   <li>{@code tf32} (default): inputs rounded to TF32 (10-bit mantissa), f32 accumulation, as PyTorch
  *       with allow_tf32;</li>
  *   <li>{@code fp32}: strict f32 (no tensor cores), for checks against the host backends;</li>
- *   <li>{@code bf16}: GEMMs round their inputs to bf16 (cuBLAS's FAST_16BF compute type, f32 accumulation);
- *       convolutions stay TF32, because cuDNN has no such mode for f32 tensors and bf16 copies of the
- *       activations are not planned yet.</li>
+ *   <li>{@code bf16}, mixed precision as PyTorch's autocast: GEMMs round their inputs to bf16 (cuBLAS's
+ *       FAST_16BF compute type, f32 accumulation); convolutions run on bf16 tensor cores with cuDNN's
+ *       PSEUDO_BFLOAT16_CONFIG (x, w and y bf16, f32 compute type): {@link CudaConv} casts the f32
+ *       activation and filter into bf16 copies (round to nearest even, native/cast.cu), in scratch sized by
+ *       the first step of a shape, and casts the bf16 result back, assigning y or adding to dx and dw. So
+ *       each convolution input and output is rounded to 2^-8; master weights, gradients, batch norm and
+ *       every other op stay f32.</li>
  * </ul>
  */
 public enum CudaPrecision {
@@ -51,6 +55,11 @@ public enum CudaPrecision {
      */
     int cudnnMathType() {
         return this == FP32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
+    }
+
+    /** The cudnnDataType_t of convolutions' x, w and y: bf16 copies in bf16 mode, the f32 tensors otherwise. */
+    int cudnnConvDataType() {
+        return this == BF16 ? Cudnn.CUDNN_DATA_BFLOAT16 : Cudnn.CUDNN_DATA_FLOAT;
     }
 
     /** Relative rounding of one input under this mode: 2^-11 for TF32, 2^-8 for bf16, 2^-24 for f32. */

@@ -33,6 +33,7 @@ public final class Cudnn implements AutoCloseable {
             "libcudnn_cnn.so.9");
 
     static final int CUDNN_DATA_FLOAT = 0;               // cudnnDataType_t CUDNN_DATA_FLOAT
+    static final int CUDNN_DATA_BFLOAT16 = 9;            // cudnnDataType_t CUDNN_DATA_BFLOAT16
     static final int CUDNN_TENSOR_NHWC = 1;              // cudnnTensorFormat_t CUDNN_TENSOR_NHWC (KRSC filters)
     static final int CUDNN_CROSS_CORRELATION = 1;        // cudnnConvolutionMode_t CUDNN_CROSS_CORRELATION
     static final int CUDNN_BATCHNORM_SPATIAL = 1;        // cudnnBatchNormMode_t CUDNN_BATCHNORM_SPATIAL
@@ -45,14 +46,18 @@ public final class Cudnn implements AutoCloseable {
     private final Api f;
     private final MemorySegment handle; // cudnnHandle_t
     private final int mathType;         // cudnnMathType_t of every convolution descriptor
+    private final int convData;         // cudnnDataType_t of convolutions' x, w and y: f32, or bf16 copies
     private final Arena arena = Arena.ofShared();
     private final MemorySegment scalars;  // (4) float: alpha/beta pairs, read by cuDNN at the call
     private final MemorySegment out;      // (MAX_ALGOS * 48) bytes: out-parameters (handles, rankings)
     private final MemorySegment counter;  // (1) int: how many ranked algorithms cuDNN returned
     private final MemorySegment sizeOut;  // (1) size_t: a workspace size
-    private final Map<TensorDims, MemorySegment> tensors = new HashMap<>();
+    private final Map<TensorKey, MemorySegment> tensors = new HashMap<>();
     private final Map<ConvGeometry, MemorySegment> filters = new HashMap<>();
     private final Map<ConvGeometry, MemorySegment> convs = new HashMap<>();
+
+    /** A tensor descriptor's cache key: the same dims serve f32 ops and bf16 convolutions. */
+    private record TensorKey(TensorDims dims, int dataType) {}
 
     private record Api(
             // cudnnStatus_t cudnnCreate(cudnnHandle_t *handle);
@@ -230,6 +235,7 @@ public final class Cudnn implements AutoCloseable {
     private Cudnn(Api f, long stream, CudaPrecision precision) {
         this.f = f;
         this.mathType = precision.cudnnMathType();
+        this.convData = precision.cudnnConvDataType();
         this.scalars = arena.allocate(ValueLayout.JAVA_FLOAT, 4);
         this.out = arena.allocate(MAX_ALGOS * ConvAlgo.PERF_BYTES, 8);
         this.counter = arena.allocate(INT);
@@ -249,33 +255,45 @@ public final class Cudnn implements AutoCloseable {
 
     /** The F32 tensor descriptor of {@code d}, created on first use. */
     MemorySegment tensor(TensorDims d) {
-        MemorySegment desc = tensors.get(d);
+        return tensor(d, CUDNN_DATA_FLOAT);
+    }
+
+    /** The tensor descriptor of {@code d} with elements of cudnnDataType_t {@code dataType}. */
+    MemorySegment tensor(TensorDims d, int dataType) {
+        TensorKey key = new TensorKey(d, dataType);
+        MemorySegment desc = tensors.get(key);
         if (desc == null) {
             check("cudnnCreateTensorDescriptor", call(() -> (int) f.createTensor.invokeExact(out)));
             MemorySegment created = out.get(PTR, 0);
-            tensors.put(d, created);
+            tensors.put(key, created);
             check("cudnnSetTensor4dDescriptorEx " + d, call(() -> (int) f.setTensor4dEx.invokeExact(created,
-                    CUDNN_DATA_FLOAT, d.n(), d.c(), d.h(), d.w(), d.nStride(), d.cStride(), d.hStride(), d.wStride())));
+                    dataType, d.n(), d.c(), d.h(), d.w(), d.nStride(), d.cStride(), d.hStride(), d.wStride())));
             desc = created;
         }
         return desc;
     }
 
-    /** The KRSC filter descriptor of {@code g} (cuDNN's NHWC filter format is K, R, S, C in memory). */
+    /**
+     * The KRSC filter descriptor of {@code g} (cuDNN's NHWC filter format is K, R, S, C in memory), of the
+     * convolutions' data type.
+     */
     MemorySegment filter(ConvGeometry g) {
         MemorySegment desc = filters.get(g);
         if (desc == null) {
             check("cudnnCreateFilterDescriptor", call(() -> (int) f.createFilter.invokeExact(out)));
             MemorySegment created = out.get(PTR, 0);
             filters.put(g, created);
-            check("cudnnSetFilter4dDescriptor", call(() -> (int) f.setFilter4d.invokeExact(created, CUDNN_DATA_FLOAT,
+            check("cudnnSetFilter4dDescriptor", call(() -> (int) f.setFilter4d.invokeExact(created, convData,
                     CUDNN_TENSOR_NHWC, g.k(), g.c(), g.r(), g.s())));
             desc = created;
         }
         return desc;
     }
 
-    /** The convolution descriptor of {@code g}: pads, strides, dilations, cross-correlation, f32 compute. */
+    /**
+     * The convolution descriptor of {@code g}: pads, strides, dilations, cross-correlation, f32 compute
+     * (with bf16 data that is cuDNN's PSEUDO_BFLOAT16_CONFIG; it has no bf16 compute type).
+     */
     MemorySegment convolution(ConvGeometry g) {
         MemorySegment desc = convs.get(g);
         if (desc == null) {
@@ -339,12 +357,14 @@ public final class Cudnn implements AutoCloseable {
         return out; // (MAX_ALGOS) perf structs; the count lives in `count`, a separate segment
     }
 
+    /** The descriptor of a convolution's input x (or dx), of the convolutions' data type. */
     MemorySegment xDesc(ConvGeometry g) {
-        return tensor(TensorDims.nhwc(g.n(), g.h(), g.w(), g.c()));
+        return tensor(TensorDims.nhwc(g.n(), g.h(), g.w(), g.c()), convData);
     }
 
+    /** The descriptor of a convolution's output y (or dy), of the convolutions' data type. */
     MemorySegment yDesc(ConvGeometry g) {
-        return tensor(TensorDims.nhwc(g.n(), g.p(), g.q(), g.k()));
+        return tensor(TensorDims.nhwc(g.n(), g.p(), g.q(), g.k()), convData);
     }
 
     // ------------------------------------------------------------------ convolutions

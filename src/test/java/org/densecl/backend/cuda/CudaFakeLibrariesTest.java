@@ -10,13 +10,17 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.util.List;
 import org.densecl.backend.ConvGeometry;
 import org.densecl.backend.VsRef;
 import org.densecl.backend.VsRef.Pair;
 import org.densecl.model.ResNetStepParityTest;
+import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * What the stand-in libraries record of the cuda backend's calls, without a GPU ({@link StandIns}): the compute
@@ -26,7 +30,7 @@ import org.junit.jupiter.api.Test;
  */
 class CudaFakeLibrariesTest {
     private static StandIns stand;
-    private static MethodHandle cublasCompute, cublasMath, cudnnMath, cudnnBnMode, cudnnFactor;
+    private static MethodHandle cublasCompute, cublasMath, cudnnMath, cudnnBnMode, cudnnFactor, cudnnConvTypes;
 
     @BeforeAll
     static void build() throws Throwable {
@@ -35,6 +39,8 @@ class CudaFakeLibrariesTest {
         cublasMath = intFunction(stand.cublas, "fake_cublas_last_math");
         cudnnMath = intFunction(stand.cudnn, "fake_cudnn_last_math");
         cudnnBnMode = intFunction(stand.cudnn, "fake_cudnn_last_bn_mode");
+        cudnnConvTypes = Linker.nativeLinker().downcallHandle(stand.cudnn.find("fake_cudnn_last_conv").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
         cudnnFactor = Linker.nativeLinker().downcallHandle(stand.cudnn.find("fake_cudnn_last_factor").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_DOUBLE));
     }
@@ -102,12 +108,80 @@ class CudaFakeLibrariesTest {
     }
 
     /**
+     * bf16 mode hands cuDNN bf16 tensor and filter descriptors with an f32 compute type (PSEUDO_BFLOAT16_CONFIG)
+     * and tensor-op math in every direction; tf32 and fp32 keep f32 descriptors. The stand-in records the
+     * data types of the last convolution it ran.
+     */
+    @Test
+    void bf16ConvolutionsUseBf16DescriptorsAndFloatCompute() throws Throwable {
+        int bf = Cudnn.CUDNN_DATA_BFLOAT16, f32 = Cudnn.CUDNN_DATA_FLOAT;
+        ConvGeometry g = ConvGeometry.of(2, 6, 5, 3, 4, 3, 1, 1, 1);
+        for (String options : new String[] {"bf16", "", "fp32"}) {
+            int data = options.equals("bf16") ? bf : f32;
+            try (CudaBackend be = backend(options); VsRef h = new VsRef(be)) {
+                Pair x = h.uniform(1, -1, 1, g.xShape().dims()), w = h.uniform(2, -1, 1, g.wShape().dims());
+                Pair y = h.zeros(g.yShape().dims()), dw = h.zeros(g.wShape().dims());
+                Runnable[] directions = {
+                    () -> be.conv2dForward(g, x.dut(), w.dut(), null, y.dut()),
+                    () -> be.conv2dBackwardData(g, y.dut(), w.dut(), x.dut()),
+                    () -> be.conv2dBackwardFilter(g, x.dut(), y.dut(), dw.dut(), null)};
+                for (Runnable direction : directions) {
+                    direction.run();
+                    int[] got = new int[4];
+                    for (int i = 0; i < 4; i++) {
+                        got[i] = (int) cudnnConvTypes.invokeExact(i);
+                    }
+                    assertEquals(java.util.Arrays.toString(new int[] {data, data, data, f32}),
+                            java.util.Arrays.toString(got), "x, w, y data types and compute type of '" + options + "'");
+                    assertEquals(options.equals("fp32") ? CudaPrecision.CUDNN_FMA_MATH : CudaPrecision.CUDNN_TENSOR_OP_MATH,
+                            (int) cudnnMath.invokeExact(), "math type of '" + options + "'");
+                }
+            }
+        }
+    }
+
+    /**
+     * The stand-in cuDNN refuses, as cuDNN does (CUDNN_STATUS_NOT_SUPPORTED), the data-type configurations
+     * outside FLOAT_CONFIG and PSEUDO_BFLOAT16_CONFIG: bf16 x and w with an f32 y, and bf16 data with a bf16
+     * compute type (cuDNN has no true-bf16 configuration); it accepts the pseudo-bf16 one.
+     */
+    @Test
+    void standInCudnnRejectsMixedAndTrueBf16Configurations() throws Throwable {
+        ConvGeometry g = ConvGeometry.of(1, 5, 5, 2, 3, 3, 1, 1, 1);
+        Linker linker = Linker.nativeLinker();
+        MethodHandle rank = linker.downcallHandle(stand.cudnn.find("cudnnGetConvolutionForwardAlgorithm_v7")
+                .orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                ValueLayout.ADDRESS));
+        MethodHandle setConv = linker.downcallHandle(stand.cudnn.find("cudnnSetConvolution2dDescriptor").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+        Cudnn bf16 = new Cudnn(stand.cudnn, 0, CudaPrecision.BF16);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment count = arena.allocate(ValueLayout.JAVA_INT), perf = arena.allocate(8 * ConvAlgo.PERF_BYTES);
+            MemorySegment x = bf16.xDesc(g), w = bf16.filter(g), conv = bf16.convolution(g), y = bf16.yDesc(g);
+            MemorySegment yF32 = bf16.tensor(TensorDims.nhwc(g.n(), g.p(), g.q(), g.k()), Cudnn.CUDNN_DATA_FLOAT);
+            assertEquals(0, (int) rank.invokeExact(MemorySegment.NULL, x, w, conv, y, 8, count, perf), "pseudo-bf16");
+            assertEquals(3000, (int) rank.invokeExact(MemorySegment.NULL, x, w, conv, yF32, 8, count, perf),
+                    "bf16 x, w with f32 y");
+            assertEquals(0, (int) setConv.invokeExact(conv, 1, 1, 1, 1, 1, 1, Cudnn.CUDNN_CROSS_CORRELATION,
+                    Cudnn.CUDNN_DATA_BFLOAT16));
+            assertEquals(3000, (int) rank.invokeExact(MemorySegment.NULL, x, w, conv, y, 8, count, perf),
+                    "bf16 compute type");
+        } finally {
+            bf16.close();
+        }
+    }
+
+    /**
      * Device memory is planned once per step shape: the first ResNet-50 training step (forward, loss, backward,
      * SGD) sizes the scratch (convolution workspace, partial sums); the steps after it allocate nothing.
      */
-    @Test
-    void trainingStepsAfterTheFirstAllocateNoDeviceMemory() throws Throwable {
-        try (CudaBackend be = backend("")) {
+    @ParameterizedTest
+    @ValueSource(strings = {"", "bf16"})
+    void trainingStepsAfterTheFirstAllocateNoDeviceMemory(String options) throws Throwable {
+        try (CudaBackend be = backend(options)) {
             ResNetStepParityTest.Run run = new ResNetStepParityTest.Run(be);
             long before = be.deviceAllocations(), afterFirst = 0;
             for (int step = 0; step < 3; step++) {
@@ -118,6 +192,38 @@ class CudaFakeLibrariesTest {
             }
             assertTrue(afterFirst > before, "the first step sizes the scratch (the count sees allocations)");
             assertEquals(afterFirst, be.deviceAllocations(), "device allocations after step 1 vs after step 3");
+        }
+    }
+
+    /**
+     * The cross-entropy forward and denseGather check their labels and indices on the device and queue no
+     * synchronisation for it: the stream log between the ops and the next download holds no sync, and that
+     * download, which waits anyway, throws the first error queued with the reference's message.
+     */
+    @Test
+    void badLabelsAndIndicesWaitForTheNextDownloadInsteadOfSynchronising() throws Throwable {
+        try (CudaBackend be = backend("fp32"); VsRef h = new VsRef(be)) {
+            int m = 50, c = 4, s2 = 6;
+            Pair logits = h.normal(1, 1, m, c), labels = h.labels(2, c + 3, 255, 0, m), probs = h.zeros(m, c);
+            Pair loss = h.zeros(1), grid = h.normal(3, 1, 2, s2, 5), out = h.zeros(2, s2, 5);
+            Pair indices = new Pair(h.ref.allocate(DType.I32, Shape.of(2, s2)), be.allocate(DType.I32, Shape.of(2, s2)));
+            be.upload(new int[] {0, 1, 2, 3, 4, 5, 9, 0, 0, 0, 0, 0}, indices.dut());
+            IllegalArgumentException want = assertThrows(IllegalArgumentException.class, () -> h.ref
+                    .softmaxCrossEntropyForward(logits.ref(), labels.ref(), 255, true, probs.ref(), loss.ref()));
+            Pair good = h.labels(4, c, 255, 0.1, m);
+            be.softmaxCrossEntropyForward(logits.dut(), good.dut(), 255, true, probs.dut(), loss.dut());
+            be.denseGather(grid.dut(), be.allocate(DType.I32, Shape.of(2, s2)), out.dut()); // first calls size scratch
+            h.download(loss); // clean inputs: nothing to report
+            stand.log(true);
+            be.softmaxCrossEntropyForward(logits.dut(), labels.dut(), 255, true, probs.dut(), loss.dut());
+            be.denseGather(grid.dut(), indices.dut(), out.dut());
+            List<String> queued = stand.logged();
+            stand.log(false);
+            assertTrue(queued.stream().anyMatch(l -> l.contains("ce_labels_f32"))
+                    && queued.stream().anyMatch(l -> l.contains("dense_gather_f32")), "the log saw both ops: " + queued);
+            assertEquals(List.of(), queued.stream().filter(l -> l.contains("sync")).toList(), "no host wait");
+            IllegalArgumentException got = assertThrows(IllegalArgumentException.class, () -> h.download(loss));
+            assertEquals(want.getMessage(), got.getMessage(), "the first error queued, as ref reports it");
         }
     }
 

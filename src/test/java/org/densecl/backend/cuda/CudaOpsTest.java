@@ -149,16 +149,18 @@ class CudaOpsTest {
         convolutions(b, cuda);
     }
 
-    /** Five geometries (same, strided, pointwise, dilated, stem), every direction, on {@code cuda} against ref. */
+    /** Five geometries: 3x3 same, strided, pointwise, dilated (FCN's layer4), the stem. */
+    private static final ConvGeometry[] SHAPES = {
+        ConvGeometry.of(2, 9, 7, 5, 6, 3, 1, 1, 1),
+        ConvGeometry.of(3, 11, 10, 4, 7, 3, 2, 1, 1),
+        ConvGeometry.of(2, 8, 9, 6, 5, 1, 1, 0, 1),
+        ConvGeometry.of(1, 12, 13, 3, 4, 3, 1, 2, 2),
+        ConvGeometry.of(2, 23, 21, 3, 8, 7, 2, 3, 1),
+    };
+
+    /** The five geometries, every direction, on {@code cuda} against ref. */
     static void convolutions(VsRef b, CudaBackend cuda) {
-        ConvGeometry[] shapes = {
-            ConvGeometry.of(2, 9, 7, 5, 6, 3, 1, 1, 1),   // 3x3 same
-            ConvGeometry.of(3, 11, 10, 4, 7, 3, 2, 1, 1), // strided
-            ConvGeometry.of(2, 8, 9, 6, 5, 1, 1, 0, 1),   // pointwise
-            ConvGeometry.of(1, 12, 13, 3, 4, 3, 1, 2, 2), // dilated (FCN's layer4)
-            ConvGeometry.of(2, 23, 21, 3, 8, 7, 2, 3, 1), // stem
-        };
-        for (ConvGeometry g : shapes) {
+        for (ConvGeometry g : SHAPES) {
             int k = g.r() * g.s() * g.c();
             Pair x = b.uniform(20, -1, 1, g.xShape().dims()), w = b.uniform(21, -1, 1, g.wShape().dims());
             Pair bias = b.uniform(22, -1, 1, g.k()), y = b.zeros(g.yShape().dims());
@@ -201,6 +203,46 @@ class CudaOpsTest {
             t.ref.conv2dForward(g, x.ref(), w.ref(), null, y.ref());
             tf32.conv2dForward(g, x.dut(), w.dut(), null, y.dut());
             t.close("TF32 conv2dForward " + g, y, 4 * 0x1p-10 * Math.sqrt(576), 0);
+        }
+    }
+
+    /**
+     * bf16 convolutions (cuDNN's PSEUDO_BFLOAT16_CONFIG on bf16 copies) against ref with the same roundings
+     * ({@link Bf16Convolutions}: x, w, dy and the result rounded to bf16 to nearest even), so what is left is
+     * f32 summation order, as in {@link #convolutionsMatchRef} ({@link #dot}), plus a result that order puts on
+     * the other side of a bf16 rounding boundary: one bf16 step, 2^-7 of it at most (rtol). Against plain f32
+     * ref the difference is the rounding itself, each input off by up to 2^-8 relative: a sum of k products of
+     * inputs in [-1, 1] moves by about 2^-7 * sqrt(k) / 3, so 2^-7 * sqrt(k) there, which a transposed filter
+     * or a wrong operand (off by O(sqrt(k) / 3)) still fails by 40x.
+     */
+    @Test
+    void bf16ConvolutionsRoundAsPseudoBf16Config() throws Throwable {
+        try (CudaBackend bf16 = open("bf16"); VsRef t = new VsRef(bf16)) {
+            org.densecl.backend.Backend oracle = Bf16Convolutions.on(t.ref);
+            for (ConvGeometry g : SHAPES) {
+                Pair x = t.uniform(40, -1, 1, g.xShape().dims()), w = t.uniform(41, -1, 1, g.wShape().dims());
+                Pair bias = t.uniform(42, -1, 1, g.k()), y = t.zeros(g.yShape().dims()), y32 = t.zeros(g.yShape().dims());
+                int k = g.r() * g.s() * g.c();
+                t.ref.conv2dForward(g, x.ref(), w.ref(), bias.ref(), y32.ref());
+                oracle.conv2dForward(g, x.ref(), w.ref(), bias.ref(), y.ref());
+                bf16.conv2dForward(g, x.dut(), w.dut(), bias.dut(), y.dut());
+                t.close("bf16 conv2dForward " + g, y, dot(k), 0x1p-7);
+                t.close("bf16 conv2dForward against f32 " + g, new Pair(y32.ref(), y.dut()), 0x1p-7 * Math.sqrt(k), 0);
+                Pair dy = t.uniform(43, -1, 1, g.yShape().dims());
+                for (boolean acc : new boolean[] {true, false}) {
+                    Pair dx = t.uniform(44, -1, 1, g.xShape().dims());
+                    oracle.conv2dBackwardData(g, dy.ref(), w.ref(), dx.ref(), acc);
+                    bf16.conv2dBackwardData(g, dy.dut(), w.dut(), dx.dut(), acc);
+                    t.close("bf16 conv2dBackwardData accumulate=" + acc + " " + g, dx, dot(g.r() * g.s() * g.k()),
+                            0x1p-7);
+                }
+                Pair dw = t.uniform(45, -1, 1, g.wShape().dims()), db = t.uniform(46, -1, 1, g.k());
+                oracle.conv2dBackwardFilter(g, x.ref(), dy.ref(), dw.ref(), db.ref());
+                bf16.conv2dBackwardFilter(g, x.dut(), dy.dut(), dw.dut(), db.dut());
+                int pixels = g.n() * g.p() * g.q();
+                t.close("bf16 conv2dBackwardFilter dw " + g, dw, dot(pixels), 0x1p-7);
+                t.close("bf16 conv2dBackwardFilter db (f32) " + g, db, dot(pixels), 1e-5);
+            }
         }
     }
 
@@ -346,8 +388,11 @@ class CudaOpsTest {
             b.close("cross-entropy backward avg=" + avg, dl, 1e-7, 1e-5);
         }
         Pair bad = b.labels(93, c + 5, ignore, 0, m), logits = b.normal(94, 1, m, c), probs = b.zeros(m, c);
-        assertThrows(IllegalArgumentException.class, () -> cuda.softmaxCrossEntropyForward(logits.dut(), bad.dut(),
-                ignore, false, probs.dut(), b.zeros(1).dut()));
+        IllegalArgumentException want = assertThrows(IllegalArgumentException.class, () -> b.ref
+                .softmaxCrossEntropyForward(logits.ref(), bad.ref(), ignore, false, probs.ref(), b.zeros(1).ref()));
+        Pair badLoss = b.zeros(1);
+        cuda.softmaxCrossEntropyForward(logits.dut(), bad.dut(), ignore, false, probs.dut(), badLoss.dut());
+        assertDeferred(want, badLoss);
         Pair x = b.normal(95, 1, 67, 129), y = b.zeros(67, 129), norms = b.zeros(67), dy = b.normal(96, 1, 67, 129);
         Pair dx = b.uniform(97, -1, 1, 67, 129);
         b.ref.l2NormalizeForward(x.ref(), 1e-12f, y.ref(), norms.ref());
@@ -371,6 +416,16 @@ class CudaOpsTest {
         b.ref.denseGather(grid.ref(), idxRef.ref(), outRef.ref());
         cuda.denseGather(grid.dut(), idxRef.dut(), outRef.dut());
         b.close("denseMatch + denseGather", outRef, 0, 0);
+        int[] wrong = new int[n * s2];
+        wrong[s2 + 7] = s2; // image 1, position 7: one past the grid
+        wrong[2 * s2] = -1;
+        Pair badIdx = new Pair(b.ref.allocate(DType.I32, Shape.of(n, s2)), cuda.allocate(DType.I32, Shape.of(n, s2)));
+        b.ref.upload(wrong, badIdx.ref());
+        cuda.upload(wrong, badIdx.dut());
+        IllegalArgumentException want = assertThrows(IllegalArgumentException.class,
+                () -> b.ref.denseGather(grid.ref(), badIdx.ref(), outRef.ref()));
+        cuda.denseGather(grid.dut(), badIdx.dut(), outRef.dut());
+        assertDeferred(want, outRef);
         Pair u = b.normal(103, 0.2, r, d), pos = b.normal(104, 0.2, r, d), queue = b.normal(105, 0.2, k, d);
         for (boolean grad : new boolean[] {true, false}) {
             Pair loss = b.zeros(1), du = b.uniform(106, -1, 1, r, d);
@@ -379,6 +434,19 @@ class CudaOpsTest {
             b.close("infoNceLoss loss grad=" + grad, loss, 1e-6, 1e-5);
             b.close("infoNceLoss dAnchors grad=" + grad, du, 1e-6, 1e-5);
         }
+    }
+
+    /**
+     * A bad label or index is found on the device without a synchronisation of its own: the op returns with
+     * its check pending, and the next download (which waits for the device anyway) throws the reference's
+     * message, once; the backend then works on.
+     */
+    private void assertDeferred(IllegalArgumentException want, Pair output) {
+        assertEquals(1, cuda.pendingChecks(), "the check waits for the next synchronisation");
+        IllegalArgumentException got = assertThrows(IllegalArgumentException.class, () -> b.download(output));
+        assertEquals(want.getMessage(), got.getMessage());
+        assertEquals(0, cuda.pendingChecks(), "read once");
+        b.download(output); // reported once: the next download is clean
     }
 
     @Test

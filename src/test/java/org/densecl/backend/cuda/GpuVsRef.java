@@ -57,6 +57,13 @@ final class GpuVsRef implements AutoCloseable {
         return ctx.allocate(Math.max(bytes, 8));
     }
 
+    /** One u64 of device memory set to ULLONG_MAX: an empty bad-label or bad-index record. */
+    long noError() {
+        long p = scratch(8);
+        ctx.driver().memsetD8Async(p, (byte) 0xFF, 8, stream);
+        return p;
+    }
+
     /** Waits for the stream and copies {@code ptr} into a fresh host tensor shaped like {@code like}. */
     Tensor host(long ptr, Tensor like) {
         Tensor out = ref.allocate(like.dtype(), like.shape());

@@ -3,6 +3,7 @@ package org.densecl.backend.cuda;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -51,6 +52,24 @@ final class StandIns {
                     compile(gcc, "fake_libcudnn.c", tmp.resolve("libcudnn.so.9")));
         }
         return built;
+    }
+
+    /**
+     * Starts (clearing it) or stops the stand-in libcuda's log of stream operations, one line each in the
+     * order queued: {@code htod S}, {@code dtoh S}, {@code launch S NAME}, {@code record E S}, {@code wait S E},
+     * {@code sync S}, ... with streams and events as hex handles (src/test/c/fake_libcuda.c).
+     */
+    void log(boolean on) throws Throwable {
+        Linker.nativeLinker().downcallHandle(cuda.find("fake_set_log").orElseThrow(),
+                FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT)).invokeExact(on ? 1 : 0);
+    }
+
+    /** The log's lines since {@link #log(boolean) log(true)}. */
+    List<String> logged() throws Throwable {
+        MemorySegment text = (MemorySegment) Linker.nativeLinker().downcallHandle(cuda.find("fake_log").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.ADDRESS)).invokeExact();
+        String all = text.reinterpret(Long.MAX_VALUE).getString(0);
+        return all.isEmpty() ? List.of() : List.of(all.split("\n"));
     }
 
     /** A backend with {@code options} on the stand-ins. */
