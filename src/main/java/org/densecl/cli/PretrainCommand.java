@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.densecl.backend.cpu.simd.WidthChoice;
 import org.densecl.report.LossCurve;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -104,7 +103,6 @@ public final class PretrainCommand implements Callable<Integer> {
 
     private PretrainVerdict run() throws IOException {
         PretrainConfig cfg = PretrainConfig.load(config, overrides);
-        WidthChoice.forResNetWidth(cfg.model().widthMultiplier()); // before any cpu kernel runs
         String yaml = YamlConfig.mapper().writeValueAsString(cfg);
         System.err.println("pretrain: config " + config + (overrides.isEmpty() ? "" : " with " + overrides) + ":\n" + yaml);
         ImageFolder folder = ensureImages(cfg.data()); // before any output: a data error leaves none

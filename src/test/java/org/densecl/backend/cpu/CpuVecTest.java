@@ -9,21 +9,14 @@ import org.junit.jupiter.api.Test;
 /** The tier-independent exp and lane sum that the softmax kernels use. */
 class CpuVecTest {
     @Test
-    void speciesIsEightFloatsUnlessThePropertyNamesAnotherWidth() {
+    void speciesIsTheCpusUnlessThePropertyNamesAnotherWidth() {
         // The build reruns the species tests at other widths (pom.xml): this proves those runs got the
-        // width they asked for; without the property and without a model's request (WidthChoice), 8 floats.
+        // width they asked for, and the default run the CPU's own (8 floats on AVX2, 16 on AVX-512).
         String bits = System.getProperty("densecl.vectorBits", "");
-        int expected = bits.isEmpty() ? 8 : Integer.parseInt(bits) / 32;
+        int expected = bits.isEmpty() ? FloatVector.SPECIES_PREFERRED.length() : Integer.parseInt(bits) / 32;
         assertEquals(expected, CpuVec.L, "densecl.vectorBits=" + bits);
         assertEquals(CpuVec.L, org.densecl.backend.cpu.simd.Lanes.COUNT, "one species for every kernel");
         assertEquals(2 * CpuVec.L, org.densecl.backend.cpu.gemm.MicroKernel.NR, "the GEMM tile is two vectors wide");
-    }
-
-    @Test
-    void aModelsWidthRequestComesTooLateOnceTheKernelsRan() {
-        int fixedBits = CpuVec.F.vectorBitSize(); // the kernels' width is fixed by now
-        assertEquals(fixedBits, org.densecl.backend.cpu.simd.WidthChoice.forNarrowestLayer(64));
-        assertEquals(fixedBits, org.densecl.backend.cpu.simd.WidthChoice.forNarrowestLayer(8));
     }
 
     @Test
