@@ -177,8 +177,8 @@ public final class FinetuneCommand implements Callable<Integer> {
                     inputs.stage(first.images, first.labels);
                 }
                 while (it < end) {
-                    Tensor[] in = inputs.next();
-                    Tensor images = in[0], labels = in[1];
+                    inputs.next();
+                    Tensor images = inputs.input(0), labels = inputs.input(1);
                     if (it + 1 < end) { // queued before this step's kernels, so the copy runs beside them
                         SegBatch b = loader.take().batch();
                         inputs.stage(b.images, b.labels);

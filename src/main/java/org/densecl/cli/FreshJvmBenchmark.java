@@ -95,18 +95,18 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
                 for (String model : models) {
                     Path log = output.resolve(model + "-" + i + ".txt");
                     StepRunOutput r;
-                    String paired = "";
+                    String vsReference = "";
                     if (references.containsKey(model)) {
                         double ratio = runPaired(model, log, references.get(model));
                         againstReference.computeIfAbsent(model, k -> new ArrayList<>()).add(ratio);
                         r = StepRunOutput.parse(Files.readString(log));
-                        paired = String.format(Locale.ROOT, ", %.3f x the reference", ratio);
+                        vsReference = String.format(Locale.ROOT, ", %.3f x the reference", ratio);
                     } else {
                         r = runChild(model, log);
                     }
                     runs.computeIfAbsent(model, k -> new ArrayList<>()).add(r);
                     System.err.printf(Locale.ROOT, "fresh-jvms: %s JVM %d/%d: %.3f s/step (median)%s, CPU %.3f s,"
-                            + " heap %.1f MiB per step (%.1f min so far)%n", model, i, jvms, r.medianSeconds(), paired,
+                            + " heap %.1f MiB per step (%.1f min so far)%n", model, i, jvms, r.medianSeconds(), vsReference,
                             r.cpuSeconds(), r.heapMib(), (System.nanoTime() - start) / 60e9);
                 }
             }
@@ -182,15 +182,15 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
     }
 
     /**
-     * One model's Markdown: a row per JVM, the spread, and the ops that moved most; with {@code paired} (or
+     * One model's Markdown: a row per JVM, the spread, and the ops that moved most; with {@code againstReference} (or
      * null) each JVM's median step against the reference JVM's.
      */
-    String table(String model, List<StepRunOutput> rs, List<Double> paired) {
+    String table(String model, List<StepRunOutput> rs, List<Double> againstReference) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "## %s, batch %d, %dx%d%s, %d warm-up + %d timed steps per JVM%n%n", model,
                 batch, size, size, model.equals("densecl") ? ", queue " + queue : "", warmup, steps));
         sb.append("| JVM | s/step (median) | fastest step, s | CPU s/step | heap MiB/step | on huge pages, MiB |")
-                .append(paired == null ? "\n|---:|---:|---:|---:|---:|---:|\n" : " x reference |\n|---:|---:|---:|---:|---:|---:|---:|\n");
+                .append(againstReference == null ? "\n|---:|---:|---:|---:|---:|---:|\n" : " x reference |\n|---:|---:|---:|---:|---:|---:|---:|\n");
         double[] medians = new double[rs.size()], fastest = new double[rs.size()];
         for (int i = 0; i < rs.size(); i++) {
             StepRunOutput r = rs.get(i);
@@ -200,7 +200,7 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
                     r.minSeconds(),
                     r.cpuSeconds(), r.heapMib(), r.hugePageMib() < 0 ? "n/a" : String.format(Locale.ROOT, "%.0f",
                             r.hugePageMib())));
-            sb.append(paired == null ? "\n" : String.format(Locale.ROOT, " %.3f |%n", paired.get(i)));
+            sb.append(againstReference == null ? "\n" : String.format(Locale.ROOT, " %.3f |%n", againstReference.get(i)));
         }
         double[] sorted = medians.clone();
         Arrays.sort(sorted);
@@ -213,8 +213,8 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
                 + " slowest / fastest = **%.2f** (a busy host only adds time, so a JVM's fastest step is the speed of"
                 + " its compiled code).%n", fastSorted[0], StepBenchmark.median(fastest), fastSorted[fastSorted.length - 1],
                 fastSorted[fastSorted.length - 1] / fastSorted[0]));
-        if (paired != null) {
-            double[] p = paired.stream().mapToDouble(Double::doubleValue).toArray();
+        if (againstReference != null) {
+            double[] p = againstReference.stream().mapToDouble(Double::doubleValue).toArray();
             double[] ps = p.clone();
             Arrays.sort(ps);
             sb.append(String.format(Locale.ROOT, "Against the reference JVM, step by step (median of fresh / reference"

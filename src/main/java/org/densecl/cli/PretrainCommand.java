@@ -174,8 +174,8 @@ public final class PretrainCommand implements Callable<Integer> {
                     inputs.stage(first.view1, first.view2);
                 }
                 while (step < end) {
-                    Tensor[] in = inputs.next();
-                    Tensor imQ = in[0], imK = in[1];
+                    inputs.next();
+                    Tensor imQ = inputs.input(0), imK = inputs.input(1);
                     if (step + 1 < end) { // queued before this step's kernels, so the copy runs beside them
                         PretrainBatch b = loader.take().batch();
                         inputs.stage(b.view1, b.view2);

@@ -13,7 +13,7 @@ import org.densecl.tensor.Tensor;
  * then on wait for the copy). The loop:
  * <pre>
  *   inputs.stage(batch 0 arrays);
- *   for each step k: Tensor[] in = inputs.next(); if (k + 1 < end) inputs.stage(batch k+1 arrays); step(in);
+ *   for each step k: inputs.next(); if (k + 1 < end) inputs.stage(batch k+1 arrays); step(inputs.input(0), ...);
  * </pre>
  * On host backends the copies are immediate and the two sets simply alternate. Stage and next alternate.
  */
@@ -63,8 +63,8 @@ public final class DoubleBufferedInputs {
         staged = target;
     }
 
-    /** The staged batch's tensors, which the ops queued from now on see filled. */
-    public Tensor[] next() {
+    /** Switches to the staged batch, which the ops queued from now on see filled ({@link #input}). */
+    public void next() {
         if (staged < 0) {
             throw new IllegalStateException("DoubleBufferedInputs: next() without a staged batch");
         }
@@ -73,6 +73,10 @@ public final class DoubleBufferedInputs {
         for (Tensor t : sets[current]) {
             be.awaitUpload(t);
         }
-        return sets[current].clone();
+    }
+
+    /** Input {@code i} of the batch the last {@link #next} switched to. */
+    public Tensor input(int i) {
+        return sets[current][i];
     }
 }

@@ -47,7 +47,8 @@ class CudaInputOverlapTest {
             inputs.stage((Object) batch(0));
             copyEnd[0] = stand.logged().size();
             for (int k = 0; k < STEPS; k++) {
-                Tensor x = inputs.next()[0];
+                inputs.next();
+                Tensor x = inputs.input(0);
                 if (k + 1 < STEPS) {
                     copyStart[k + 1] = stand.logged().size();
                     inputs.stage((Object) batch(k + 1));
@@ -105,7 +106,8 @@ class CudaInputOverlapTest {
             for (int k = 0; k < STEPS; k++) {
                 Tensor[] in;
                 if (doubleBuffered) {
-                    in = inputs.next();
+                    inputs.next();
+                    in = new Tensor[] {inputs.input(0), inputs.input(1)};
                     if (k + 1 < STEPS) {
                         inputs.stage(batch(k + 1), labels(k + 1));
                     }

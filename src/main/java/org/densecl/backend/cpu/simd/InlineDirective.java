@@ -16,8 +16,8 @@ import javax.management.ObjectName;
  * <p>Why: C2 declines to inline a method that it has already compiled on its own into a "medium" body
  * when it judges the call site cold, and a vector returned from a call that is not inlined becomes a heap
  * object. Whether a helper got compiled on its own first, and how big its body is (a masked 16-float load
- * is larger than an 8-float one), differs from one JVM to the next: one JVM boxed 570 MiB of vectors per
- * DenseCL step in a batch-norm loop, the next none.
+ * is larger than an 8-float one), differs from one JVM to the next, so some JVMs box vectors in a kernel and
+ * others do not (the performance page, "Vector width", has the measurements).
  */
 public final class InlineDirective {
     private static final String DIRECTIVE = """
