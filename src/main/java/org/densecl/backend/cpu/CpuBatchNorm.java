@@ -4,10 +4,8 @@ import static org.densecl.backend.cpu.CpuVec.F;
 import static org.densecl.backend.cpu.CpuVec.L;
 import static org.densecl.backend.cpu.CpuVec.f32;
 import static org.densecl.backend.cpu.CpuVec.get;
-import static org.densecl.backend.cpu.CpuVec.loadOr;
 import static org.densecl.backend.cpu.CpuVec.maskAt;
 import static org.densecl.backend.cpu.CpuVec.set;
-import static org.densecl.backend.cpu.CpuVec.storeOr;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -536,6 +534,22 @@ final class CpuBatchNorm {
         f32(op, name, t);
         if (t.shape().rank() != 1 || t.shape().dim(0) != c) {
             Check.shape(op, name, t, Shape.of(c));
+        }
+    }
+
+    // CpuVec.loadOr and storeOr, copied so that their test of m has a branch profile of its own: a method's
+    // profile is shared by all its callers, and with a 1000-class softmax's tails in it C2 compiles the masked
+    // path into these loops too, and boxes the vectors where the two paths meet. The batch norm sees tails
+    // only where its channels do not fill whole vectors.
+    private static FloatVector loadOr(MemorySegment s, long i, VectorMask<Float> m) {
+        return m == null ? CpuVec.load(s, i) : CpuVec.load(s, i, m);
+    }
+
+    private static void storeOr(FloatVector v, MemorySegment s, long i, VectorMask<Float> m) {
+        if (m == null) {
+            CpuVec.store(v, s, i);
+        } else {
+            CpuVec.store(v, s, i, m);
         }
     }
 }

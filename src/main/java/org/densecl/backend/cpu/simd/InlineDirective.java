@@ -9,20 +9,29 @@ import javax.management.JMException;
 import javax.management.ObjectName;
 
 /**
- * Tells this JVM's JIT, once, to always inline the small helpers of the cpu kernels that return vectors
- * ({@code CpuVec}'s loads, {@code exp}, the batch norm's masked ReLU): the same as {@code jcmd <pid>
- * Compiler.directives_add}, done from inside the JVM so that every way of starting it gets it.
- *
- * <p>Why: C2 declines to inline a method that it has already compiled on its own into a "medium" body
- * when it judges the call site cold, and a vector returned from a call that is not inlined becomes a heap
- * object. Whether a helper got compiled on its own first, and how big its body is (a masked 16-float load
- * is larger than an 8-float one), differs from one JVM to the next, so some JVMs box vectors in a kernel and
+ * Tells this JVM's JIT, once, how to compile a few methods of the cpu kernels: the same as {@code jcmd <pid>
+ * Compiler.directives_add}, done from inside the JVM so that every way of starting it gets it. Two rules:
+ * <ul>
+ *   <li>The small helpers that return vectors ({@code CpuVec}'s loads, {@code exp}, the batch norm's loads
+ *       and masked ReLU) are always inlined. C2 declines to inline a method that it has already compiled on
+ *       its own into a "medium" body when it judges the call site cold, and a vector returned from a call
+ *       that is not inlined becomes a heap object.</li>
+ *   <li>The batch norm's column-sum loops are compiled on their own, by C2 only. Inlined together into their
+ *       caller they run past C2's node budget, and the helpers inside are then not inlined; on their own,
+ *       C1 runs out of registers on their 16-float bodies and leaves them in C1 code, where every vector is a
+ *       heap object.</li>
+ * </ul>
+ * Which of these happens depends on the order of compilation, so without the rules some JVMs box vectors and
  * others do not (the performance page, "Vector width", has the measurements).
  */
 public final class InlineDirective {
-    private static final String DIRECTIVE = """
-            [{ match: "*.*", inline: ["+org/densecl/backend/cpu/CpuVec.*", "+org/densecl/backend/cpu/CpuBatchNorm.reluMasked"] }]
+    private static final String ALWAYS_INLINED = """
+            "+org/densecl/backend/cpu/CpuVec.*", "+org/densecl/backend/cpu/CpuBatchNorm.reluMasked",
+            "+org/densecl/backend/cpu/CpuBatchNorm.loadOr", "+org/densecl/backend/cpu/CpuBatchNorm.storeOr"
             """;
+    private static final String COLUMN_SUMS = "org/densecl/backend/cpu/CpuBatchNorm.columnSums*";
+    private static final String DIRECTIVE = "[{ match: \"" + COLUMN_SUMS + "\", c1: { Exclude: true }, inline: ["
+            + ALWAYS_INLINED + "] },\n { match: \"*.*\", inline: [" + ALWAYS_INLINED + ", \"-" + COLUMN_SUMS + "\"] }]\n";
     private static volatile String outcome;
 
     private InlineDirective() {}
