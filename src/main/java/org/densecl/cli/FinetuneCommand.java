@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
+import org.densecl.backend.cpu.simd.WidthChoice;
 import org.densecl.data.Progress;
 import org.densecl.data.YamlConfig;
 import org.densecl.data.augment.AugmentConfig;
@@ -105,6 +106,7 @@ public final class FinetuneCommand implements Callable<Integer> {
 
     private SegMetrics run() throws IOException {
         FinetuneConfig cfg = FinetuneConfig.load(config, overrides);
+        WidthChoice.forResNetWidth(cfg.model().widthMultiplier()); // before any cpu kernel runs
         String yaml = YamlConfig.mapper().writeValueAsString(cfg);
         System.err.println("finetune: config " + config + (overrides.isEmpty() ? "" : " with " + overrides) + ":\n" + yaml);
         AugmentConfig.Segmentation augCfg = cfg.augmentation();

@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.densecl.report.LossCurve;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,6 +16,7 @@ import java.util.regex.Pattern;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Backends;
 import org.densecl.backend.cpu.CpuBackend;
+import org.densecl.backend.cpu.simd.WidthChoice;
 import org.densecl.data.Progress;
 import org.densecl.data.YamlConfig;
 import org.densecl.data.augment.AugmentConfig;
@@ -35,6 +35,7 @@ import org.densecl.densecl.PretrainConfig;
 import org.densecl.densecl.PretrainVerdict;
 import org.densecl.io.StateDict;
 import org.densecl.nn.LrSchedule;
+import org.densecl.report.LossCurve;
 import org.densecl.tensor.DType;
 import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
@@ -103,6 +104,7 @@ public final class PretrainCommand implements Callable<Integer> {
 
     private PretrainVerdict run() throws IOException {
         PretrainConfig cfg = PretrainConfig.load(config, overrides);
+        WidthChoice.forResNetWidth(cfg.model().widthMultiplier()); // before any cpu kernel runs
         String yaml = YamlConfig.mapper().writeValueAsString(cfg);
         System.err.println("pretrain: config " + config + (overrides.isEmpty() ? "" : " with " + overrides) + ":\n" + yaml);
         ImageFolder folder = ensureImages(cfg.data()); // before any output: a data error leaves none

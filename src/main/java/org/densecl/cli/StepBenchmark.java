@@ -14,6 +14,7 @@ import org.densecl.backend.Backends;
 import org.densecl.backend.OpProfile;
 import org.densecl.backend.cpu.CpuTuning;
 import org.densecl.backend.cpu.gemm.GemmTuning;
+import org.densecl.backend.cpu.simd.WidthChoice;
 import org.densecl.model.ResNet;
 import org.densecl.model.ResNetConfig;
 import org.densecl.nn.Conv2d;
@@ -193,6 +194,9 @@ public final class StepBenchmark implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         resolveDefaults();
+        // The cpu kernels' vector width for this model, before any kernel runs (16 floats on AVX-512 at full width).
+        boolean widthOption = model.equals("densecl") || model.equals("fcn");
+        WidthChoice.forResNetWidth(widthOption && widthMultiplier != null ? widthMultiplier : 1.0);
         if (batch < 1 || size < 32 || channels < 1 || classes < 1 || steps < 1 || warmup < 0 || rounds < 1) {
             throw new IllegalArgumentException("bench step: need batch >= 1, size >= 32, channels >= 1,"
                     + " classes >= 1, steps >= 1, warmup >= 0, rounds >= 1");

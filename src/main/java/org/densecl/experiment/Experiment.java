@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.densecl.backend.Backends;
+import org.densecl.backend.cpu.simd.WidthChoice;
 import org.densecl.cli.FinetuneCommand;
 import org.densecl.cli.PretrainCommand;
 import org.densecl.data.Progress;
@@ -65,6 +66,8 @@ public final class Experiment {
             runs.put(r, stage("finetune", () -> FinetuneConfig.load(ftConfig, r.overrides())));
         }
         FinetuneConfig first = runs.values().iterator().next();
+        // The cpu kernels' vector width for the narrower of the two models, before any kernel runs.
+        WidthChoice.forResNetWidth(Math.min(pre.model().widthMultiplier(), first.model().widthMultiplier()));
         requireCompatible(pre, first, cfg);
         Files.createDirectories(plan.output());
         AtomicFiles.deleteStaleTemporaries(plan.output()); // a kill while writing the report leaves one

@@ -11,12 +11,31 @@ class CpuVecTest {
     @Test
     void speciesIsEightFloatsUnlessThePropertyNamesAnotherWidth() {
         // The build reruns the species tests at other widths (pom.xml): this proves those runs got the
-        // width they asked for, and the default run 8 floats on AVX2 and AVX-512 alike.
+        // width they asked for; without the property and without a model's request (WidthChoice), 8 floats.
         String bits = System.getProperty("densecl.vectorBits", "");
         int expected = bits.isEmpty() ? 8 : Integer.parseInt(bits) / 32;
         assertEquals(expected, CpuVec.L, "densecl.vectorBits=" + bits);
         assertEquals(CpuVec.L, org.densecl.backend.cpu.simd.Lanes.COUNT, "one species for every kernel");
         assertEquals(2 * CpuVec.L, org.densecl.backend.cpu.gemm.MicroKernel.NR, "the GEMM tile is two vectors wide");
+    }
+
+    @Test
+    void aModelsWidthRequestComesTooLateOnceTheKernelsRan() {
+        int fixedBits = CpuVec.F.vectorBitSize(); // the kernels' width is fixed by now
+        assertEquals(fixedBits, org.densecl.backend.cpu.simd.WidthChoice.forNarrowestLayer(64));
+        assertEquals(fixedBits, org.densecl.backend.cpu.simd.WidthChoice.forNarrowestLayer(8));
+    }
+
+    @Test
+    void sixteenFloatsOnlyForAvx512AndLayersThatFillThem() {
+        // AVX-512 (16 floats): full-width ResNets (64-channel stem) get 16; the quick recipes' 8-channel
+        // layers, 24 channels, and every AVX2 (8 floats) or narrower CPU get 8.
+        assertEquals(512, org.densecl.backend.cpu.simd.WidthChoice.bitsFor(16, 64));
+        assertEquals(512, org.densecl.backend.cpu.simd.WidthChoice.bitsFor(16, 16));
+        assertEquals(256, org.densecl.backend.cpu.simd.WidthChoice.bitsFor(16, 8));
+        assertEquals(256, org.densecl.backend.cpu.simd.WidthChoice.bitsFor(16, 24));
+        assertEquals(256, org.densecl.backend.cpu.simd.WidthChoice.bitsFor(8, 64));
+        assertEquals(256, org.densecl.backend.cpu.simd.WidthChoice.bitsFor(4, 64));
     }
 
     @Test
