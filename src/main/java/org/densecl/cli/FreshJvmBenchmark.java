@@ -117,7 +117,10 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
             references.values().forEach(PacedChild::close);
         }
         StringBuilder md = new StringBuilder();
-        md.append("# Fresh-JVM spread\n\nMachine: ").append(MachineInfo.cpuLine())
+        // The children's machine line: they choose their kernels' width for their model (WidthChoice), this JVM does not.
+        String machine = runs.values().stream().flatMap(List::stream).map(StepRunOutput::machine)
+                .filter(m -> !m.isEmpty()).distinct().reduce((a, b) -> a + "; " + b).orElse(MachineInfo.cpuLine());
+        md.append("# Fresh-JVM spread\n\nMachine: ").append(machine)
                 .append(jvmFlags.isEmpty() ? "" : "; child JVM flags " + String.join(" ", jvmFlags)).append(".\n");
         for (var e : runs.entrySet()) {
             md.append('\n').append(table(e.getKey(), e.getValue(), againstReference.get(e.getKey())));

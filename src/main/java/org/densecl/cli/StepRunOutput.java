@@ -17,15 +17,17 @@ import java.util.regex.Pattern;
  * @param heapMib       Java heap MiB allocated per timed step
  * @param hugePageMib   MiB of the tensors the kernel backed with 2 MiB pages, -1 where not reported
  * @param opMillis      op (with its shape) -> milliseconds per step
+ * @param machine       the child's machine line (CPU, ISA, the floats its kernels used), "" where not reported
  */
 record StepRunOutput(double meanSeconds, double minSeconds, double medianSeconds, double cpuSeconds, double heapMib,
-                     double hugePageMib, Map<String, Double> opMillis) {
+                     double hugePageMib, Map<String, Double> opMillis, String machine) {
 
     private static final Pattern STEP = Pattern.compile(
             "images/s, ([0-9.]+) s/step \\(min ([0-9.]+), median ([0-9.]+), max [0-9.]+\\)");
     private static final Pattern COST = Pattern.compile(
             "per timed step: CPU ([0-9.]+) s \\(all threads\\), Java heap allocated ([0-9.]+) MiB");
     private static final Pattern HUGE = Pattern.compile("huge pages: ([0-9.]+) of [0-9.]+ MiB");
+    private static final Pattern MACHINE = Pattern.compile("(?m)^  machine: (.*)$");
     // "            conv2dForward 3x3/1 256->256 at 14x14        5      57.3    2.4%    161.3"
     private static final Pattern OP_ROW = Pattern.compile("^ {12}(\\S.*?)\\s+([0-9]+)\\s+([0-9.]+)\\s+[0-9.]+%.*$");
 
@@ -51,8 +53,9 @@ record StepRunOutput(double meanSeconds, double minSeconds, double medianSeconds
             }
         }
         Matcher huge = HUGE.matcher(text);
+        Matcher machine = MACHINE.matcher(text);
         return new StepRunOutput(Double.parseDouble(step.group(1)), Double.parseDouble(step.group(2)),
                 Double.parseDouble(step.group(3)), Double.parseDouble(cost.group(1)), Double.parseDouble(cost.group(2)),
-                huge.find() ? Double.parseDouble(huge.group(1)) : -1, ops);
+                huge.find() ? Double.parseDouble(huge.group(1)) : -1, ops, machine.find() ? machine.group(1).trim() : "");
     }
 }

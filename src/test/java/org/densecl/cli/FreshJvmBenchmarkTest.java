@@ -42,11 +42,11 @@ class FreshJvmBenchmarkTest {
         FreshJvmBenchmark b = new FreshJvmBenchmark();
         b.movedRows = 2;
         StepRunOutput fast = new StepRunOutput(1.0, 0.9, 1.0, 1.9, 0.1, 1500,
-                Map.of("winograd", 100.0, "gemm", 200.0, "tiny", 1.0, "bn", 50.0));
+                Map.of("winograd", 100.0, "gemm", 200.0, "tiny", 1.0, "bn", 50.0), "");
         StepRunOutput mid = new StepRunOutput(1.1, 1.0, 1.1, 2.0, 0.1, 1500, Map.of("winograd", 110.0, "gemm", 200.0, "tiny", 1.0,
-                "bn", 50.0));
+                "bn", 50.0), "");
         StepRunOutput slow = new StepRunOutput(2.0, 1.8, 2.0, 3.0, 900.0, 40,
-                Map.of("winograd", 700.0, "gemm", 210.0, "tiny", 9.0, "bn", 90.0));
+                Map.of("winograd", 700.0, "gemm", 210.0, "tiny", 9.0, "bn", 90.0), "");
         String md = b.table("resnet50", List.of(mid, slow, fast), null);
         assertTrue(md.contains("min 1.000 s, median 1.100 s, max 2.000 s; slowest / fastest = **2.00**"), md);
         assertTrue(md.contains("fastest JVM (3) against slowest (2)"), md);
@@ -62,8 +62,8 @@ class FreshJvmBenchmarkTest {
     @Test
     void pairedTablesGiveEachJvmAgainstTheReference() {
         FreshJvmBenchmark b = new FreshJvmBenchmark();
-        StepRunOutput one = new StepRunOutput(1.0, 0.9, 1.0, 1.9, 0.1, 1500, Map.of("gemm", 200.0));
-        StepRunOutput two = new StepRunOutput(1.6, 1.5, 1.6, 2.0, 0.1, 1500, Map.of("gemm", 300.0));
+        StepRunOutput one = new StepRunOutput(1.0, 0.9, 1.0, 1.9, 0.1, 1500, Map.of("gemm", 200.0), "");
+        StepRunOutput two = new StepRunOutput(1.6, 1.5, 1.6, 2.0, 0.1, 1500, Map.of("gemm", 300.0), "");
         String md = b.table("densecl", List.of(one, two), List.of(1.02, 0.98));
         assertTrue(md.contains("| 1 | 1.000 | 0.900 | 1.900 | 0.1 | 1500 | 1.020 |"), md);
         assertTrue(md.contains("min 0.980, median 1.000, max 1.020; slowest / fastest = **1.04**"), md);
@@ -83,6 +83,9 @@ class FreshJvmBenchmarkTest {
         assertTrue(!reference.contains("PACED"), "pacing lines are not kept: " + reference);
         StepRunOutput fresh = StepRunOutput.parse(Files.readString(dir.resolve("resnet50-2.txt")));
         assertTrue(fresh.medianSeconds() > 0, "" + fresh);
+        // The table's machine line is the children's, who chose their kernels' width for their model.
+        assertTrue(fresh.machine().contains("cpu kernels use"), fresh.machine());
+        assertTrue(md.contains("Machine: " + fresh.machine()), md);
     }
 
     @Test
