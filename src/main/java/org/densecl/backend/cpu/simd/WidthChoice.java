@@ -18,11 +18,12 @@ public final class WidthChoice {
 
     /**
      * Requests the width for a model whose narrowest layer has {@code channels} channels. Returns the bits
-     * chosen, or the width already fixed when the kernels have run (the request then changes nothing).
+     * chosen, or the kernels' width where that is fixed already, by kernels that have run or by the property
+     * {@code densecl.vectorBits} (the request then changes nothing).
      */
     public static synchronized int forNarrowestLayer(int channels) {
         int bits = bitsFor(FloatVector.SPECIES_PREFERRED.length(), channels);
-        if (!fixed) {
+        if (!fixed && System.getProperty("densecl.vectorBits", "").isEmpty()) {
             requestedBits = bits;
             return bits;
         }
