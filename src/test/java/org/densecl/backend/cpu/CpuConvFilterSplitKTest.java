@@ -43,12 +43,13 @@ class CpuConvFilterSplitKTest {
     }
 
     static List<ConvGeometry> geometries() {
+        // K x (R*S*C) of at least 1024 elements: smaller filter gradients take the slab modes.
         return List.of(
-                new ConvGeometry(2, 24, 24, 9, 7, 1, 1, 1, 1, 0, 0, 1, 1),    // 1x1: 1152 pixels, plain GEMM
-                new ConvGeometry(2, 46, 45, 9, 6, 1, 1, 2, 2, 0, 0, 1, 1),    // 1x1 stride 2: 2 x 23 x 23 = 1058
-                new ConvGeometry(3, 23, 21, 4, 5, 3, 3, 1, 1, 1, 1, 1, 1),    // 3x3 same: 1449 pixels
+                new ConvGeometry(2, 24, 24, 33, 35, 1, 1, 1, 1, 0, 0, 1, 1),  // 1x1: 1152 pixels, plain GEMM
+                new ConvGeometry(2, 46, 45, 36, 30, 1, 1, 2, 2, 0, 0, 1, 1),  // 1x1 stride 2: 2 x 23 x 23 = 1058
+                new ConvGeometry(3, 23, 21, 4, 30, 3, 3, 1, 1, 1, 1, 1, 1),   // 3x3 same: 1449 pixels
                 new ConvGeometry(1, 90, 92, 3, 8, 7, 7, 2, 2, 3, 3, 1, 1),    // stem 7x7/2: 45 x 46 = 2070
-                new ConvGeometry(2, 32, 36, 5, 40, 1, 1, 1, 1, 0, 0, 1, 1));  // 1x1, K > C: row slabs otherwise
+                new ConvGeometry(2, 32, 36, 26, 40, 1, 1, 1, 1, 0, 0, 1, 1)); // 1x1, K > C: row slabs otherwise
     }
 
     @Test

@@ -78,6 +78,12 @@ public final class VectorGemm {
     static final long SPLIT_K_MAX_MN = 1L << 18;
     /** Least k for the split-k mode: four k blocks. */
     static final int SPLIT_K_MIN_K = 4 * KC;
+    /**
+     * Least elements of C for the split-k mode. Below it a k block is a few microseconds of arithmetic, and
+     * each block waits for the other thread's previous one: the hand-offs, not the FMAs, set the time (the
+     * 8- to 32-channel filter gradients of the quick recipes' models).
+     */
+    static final long SPLIT_K_MIN_MN = 1024;
     /** The paths this driver may take; the split-k mode adds the k blocks to C in the serial order. */
     private final GemmTuning paths;
     private static final VectorSpecies<Float> S = Lanes.FLOATS;
@@ -177,7 +183,7 @@ public final class VectorGemm {
      */
     public boolean splitsK(int threads, int m, int n, int k, boolean transposedA) {
         return paths.splitK() && threads > 1 && transposedA && !sharesB(threads, m) && (long) m * n <= SPLIT_K_MAX_MN
-                && k >= SPLIT_K_MIN_K;
+                && (long) m * n >= SPLIT_K_MIN_MN && k >= SPLIT_K_MIN_K;
     }
 
     /** Whether a GEMM with m rows takes the shared-B mode (unless it takes the split-k mode). */

@@ -46,7 +46,7 @@ class VectorGemmModesTest {
     void splitKMatchesReference() {
         // Transposed A (dY^T of a filter gradient), few rows, small C, k >= 1024 (k = 2100: 9 k blocks, the
         // last short); n < m: row slabs otherwise. alpha 1.5 does not take the mode, but must be exact too.
-        int[][] sizes = {{29, 37, 2100}, {21, 45, 4500}, {3, 5, 1030}, {37, 29, 2100}, {200, 7, 7000}};
+        int[][] sizes = {{29, 37, 2100}, {23, 45, 4500}, {3, 350, 1030}, {37, 29, 2100}, {200, 7, 7000}};
         for (int[] s : sizes) {
             assertTrue(modes.splitsK(2, s[0], s[1], s[2], true), "split-k for " + sizeText(s));
             check(two, s[0], s[1], s[2], true, 1f, 0f);
@@ -58,6 +58,9 @@ class VectorGemmModesTest {
         assertFalse(modes.splitsK(1, 29, 37, 2100, true));
         assertFalse(modes.splitsK(2, 29, 37, 1000, true));
         assertFalse(modes.splitsK(2, 600, 40, 2100, true));
+        // A small C (the quick recipes' 8- to 32-channel filter gradients): row or column slabs.
+        assertFalse(modes.splitsK(2, 32, 8, 8192, true));
+        assertFalse(modes.splitsK(2, 31, 33, 8192, true));
     }
 
     @Test
