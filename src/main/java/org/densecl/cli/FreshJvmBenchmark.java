@@ -28,6 +28,8 @@ import picocli.CommandLine.Option;
  * steps take turns with the reference's, one step each ({@code bench step --paced}). A host whose speed
  * drifts over seconds (shared machines do, by 20-40%) then slows both sides of a pair alike, and the
  * fresh JVM's median step / reference step is the speed of its compiled code against one fixed JIT outcome.
+ * With {@code --reference-classpath} (another build) or {@code --reference-jvm-flag} the reference differs on
+ * purpose, and the same ratios are an A/B of two builds or two settings that host drift does not swamp.
  */
 @Command(name = "fresh-jvms", mixinStandardHelpOptions = true,
         description = {"Time the ResNet-50 and DenseCL training steps in N fresh JVMs each and print the spread,"
@@ -53,6 +55,14 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
     @Option(names = "--jvm-flag", paramLabel = "FLAG", description = "a flag for every child JVM, e.g."
             + " -Ddensecl.vectorBits=512 (repeatable)")
     List<String> jvmFlags = new ArrayList<>();
+    @Option(names = "--reference-jvm-flag", paramLabel = "FLAG", description = "paired: a flag for the reference JVM"
+            + " instead of --jvm-flag's (repeatable), e.g. -Ddensecl.vectorBits=256 to pair the fresh JVMs' kernels"
+            + " against 8-float ones")
+    List<String> referenceJvmFlags;
+    @Option(names = "--reference-classpath", paramLabel = "PATH", description = "paired: the reference JVM runs this"
+            + " class path instead of this build's, e.g. another checkout's target/classes:$(cat"
+            + " target/classpath.txt), so that the ratios compare two builds step by step")
+    String referenceClassPath;
     @Option(names = "--moved", description = "ops listed as moved (default ${DEFAULT-VALUE})")
     int movedRows = 8;
     @Option(names = "--paired", negatable = true, defaultValue = "true", fallbackValue = "true",
@@ -71,6 +81,10 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
                 throw new IllegalArgumentException("bench fresh-jvms: --models takes resnet50 and densecl, not " + m);
             }
         }
+        if (!paired && (referenceJvmFlags != null || referenceClassPath != null)) {
+            throw new IllegalArgumentException("bench fresh-jvms: --reference-jvm-flag and --reference-classpath need"
+                    + " the paired mode (drop --no-paired)");
+        }
         if (jvms < 2 || steps < 1 || warmup < 0) {
             throw new IllegalArgumentException("bench fresh-jvms: need --jvms >= 2, --steps >= 1, --warmup >= 0");
         }
@@ -83,7 +97,7 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
             if (paired) {
                 for (String model : models) {
                     System.err.printf("fresh-jvms: starting the %s reference JVM%n", model);
-                    PacedChild ref = new PacedChild(command(model, jvms * steps, true),
+                    PacedChild ref = new PacedChild(referenceCommand(model, jvms * steps),
                             output.resolve(model + "-reference.txt"));
                     references.put(model, ref);
                     for (int w = 0; w < warmup; w++) {
@@ -121,7 +135,8 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
         String machine = runs.values().stream().flatMap(List::stream).map(StepRunOutput::machine)
                 .filter(m -> !m.isEmpty()).distinct().reduce((a, b) -> a + "; " + b).orElse(MachineInfo.cpuLine());
         md.append("# Fresh-JVM spread\n\nMachine: ").append(machine)
-                .append(jvmFlags.isEmpty() ? "" : "; child JVM flags " + String.join(" ", jvmFlags)).append(".\n");
+                .append(jvmFlags.isEmpty() ? "" : "; child JVM flags " + String.join(" ", jvmFlags))
+                .append(referenceNote()).append(".\n");
         for (var e : runs.entrySet()) {
             md.append('\n').append(table(e.getKey(), e.getValue(), againstReference.get(e.getKey())));
         }
@@ -132,6 +147,29 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
 
     // The child's command line: bench step --profile with this run's sizes, `timed` timed steps.
     private List<String> command(String model, int timed, boolean paced) {
+        return ChildJvm.command(jvmFlags, stepArgs(model, timed, paced));
+    }
+
+    // The reference JVM's: its own flags and class path where given.
+    List<String> referenceCommand(String model, int timed) {
+        return ChildJvm.command(referenceJvmFlags != null ? referenceJvmFlags : jvmFlags,
+                referenceClassPath != null ? referenceClassPath : System.getProperty("java.class.path"),
+                stepArgs(model, timed, true));
+    }
+
+    // What the tables say about a reference that differs from the fresh JVMs.
+    private String referenceNote() {
+        String note = "";
+        if (referenceJvmFlags != null) {
+            note += "; reference JVM flags " + (referenceJvmFlags.isEmpty() ? "(none)" : String.join(" ", referenceJvmFlags));
+        }
+        if (referenceClassPath != null) {
+            note += "; reference class path " + referenceClassPath;
+        }
+        return note;
+    }
+
+    private List<String> stepArgs(String model, int timed, boolean paced) {
         List<String> args = new ArrayList<>(List.of("bench", "step", "--model", model, "--batch", "" + batch, "--size",
                 "" + size, "--warmup", "" + warmup, "--steps", "" + timed, "--threads", "" + threads, "--profile",
                 "--profile-rows", "100000"));
@@ -141,7 +179,7 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
         if (paced) {
             args.add("--paced");
         }
-        return ChildJvm.command(jvmFlags, args);
+        return args;
     }
 
     // A fresh JVM paced against the reference: its warm-up alone, then each timed step paired with one of

@@ -70,6 +70,33 @@ class FreshJvmBenchmarkTest {
     }
 
     @Test
+    void theReferenceJvmCanRunAnotherBuildWithItsOwnFlags() {
+        FreshJvmBenchmark b = new FreshJvmBenchmark();
+        new CommandLine(b).parseArgs("--jvm-flag", "-Dfresh=1", "--reference-jvm-flag", "-Ddensecl.vectorBits=256",
+                "--reference-classpath", "/tmp/other/classes:/tmp/other/lib.jar");
+        List<String> ref = b.referenceCommand("densecl", 4);
+        int cp = ref.indexOf("-cp");
+        assertEquals("/tmp/other/classes:/tmp/other/lib.jar", ref.get(cp + 1), ref.toString());
+        assertTrue(ref.contains("-Ddensecl.vectorBits=256") && !ref.contains("-Dfresh=1"), ref.toString());
+        assertTrue(ref.containsAll(List.of("--paced", "--queue")), ref.toString());
+
+        FreshJvmBenchmark same = new FreshJvmBenchmark();
+        new CommandLine(same).parseArgs("--jvm-flag", "-Dfresh=1");
+        List<String> plain = same.referenceCommand("resnet50", 4);
+        assertEquals(System.getProperty("java.class.path"), plain.get(plain.indexOf("-cp") + 1));
+        assertTrue(plain.contains("-Dfresh=1"), "without its own flags the reference takes --jvm-flag's: " + plain);
+    }
+
+    @Test
+    void referenceOptionsWithoutThePairedModeAreRefused(@TempDir Path dir) {
+        CommandLine cl = new CommandLine(new FreshJvmBenchmark());
+        java.io.StringWriter err = new java.io.StringWriter();
+        cl.setErr(new java.io.PrintWriter(err));
+        int code = cl.execute("--no-paired", "--reference-classpath", "/tmp/x", "--output", dir.toString());
+        assertTrue(code != 0, "exit code " + code);
+    }
+
+    @Test
     void freshJvmsTakeTurnsWithAReferenceJvmStepByStep(@TempDir Path dir) throws Exception {
         // Three real child JVMs (the reference and two fresh ones) on a tiny ResNet-50 step.
         int code = new CommandLine(new FreshJvmBenchmark()).execute("--jvms", "2", "--models", "resnet50", "--batch",
