@@ -17,6 +17,7 @@ imports, otherwise the equivalent ResNet50 below (fcn_model.py's v1.5 Bottleneck
 """
 import argparse
 import contextlib
+import os
 import time
 
 import torch
@@ -71,10 +72,18 @@ def device_setup(a):
     return torch.device(a.device), contextlib.nullcontext, f", {a.device} {a.precision}"
 
 
+def isa_note():
+    """The vector ISA caps set in the environment, as oneDNN and ATen read them, e.g. to time an AVX2 machine's
+    kernels on an AVX-512 one: ONEDNN_MAX_CPU_ISA=AVX2 (oneDNN's convolutions), ATEN_CPU_CAPABILITY=avx2."""
+    caps = [f"{k}={os.environ[k]}" for k in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
+            if os.environ.get(k)]
+    return ", ISA capped by " + " ".join(caps) if caps else ""
+
+
 def report(description, batch, times):
     """Prints the three lines PytorchStep.java reads: the description with the speed, STEPS, RESULT."""
     mean = sum(times) / len(times)
-    print(f"{description}: {batch / mean:.3f} images/s, {mean:.4f} s/step (min {min(times):.4f})")
+    print(f"{description}{isa_note()}: {batch / mean:.3f} images/s, {mean:.4f} s/step (min {min(times):.4f})")
     print("STEPS " + " ".join(f"{t:.6f}" for t in times))
     print(f"RESULT images_per_s={batch / mean:.6f} s_per_step={mean:.6f} threads={torch.get_num_threads()}"
           f" min_s_per_step={min(times):.6f}")

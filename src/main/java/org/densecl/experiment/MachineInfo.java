@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Optional;
 import org.densecl.backend.Backend;
 import org.densecl.backend.cpu.CpuBackend;
 
@@ -34,20 +35,32 @@ public record MachineInfo(String cpu, int cores, int vectorFloats, int threads, 
     public static String cpuLine() {
         int floats = CpuBackend.cpuVectorFloats();
         String isa = floats >= 16 ? "AVX-512" : floats == 8 ? "AVX2" : floats * 32 + "-bit vectors";
-        return String.format(Locale.ROOT, "%s, %s (%d floats per vector), cpu kernels use %d floats, %d cores",
-                cpuModel(), isa, floats, CpuBackend.kernelVectorFloats(), Runtime.getRuntime().availableProcessors());
+        String capped = floats < 16 && cpuFlags().contains(" avx512f ")
+                ? " (the CPU has AVX-512; this JVM is held below it, e.g. by -XX:UseAVX=2)" : "";
+        return String.format(Locale.ROOT, "%s, %s (%d floats per vector)%s, cpu kernels use %d floats, %d cores",
+                cpuModel(), isa, floats, capped, CpuBackend.kernelVectorFloats(), Runtime.getRuntime().availableProcessors());
+    }
+
+    // The CPU's feature flags from /proc/cpuinfo, space-separated; empty where there is none.
+    private static String cpuFlags() {
+        return cpuInfo("flags").map(f -> " " + f + " ").orElse("");
     }
 
     private static String cpuModel() {
+        return cpuInfo("model name").orElse(System.getProperty("os.arch")); // not Linux: the architecture has to do
+    }
+
+    // The first /proc/cpuinfo line for `key`, after its colon.
+    private static Optional<String> cpuInfo(String key) {
         try {
             for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (l.startsWith("model name")) {
-                    return l.substring(l.indexOf(':') + 1).trim();
+                if (l.startsWith(key)) {
+                    return Optional.of(l.substring(l.indexOf(':') + 1).trim());
                 }
             }
         } catch (IOException | RuntimeException e) {
-            // not Linux, or unreadable: the architecture has to do
+            // not Linux, or unreadable
         }
-        return System.getProperty("os.arch");
+        return Optional.empty();
     }
 }
