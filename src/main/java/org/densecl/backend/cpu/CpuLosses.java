@@ -84,6 +84,9 @@ final class CpuLosses {
 
     /** probs[row] = softmax(x[row]) over c values; returns log(sum exp x[row]) = max + log(sum exp(x - max)). */
     private static double softmaxRow(MemorySegment xs, MemorySegment ps, long row, int c) {
+        if (c < L) {
+            return softmaxShortRow(xs, ps, row, c);
+        }
         FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         for (int j = 0; j < c; j += L) {
             VectorMask<Float> mk = maskAt(j, c);
@@ -103,6 +106,29 @@ final class CpuLosses {
         for (int j = 0; j < c; j += L) {
             VectorMask<Float> mk = maskAt(j, c);
             storeOr(loadOr(ps, row + j, mk).mul(inv), ps, row + j, mk);
+        }
+        return max + Math.log(total);
+    }
+
+    /**
+     * softmaxRow for a row shorter than a vector (a 2-class segmentation's pixels), one float at a time: the
+     * same steps and order of sums, so the same bits. As a masked vector per row it cost more than the row,
+     * and C2 left the masked loads out of line: a boxed vector and mask per row.
+     */
+    private static double softmaxShortRow(MemorySegment xs, MemorySegment ps, long row, int c) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < c; j++) {
+            max = Math.max(max, get(xs, row + j));
+        }
+        float total = 0f;
+        for (int j = 0; j < c; j++) {
+            float e = CpuVec.exp(get(xs, row + j) - max);
+            set(ps, row + j, e);
+            total += e;
+        }
+        float inv = 1f / total;
+        for (int j = 0; j < c; j++) {
+            set(ps, row + j, get(ps, row + j) * inv);
         }
         return max + Math.log(total);
     }
@@ -155,9 +181,15 @@ final class CpuLosses {
                 // The label's element is set apart so that factor * (p - 1) is formed exactly, not as the
                 // difference of two nearly equal terms.
                 float before = get(gs, row + label), pLabel = get(ps, row + label);
-                for (int j = 0; j < c; j += L) {
-                    VectorMask<Float> mk = maskAt(j, c);
-                    storeOr(loadOr(ps, row + j, mk).fma(vf, loadOr(gs, row + j, mk)), gs, row + j, mk);
+                if (c < L) { // a row shorter than a vector: one float at a time (see softmaxShortRow), the same fma
+                    for (int j = 0; j < c; j++) {
+                        set(gs, row + j, Math.fma(get(ps, row + j), factor, get(gs, row + j)));
+                    }
+                } else {
+                    for (int j = 0; j < c; j += L) {
+                        VectorMask<Float> mk = maskAt(j, c);
+                        storeOr(loadOr(ps, row + j, mk).fma(vf, loadOr(gs, row + j, mk)), gs, row + j, mk);
+                    }
                 }
                 set(gs, row + label, before + factor * (pLabel - 1f));
             }

@@ -3,8 +3,10 @@ package org.densecl.backend.cpu;
 import static org.densecl.backend.cpu.CpuVec.F;
 import static org.densecl.backend.cpu.CpuVec.L;
 import static org.densecl.backend.cpu.CpuVec.f32;
+import static org.densecl.backend.cpu.CpuVec.get;
 import static org.densecl.backend.cpu.CpuVec.loadOr;
 import static org.densecl.backend.cpu.CpuVec.maskAt;
+import static org.densecl.backend.cpu.CpuVec.set;
 import static org.densecl.backend.cpu.CpuVec.storeOr;
 
 import java.lang.foreign.MemorySegment;
@@ -55,6 +57,11 @@ final class CpuResize {
                     int x0 = ti[oh + ox], x1 = x0 < w - 1 ? x0 + 1 : x0;
                     float lx = tl[oh + ox];
                     long out = (row * ow + ox) * c;
+                    if (c < L) {
+                        lerpShort(xs, (top + x0) * c, (top + x1) * c, (bottom + x0) * c, (bottom + x1) * c, lx, ly,
+                                ys, out, c);
+                        continue;
+                    }
                     for (int j = 0; j < c; j += L) {
                         VectorMask<Float> mk = maskAt(j, c);
                         FloatVector t = lerp(loadOr(xs, (top + x0) * c + j, mk), loadOr(xs, (top + x1) * c + j, mk), lx);
@@ -91,6 +98,10 @@ final class CpuResize {
                 for (int iw = 0; iw < w; iw++) {
                     int oxLo = ti[colRanges + 2 * iw], oxHi = ti[colRanges + 2 * iw + 1];
                     long at = (row * w + iw) * c;
+                    if (c < L) {
+                        gatherShort(gs, dxs, at, in, ih, iw, h, w, oh, ow, oyLo, oyHi, oxLo, oxHi, ti, tl, c);
+                        continue;
+                    }
                     for (int j = 0; j < c; j += L) {
                         VectorMask<Float> mk = maskAt(j, c);
                         FloatVector acc = loadOr(dxs, at + j, mk);
@@ -112,6 +123,46 @@ final class CpuResize {
                 }
             }
         });
+    }
+
+    // Pixels with fewer channels than a vector (a 2-class model's logits) go one float at a time, with the
+    // vector loop's operations in its order, so with its bits: a masked vector per pixel cost more than the
+    // pixel, and C2 left its masked loads out of line, one boxed vector and mask each.
+
+    /** y[out ..+c) = lerp(lerp(x00, x01, lx), lerp(x10, x11, lx), ly) for the c channels at the four offsets. */
+    private static void lerpShort(MemorySegment xs, long x00, long x01, long x10, long x11, float lx, float ly,
+                                  MemorySegment ys, long out, int c) {
+        for (int j = 0; j < c; j++) {
+            float t = lerp(get(xs, x00 + j), get(xs, x01 + j), lx);
+            float b = lerp(get(xs, x10 + j), get(xs, x11 + j), lx);
+            set(ys, out + j, lerp(t, b, ly));
+        }
+    }
+
+    /** dx[at ..+c) += the weighted dy cells that read input pixel (in, ih, iw), as the vector loop sums them. */
+    private static void gatherShort(MemorySegment gs, MemorySegment dxs, long at, int in, int ih, int iw, int h, int w,
+                                    int oh, int ow, int oyLo, int oyHi, int oxLo, int oxHi, int[] ti, float[] tl, int c) {
+        for (int j = 0; j < c; j++) {
+            float acc = get(dxs, at + j);
+            for (int oy = oyLo; oy < oyHi; oy++) {
+                float wy = weight(ti[oy], tl[oy], ih, h);
+                if (wy == 0f) {
+                    continue;
+                }
+                long from = ((long) in * oh + oy) * ow;
+                for (int ox = oxLo; ox < oxHi; ox++) {
+                    float wx = weight(ti[oh + ox], tl[oh + ox], iw, w);
+                    if (wx != 0f) {
+                        acc = Math.fma(get(gs, (from + ox) * c + j), wy * wx, acc);
+                    }
+                }
+            }
+            set(dxs, at + j, acc);
+        }
+    }
+
+    private static float lerp(float a, float b, float l) {
+        return a * (1f - l) + b * l;
     }
 
     /** a + l * (b - a) in PyTorch's form (1 - l) * a + l * b. */

@@ -77,6 +77,21 @@ final class CpuVec {
     }
 
     /**
+     * {@link #exp(FloatVector)} for one float, step by step: the same bits as a lane of the vector form. For
+     * rows shorter than a vector (a 2-class softmax), where a masked vector per row costs more than the row.
+     */
+    static float exp(float x) {
+        x = Math.min(Math.max(x, -87.3f), 88.7f);
+        float t = Math.fma(x, LOG2E, SHIFTER);
+        float n = t - SHIFTER;
+        float r = Math.fma(n, -LN2_HI, x);
+        r = Math.fma(n, -LN2_LO, r);
+        float q = Math.fma(Math.fma(Math.fma(r, Q3, Q2), r, Q1), r, Q0);
+        float p = Math.fma(q, r * r, r) + 1f;
+        return p * Float.intBitsToFloat(Float.floatToRawIntBits(t) << 23);
+    }
+
+    /**
      * The lanes' sum, added in lane order. reduceLanes(ADD) leaves the order to the implementation, and
      * the compiled and interpreted orders can round differently (see {@link #exp}).
      */

@@ -1,7 +1,10 @@
 package org.densecl.backend.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import org.densecl.backend.VsRef.Pair;
 import org.densecl.tensor.Shape;
+import org.densecl.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -24,6 +27,7 @@ class CpuResizeTest {
         {{2, 5, 4, 3}, {2, 1, 1, 3}}, // to a single pixel
         {{1, 3, 1, 17}, {1, 7, 5, 17}}, // from a 1-pixel-wide column
         {{3, 17, 19, 16}, {3, 33, 40, 16}}, // several parallel parts, whole vectors only
+        {{2, 16, 16, 2}, {2, 128, 128, 2}}, // the 2-class FCN's logits, x8: channels one float at a time
     };
 
     private final CpuVsRef b = new CpuVsRef();
@@ -31,6 +35,46 @@ class CpuResizeTest {
     @AfterEach
     void close() {
         b.close();
+    }
+
+    /**
+     * Pixels with fewer channels than a vector go one float at a time; they must give the bits the vector loop
+     * gives the same channels as the masked tail of a wider tensor (channels do not mix in a resize).
+     */
+    @Test
+    void shortPixelsHaveTheBitsOfTheVectorLoopsTail() {
+        int c = 2, wide = CpuVec.L + c;
+        for (boolean align : new boolean[] {false, true}) {
+            Pair x = b.normal(81, 1, 2, 5, 7, wide), y = b.zeros(2, 19, 11, wide);
+            Pair xs = b.zeros(2, 5, 7, c), ys = b.zeros(2, 19, 11, c);
+            b.cpu.copyChannels(x.dut(), CpuVec.L, xs.dut(), 0, c, false);
+            b.cpu.resizeBilinearForward(x.dut(), y.dut(), align);
+            b.cpu.resizeBilinearForward(xs.dut(), ys.dut(), align);
+            assertTailBits("forward alignCorners=" + align, y.dut(), ys.dut(), c);
+
+            Pair dy = b.normal(82, 1, 2, 19, 11, wide), dx = b.normal(83, 1, 2, 5, 7, wide);
+            Pair dys = b.zeros(2, 19, 11, c), dxs = b.zeros(2, 5, 7, c);
+            b.cpu.copyChannels(dy.dut(), CpuVec.L, dys.dut(), 0, c, false);
+            b.cpu.copyChannels(dx.dut(), CpuVec.L, dxs.dut(), 0, c, false);
+            b.cpu.resizeBilinearBackward(dy.dut(), dx.dut(), align);
+            b.cpu.resizeBilinearBackward(dys.dut(), dxs.dut(), align);
+            assertTailBits("backward alignCorners=" + align, dx.dut(), dxs.dut(), c);
+        }
+    }
+
+    // The last c channels of every pixel of `wide` against every pixel of `narrow`, bit for bit.
+    private void assertTailBits(String what, Tensor wide, Tensor narrow, int c) {
+        float[] w = new float[(int) wide.numel()], n = new float[(int) narrow.numel()];
+        b.cpu.download(wide, w);
+        b.cpu.download(narrow, n);
+        int wc = (int) (wide.numel() / (narrow.numel() / c));
+        for (int px = 0; px < n.length / c; px++) {
+            for (int j = 0; j < c; j++) {
+                float vec = w[px * wc + wc - c + j], one = n[px * c + j];
+                assertEquals(Float.floatToRawIntBits(vec), Float.floatToRawIntBits(one),
+                        what + ": pixel " + px + " channel " + j + ": vector tail " + vec + ", one at a time " + one);
+            }
+        }
     }
 
     @Test
