@@ -108,10 +108,15 @@ public final class Im2col {
         }
     }
 
-    // Runs up to 64 floats go through vector registers: a bulk-copy call costs more than the copy itself
-    // at that length, and a B panel row (NR floats) is the commonest run of all.
+    // Runs of one vector up to 64 floats go through vector registers: a bulk-copy call costs more than the
+    // copy itself at that length, and a B panel row (NR floats) is the commonest run of all. Runs shorter
+    // than a vector (a gray stem's 7 taps) take the bulk copy: element by element, each float was a
+    // bounds-checked segment read.
     private void copy(long src, float[] dst, int d, int len) {
-        if (len > 64) {
+        if (len == 0) {
+            return; // a run wholly in the padding: src may point outside x
+        }
+        if (len > 64 || len < S.length()) {
             MemorySegment.copy(x, MatrixPanels.F32, 4 * src, dst, d, len);
             return;
         }
@@ -119,15 +124,11 @@ public final class Im2col {
         for (; e + S.length() <= len; e += S.length()) {
             FloatVector.fromMemorySegment(S, x, 4 * (src + e), ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + e);
         }
-        if (e < len && len >= S.length()) {
+        if (e < len) {
             // The tail as one whole vector that ends where the run ends, overlapping the one before: the
             // stem's runs are 21 floats (7 taps x 3 channels), and a 5-float scalar tail per run is slow.
             e = len - S.length();
             FloatVector.fromMemorySegment(S, x, 4 * (src + e), ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + e);
-            return;
-        }
-        for (; e < len; e++) {
-            dst[d + e] = x.getAtIndex(MatrixPanels.F32, src + e);
         }
     }
 }
