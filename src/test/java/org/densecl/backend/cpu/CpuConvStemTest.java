@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
  * the input) against the reference backend, and bit for bit against the implicit GEMM it replaces. Sizes
  * are awkward on purpose: output widths that leave a partial tile at the end of every row (Q = 29, 15),
  * the last image's last row too (where the partial tile reads past the input into the slack), two
- * images, K = 16 and 48, a 3x3/2 pad-1 and a 7x7/2 pad-3 geometry, a second call with a smaller
+ * images, K = 16 and 48, K = 8 and 25 (a last panel only partly filters), a 3x3/2 pad-1 and a 7x7/2
+ * pad-3 geometry, a second call with a smaller
  * input (the padded copy's borders must be laid out anew), then the same layout with 1 and 3 images
  * (the copy is reused as it is: its borders must still be zero).
  */
@@ -51,7 +52,10 @@ class CpuConvStemTest {
                 ConvGeometry.of(1, 30, 29, 3, NR, 3, 2, 1, 1),     // 3x3/2: P = 15, Q = 15
                 ConvGeometry.of(2, 24, 24, 3, 2 * NR, 7, 2, 3, 1), // Q = 12: whole tiles only
                 ConvGeometry.of(1, 24, 24, 3, NR, 7, 2, 3, 1),     // the same layout with fewer images ...
-                ConvGeometry.of(3, 24, 24, 3, NR, 7, 2, 3, 1));    // ... and more: the copy is not cleared
+                ConvGeometry.of(3, 24, 24, 3, NR, 7, 2, 3, 1),     // ... and more: the copy is not cleared
+                // K not in whole panels: the last panel's tiles go through the edge tile
+                ConvGeometry.of(2, 57, 58, 3, 8, 7, 2, 3, 1),      // the quick recipes' 8-channel stem, Q = 29
+                ConvGeometry.of(1, 30, 29, 3, NR + NR / 2 + 1, 3, 2, 1, 1)); // a whole panel and a partial one
     }
 
     @Test
@@ -78,7 +82,6 @@ class CpuConvStemTest {
     @Test
     void otherGeometriesKeepTheGemm() {
         assertFalse(StemConv.applies(ConvGeometry.of(2, 57, 58, 1, 48, 7, 2, 3, 1)), "1 channel: fields 2 apart");
-        assertFalse(StemConv.applies(ConvGeometry.of(2, 57, 58, 3, NR + NR / 2, 7, 2, 3, 1)), "K not a multiple of NR");
         assertFalse(StemConv.applies(ConvGeometry.of(1, 9, 9, 3, NR, 7, 2, 3, 1)), "Q = 5 < one tile");
     }
 

@@ -22,7 +22,7 @@ import org.densecl.backend.cpu.parallel.Parallel;
  *
  * <pre>
  *   padded  (N, H + 2 padH, W + 2 padW, C) float[], the borders zero; plus slack for the last tile's reads
- *   panels  (K / NR, R*S*C, NR)             the filter as B panels
+ *   panels  (ceil(K / NR), R*S*C, NR)       the filter as B panels, zeros past the K filters
  *   y       (N, P, Q, K)                    6 pixels x NR channels per kernel call
  * </pre>
  * Parallel over output rows (n, p), handed out from a shared counter.
@@ -54,12 +54,13 @@ public final class StemConv {
     }
 
     /**
-     * True for the convolutions done here: C * strideW = {@link #STEP}, no dilation, K a multiple of NR,
-     * R*S*C within one k block, at least one whole tile per output row.
+     * True for the convolutions done here: C * strideW = {@link #STEP}, no dilation, R*S*C within one k
+     * block, at least one whole tile per output row. K need not fill whole panels (the quick recipes' 8-channel
+     * stem): the last panel's columns past K are zeros, and its tiles go through the edge tile.
      */
     public static boolean applies(ConvGeometry g) {
         return g.c() * g.strideW() == STEP && g.dilationH() == 1 && g.dilationW() == 1
-                && g.k() % NR == 0 && g.r() * g.s() * g.c() <= VectorGemm.KC && g.q() >= MR;
+                && g.r() * g.s() * g.c() <= VectorGemm.KC && g.q() >= MR;
     }
 
     /** y (N, P, Q, K) = conv(x (N, H, W, C), w (K, R, S, C)); y is overwritten. */
@@ -80,7 +81,8 @@ public final class StemConv {
         paddedFor[2] = c;
         paddedFor[3] = g.padH();
         paddedFor[4] = g.padW();
-        panels = panels.length >= g.k() * rsc ? panels : new float[g.k() * rsc];
+        int panelFloats = ceilDiv(g.k(), NR) * NR * rsc;
+        panels = panels.length >= panelFloats ? panels : new float[panelFloats];
         parallel.forRange((long) g.n() * g.h(), (r0, r1) -> copyRows(g, x, (int) r0, (int) r1, hp, wp));
         packFilter(w, g.k(), rsc);
         nextRow.set(0);
@@ -97,17 +99,22 @@ public final class StemConv {
         }
     }
 
-    // panels[q][p][t] = w[q * NR + t][p]: filter k's taps down panel q's column t.
+    // panels[q][p][t] = w[q * NR + t][p]: filter k's taps down panel q's column t; 0 past the K filters.
     private void packFilter(MemorySegment w, int k, int rsc) {
-        for (int q = 0; q < k / NR; q++) {
+        for (int q = 0; q < ceilDiv(k, NR); q++) {
             for (int t = 0; t < NR; t++) {
                 long src = (long) (q * NR + t) * rsc;
                 int dst = q * rsc * NR + t;
+                boolean filter = q * NR + t < k;
                 for (int p = 0; p < rsc; p++) {
-                    panels[dst + p * NR] = w.getAtIndex(MatrixPanels.F32, src + p);
+                    panels[dst + p * NR] = filter ? w.getAtIndex(MatrixPanels.F32, src + p) : 0f;
                 }
             }
         }
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
     }
 
     // Takes output rows (n, p) from the counter: each B panel (NR channels) over the row's tiles, so the
@@ -122,19 +129,20 @@ public final class StemConv {
                 int n = row / g.p(), op = row - n * g.p();
                 int in = (n * hp + op * g.strideH()) * rowStride; // the row's first field, padded coordinates
                 long out = ldc * row * q;
-                for (int panel = 0; panel < k / NR; panel++) {
+                for (int panel = 0; panel < ceilDiv(k, NR); panel++) {
                     int bi = panel * rsc * NR;
                     long col = 4L * panel * NR;
+                    long cols = 4L * Math.min(NR, k - panel * NR); // bytes of the panel's columns that are filters
                     for (int oq = 0; oq < q; oq += MR) {
                         int ai = in + oq * STEP;
-                        if (oq + MR <= q) {
+                        if (oq + MR <= q && cols == 4L * NR) {
                             MicroKernel.multiplyPatchesInto(g.r(), rowLen, rowStride, padded, ai, panels, bi, y,
                                     out + oq * ldc + col, ldc);
                         } else {
                             MicroKernel.multiplyPatchesInto(g.r(), rowLen, rowStride, padded, ai, panels, bi, edge,
                                     0L, 4L * NR);
-                            for (int t = 0; t < q - oq; t++) {
-                                MemorySegment.copy(edge, 4L * t * NR, y, out + (oq + t) * ldc + col, 4L * NR);
+                            for (int t = 0; t < Math.min(MR, q - oq); t++) {
+                                MemorySegment.copy(edge, 4L * t * NR, y, out + (oq + t) * ldc + col, cols);
                             }
                         }
                     }
