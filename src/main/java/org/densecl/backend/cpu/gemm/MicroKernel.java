@@ -377,11 +377,20 @@ public final class MicroKernel {
         }
     }
 
+    // Whole vectors of a row first (an 8-channel layer's tile is one vector of a 6x16 tile), then floats.
     private static void storeEdge(float[] tile, MemorySegment c, long cOff, long ldcBytes, int mr, int nr,
                                   float alpha, float beta) {
+        int whole = nr / L * L;
         for (int r = 0; r < mr; r++) {
             long row = cOff + r * ldcBytes;
-            for (int j = 0; j < nr; j++) {
+            for (int j = 0; j < whole; j += L) {
+                FloatVector v = FloatVector.fromArray(S, tile, r * NR + j).mul(alpha);
+                if (beta != 0f) {
+                    v = FloatVector.fromMemorySegment(S, c, row + 4L * j, LE).fma(FloatVector.broadcast(S, beta), v);
+                }
+                v.intoMemorySegment(c, row + 4L * j, LE);
+            }
+            for (int j = whole; j < nr; j++) {
                 long off = row + 4L * j;
                 float v = alpha * tile[r * NR + j];
                 if (beta != 0f) {
