@@ -164,7 +164,9 @@ public final class FreshJvmBenchmark implements Callable<Integer> {
             note += "; reference JVM flags " + (referenceJvmFlags.isEmpty() ? "(none)" : String.join(" ", referenceJvmFlags));
         }
         if (referenceClassPath != null) {
-            note += "; reference class path " + referenceClassPath;
+            String[] entries = referenceClassPath.split(java.io.File.pathSeparator);
+            note += "; reference class path " + entries[0]
+                    + (entries.length > 1 ? " (and " + (entries.length - 1) + " more entries)" : "");
         }
         return note;
     }
