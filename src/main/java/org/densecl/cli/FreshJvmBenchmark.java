@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
  * drifts over seconds (shared machines do, by 20-40%) then slows both sides of a pair alike, and the
  * fresh JVM's median step / reference step is the speed of its compiled code against one fixed JIT outcome.
  * With {@code --reference-classpath} (another build) or {@code --reference-jvm-flag} the reference differs on
- * purpose, and the same ratios are an A/B of two builds or two settings that host drift does not swamp.
+ * purpose, and the same pairing compares two builds or two settings, the host's drift falling on both sides.
  */
 @Command(name = "fresh-jvms", mixinStandardHelpOptions = true,
         description = {"Time the ResNet-50 and DenseCL training steps in N fresh JVMs each and print the spread,"

@@ -110,8 +110,8 @@ public final class Im2col {
 
     // Runs of one vector up to 64 floats go through vector registers: a bulk-copy call costs more than the
     // copy itself at that length, and a B panel row (NR floats) is the commonest run of all. Runs shorter
-    // than a vector (a gray stem's 7 taps) take the bulk copy: element by element, each float was a
-    // bounds-checked segment read.
+    // than a vector (a gray stem's 7 taps) take the bulk copy rather than a bounds-checked segment read
+    // per float.
     private void copy(long src, float[] dst, int d, int len) {
         if (len == 0) {
             return; // a run wholly in the padding: src may point outside x

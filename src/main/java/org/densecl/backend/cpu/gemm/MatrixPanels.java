@@ -131,8 +131,8 @@ public final class MatrixPanels implements ASource, BSource {
                     FloatVector.fromMemorySegment(S, seg, off + 4L * L, ByteOrder.LITTLE_ENDIAN).intoArray(dst, d + L);
                 }
                 if (w > 0) {
-                    // One bulk copy: element by element, a segment read and a branch per float cost 10-20x more
-                    // (the 8-channel layers of the quick recipes' models are all tail).
+                    // One bulk copy, not a bounds-checked segment read and a branch per float: an 8-channel
+                    // layer's B is all tail.
                     MemorySegment.copy(seg, F32, 4 * (row + full * NR), dst, tail + p * NR, w);
                 }
             }

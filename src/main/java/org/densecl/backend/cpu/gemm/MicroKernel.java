@@ -394,7 +394,7 @@ public final class MicroKernel {
                 long off = row + 4L * j;
                 float v = alpha * tile[r * NR + j];
                 if (beta != 0f) {
-                    v += beta * c.get(MatrixPanels.F32, off);
+                    v = Math.fma(c.get(MatrixPanels.F32, off), beta, v); // rounded as the vector columns are
                 }
                 c.set(MatrixPanels.F32, off, v);
             }

@@ -81,7 +81,7 @@ public final class StemConv {
         paddedFor[2] = c;
         paddedFor[3] = g.padH();
         paddedFor[4] = g.padW();
-        int panelFloats = ceilDiv(g.k(), NR) * NR * rsc;
+        int panelFloats = Math.ceilDiv(g.k(), NR) * NR * rsc;
         panels = panels.length >= panelFloats ? panels : new float[panelFloats];
         parallel.forRange((long) g.n() * g.h(), (r0, r1) -> copyRows(g, x, (int) r0, (int) r1, hp, wp));
         packFilter(w, g.k(), rsc);
@@ -101,7 +101,7 @@ public final class StemConv {
 
     // panels[q][p][t] = w[q * NR + t][p]: filter k's taps down panel q's column t; 0 past the K filters.
     private void packFilter(MemorySegment w, int k, int rsc) {
-        for (int q = 0; q < ceilDiv(k, NR); q++) {
+        for (int q = 0; q < Math.ceilDiv(k, NR); q++) {
             for (int t = 0; t < NR; t++) {
                 long src = (long) (q * NR + t) * rsc;
                 int dst = q * rsc * NR + t;
@@ -111,10 +111,6 @@ public final class StemConv {
                 }
             }
         }
-    }
-
-    private static int ceilDiv(int a, int b) {
-        return (a + b - 1) / b;
     }
 
     // Takes output rows (n, p) from the counter: each B panel (NR channels) over the row's tiles, so the
@@ -129,7 +125,7 @@ public final class StemConv {
                 int n = row / g.p(), op = row - n * g.p();
                 int in = (n * hp + op * g.strideH()) * rowStride; // the row's first field, padded coordinates
                 long out = ldc * row * q;
-                for (int panel = 0; panel < ceilDiv(k, NR); panel++) {
+                for (int panel = 0; panel < Math.ceilDiv(k, NR); panel++) {
                     int bi = panel * rsc * NR;
                     long col = 4L * panel * NR;
                     long cols = 4L * Math.min(NR, k - panel * NR); // bytes of the panel's columns that are filters
