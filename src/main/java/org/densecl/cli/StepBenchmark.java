@@ -125,7 +125,7 @@ public final class StepBenchmark implements Callable<Integer> {
 
     @Option(names = "--disable", split = ",", paramLabel = "PATH", description = "cpu backend: fast paths to turn"
             + " off for a comparison (their bits are the same): splitK, wholeK, directC, packWholeA (GEMM driver),"
-            + " stemConv (the direct RGB stem)")
+            + " stemConv (the direct RGB stem), transposedFilterGradient (dW^T = X^T dY for widening 1x1 convolutions)")
     List<String> disabled = new ArrayList<>();
 
     /** The cpu backend's provider and variants from --gemm, --conv and --disable. */
@@ -139,8 +139,9 @@ public final class StepBenchmark implements Callable<Integer> {
                 case "directC" -> paths = paths.withDirectC(false);
                 case "packWholeA" -> paths = paths.withPackWholeA(false);
                 case "stemConv" -> t = t.withStemConv(false);
+                case "transposedFilterGradient" -> t = t.withTransposedFilterGradient(false);
                 default -> throw new IllegalArgumentException("bench step: --disable takes splitK, wholeK, directC,"
-                        + " packWholeA or stemConv, not " + d);
+                        + " packWholeA, stemConv or transposedFilterGradient, not " + d);
             }
         }
         return t.withGemmPaths(paths);

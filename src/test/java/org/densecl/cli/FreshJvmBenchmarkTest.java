@@ -122,6 +122,6 @@ class FreshJvmBenchmarkTest {
         assertEquals(0, run.code(), run.err());
         assertTrue(run.out().contains("without splitK stemConv"), run.out());
         StepBenchmarkRun.assertOneLineErrors(new String[][] {{"--disable", "winograd"}},
-                new String[] {"--disable takes splitK, wholeK, directC, packWholeA or stemConv, not winograd"});
+                new String[] {"--disable takes splitK, wholeK, directC, packWholeA, stemConv or transposedFilterGradient, not winograd"});
     }
 }

@@ -49,7 +49,7 @@ public final class CpuBackend extends HostBackend {
         this.parallel = new Parallel(threads);
         Scratch scratch = new Scratch();
         this.gemm = new CpuGemm(parallel, tuning.gemm(), tuning.gemmPaths());
-        this.conv = new CpuConv(parallel, gemm, tuning.winograd(), tuning.stemConv());
+        this.conv = new CpuConv(parallel, gemm, tuning);
         this.elementwise = new CpuElementwise(parallel);
         this.channelwise = new CpuChannelwise(parallel, scratch);
         this.batchNorm = new CpuBatchNorm(parallel, scratch);

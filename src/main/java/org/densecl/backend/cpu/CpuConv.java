@@ -30,7 +30,9 @@ import org.densecl.tensor.Tensor;
  *   backward data    dX_col (M, RSC) = dY (M, K) * W, then col2im (scatter-add into dx)
  *   backward filter  dW (K, RSC)  += dY^T (K, M) * X_col (M, RSC);  db += column sums of dY
  * </pre>
- * A 1x1, stride-1, unpadded convolution is exactly these GEMMs on the tensors themselves. A 3x3, stride-1,
+ * A 1x1, stride-1, unpadded convolution is exactly these GEMMs on the tensors themselves; its filter
+ * gradient, when K > C and the pixels are many, as the transposed product dW^T (C, K) = X^T (C, M) * dY (M, K)
+ * (see {@link #transposesFilterGradient}). A 3x3, stride-1,
  * pad-1 one (ResNet's bottleneck conv2) with the vector provider goes to {@link WinogradConv} (F(4x4, 3x3):
  * 3-4x fewer multiplications) when its sizes qualify ({@link WinogradConv#applies}); the forward of
  * the RGB stem (7x7/2, 3 channels) to {@link StemConv}, a direct convolution. Otherwise:
@@ -55,6 +57,7 @@ public final class CpuConv {
     private final CpuGemm gemm;
     private final WinogradConv winograd; // null for openblas
     private final StemConv stem;         // null for openblas
+    private final boolean transposedFilterGradient;
     private final Im2col view = new Im2col();
     private final Im2colA im2colA = new Im2colA(view);
     private final Im2colB im2colB = new Im2colB(view);
@@ -63,22 +66,24 @@ public final class CpuConv {
     private final MatrixPanels bPanels = new MatrixPanels();
     // The column workspace lives as long as this object. Arena.ofAuto is safe here: native code (OpenBLAS)
     // reads it only inside a call made while this object, which holds the segment, is running.
-    private MemorySegment workspace = MemorySegment.NULL; // (rows, RSC) dX_col block of a strided data gradient
+    private MemorySegment workspace = MemorySegment.NULL; // (rows, RSC) dX_col block of a strided data gradient, or (C, K) dw^T
     private final float[][] partialSums;  // per thread: (K) partial column sums for db
 
     public CpuConv(Parallel parallel, CpuGemm gemm) {
-        this(parallel, gemm, true, true);
+        this(parallel, gemm, CpuTuning.DEFAULT);
     }
 
     /**
-     * {@code winograd} or {@code stemConv} false keep the implicit GEMM for those convolutions (to compare
-     * the two); the openblas provider uses neither.
+     * The convolution variants {@code tuning} allows ({@link CpuTuning#winograd}, {@link CpuTuning#stemConv},
+     * {@link CpuTuning#transposedFilterGradient}); the openblas provider takes neither Winograd nor the stem.
+     * Its GEMM provider is {@code gemm}'s.
      */
-    public CpuConv(Parallel parallel, CpuGemm gemm, boolean winograd, boolean stemConv) {
+    public CpuConv(Parallel parallel, CpuGemm gemm, CpuTuning tuning) {
         this.parallel = parallel;
         this.gemm = gemm;
-        this.winograd = gemm.isVector() && winograd ? new WinogradConv(parallel, gemm.vector().paths()) : null;
-        this.stem = gemm.isVector() && stemConv ? new StemConv(parallel) : null;
+        this.winograd = gemm.isVector() && tuning.winograd() ? new WinogradConv(parallel, gemm.vector().paths()) : null;
+        this.stem = gemm.isVector() && tuning.stemConv() ? new StemConv(parallel) : null;
+        this.transposedFilterGradient = tuning.transposedFilterGradient();
         this.partialSums = new float[parallel.threads()][];
     }
 
@@ -171,7 +176,15 @@ public final class CpuConv {
             check(op, "db", db, g, Shape.of(g.k()));
         }
         int m = pixels(op, g), k = g.k(), rsc = g.r() * g.s() * g.c();
-        if (g.isPointwise()) {
+        if (g.isPointwise() && transposedFilterGradient && transposesFilterGradient(m, k, g.c())) {
+            // dw^T (C, K) += x^T (C, NHW) * dy (NHW, K), in the workspace: dw is transposed in and back out,
+            // so every element is still ((dw + s0) + s1) + ... over the same k blocks (the same bits).
+            int c = g.c();
+            ensureWorkspace((long) k * c);
+            transpose(dw.data(), workspace, k, c);
+            gemm.gemm(true, false, c, k, m, 1f, x.data(), dy.data(), 1f, workspace, 0L);
+            transpose(workspace, dw.data(), c, k);
+        } else if (g.isPointwise()) {
             // dw (K, C) += dy^T (K, NHW) * x (NHW, C)
             gemm.gemm(true, false, k, g.c(), m, 1f, dy.data(), x.data(), 1f, dw.data(), 0L);
         } else if (winograd != null && WinogradConv.applies(g)) {
@@ -189,7 +202,34 @@ public final class CpuConv {
         }
     }
 
+    /**
+     * Whether a 1x1 filter gradient over {@code pixels} pixels from C to K channels is computed as dW^T =
+     * X^T dY. The GEMM packs its A operand transposed, a gather of six floats from every row (dY's for dW,
+     * X's for dW^T), much slower per float than the row copies that pack B; so the narrower tensor should be
+     * A. The transposes of dw in and out cost K*C moves each: worth it when the rows saved, pixels * (K - C),
+     * are many times that. At least 64 input channels: below that the A panels' six-row padding wastes more
+     * than the gather costs (the quick models' layers).
+     */
+    static boolean transposesFilterGradient(long pixels, int k, int c) {
+        return c >= 64 && k > c && pixels * (k - c) >= 16L * k * c;
+    }
+
     // ------------------------------------------------------------------ helpers
+
+    // dst (cols, rows) = src (rows, cols)^T, in 16 x 16 tiles so that both sides stay in a few cache lines.
+    private static void transpose(MemorySegment src, MemorySegment dst, int rows, int cols) {
+        for (int i0 = 0; i0 < rows; i0 += 16) {
+            int i1 = Math.min(rows, i0 + 16);
+            for (int j0 = 0; j0 < cols; j0 += 16) {
+                int j1 = Math.min(cols, j0 + 16);
+                for (int i = i0; i < i1; i++) {
+                    for (int j = j0; j < j1; j++) {
+                        dst.setAtIndex(CpuGemm.F32, (long) j * rows + i, src.getAtIndex(CpuGemm.F32, (long) i * cols + j));
+                    }
+                }
+            }
+        }
+    }
 
     // y (M, K) += bias (K) on every row. Parallel axis: rows.
     private void addBias(MemorySegment y, MemorySegment bias, int m, int k) {

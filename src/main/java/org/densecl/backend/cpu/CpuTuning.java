@@ -10,12 +10,16 @@ import org.densecl.backend.cpu.gemm.GemmTuning;
  * @param gemm     "vector" (pure Java, always there) or "openblas" (cblas_sgemm through FFM)
  * @param winograd 3x3 stride-1 convolutions by Winograd F(4x4, 3x3) (false: implicit GEMM, as the others)
  * @param stemConv the RGB stem (C * strideW = 6) by the direct kernel (false: implicit GEMM)
+ * @param transposedFilterGradient 1x1 filter gradients with more output than input channels (and many pixels)
+ *                 as dW^T = X^T dY, so that the operand the GEMM packs transposed is the narrower one (false:
+ *                 always dW = dY^T X); the same bits either way
  * @param gemmPaths which paths the vector GEMM driver may take
  */
-public record CpuTuning(String gemm, boolean winograd, boolean stemConv, GemmTuning gemmPaths) {
+public record CpuTuning(String gemm, boolean winograd, boolean stemConv, boolean transposedFilterGradient,
+                        GemmTuning gemmPaths) {
 
     /** The vector GEMM with every fast path. */
-    public static final CpuTuning DEFAULT = new CpuTuning("vector", true, true, GemmTuning.DEFAULT);
+    public static final CpuTuning DEFAULT = new CpuTuning("vector", true, true, true, GemmTuning.DEFAULT);
 
     public CpuTuning {
         if (!CpuGemm.PROVIDERS.contains(gemm)) {
@@ -24,18 +28,22 @@ public record CpuTuning(String gemm, boolean winograd, boolean stemConv, GemmTun
     }
 
     public CpuTuning withGemm(String provider) {
-        return new CpuTuning(provider, winograd, stemConv, gemmPaths);
+        return new CpuTuning(provider, winograd, stemConv, transposedFilterGradient, gemmPaths);
     }
 
     public CpuTuning withWinograd(boolean on) {
-        return new CpuTuning(gemm, on, stemConv, gemmPaths);
+        return new CpuTuning(gemm, on, stemConv, transposedFilterGradient, gemmPaths);
     }
 
     public CpuTuning withStemConv(boolean on) {
-        return new CpuTuning(gemm, winograd, on, gemmPaths);
+        return new CpuTuning(gemm, winograd, on, transposedFilterGradient, gemmPaths);
     }
 
     public CpuTuning withGemmPaths(GemmTuning paths) {
-        return new CpuTuning(gemm, winograd, stemConv, paths);
+        return new CpuTuning(gemm, winograd, stemConv, transposedFilterGradient, paths);
+    }
+
+    public CpuTuning withTransposedFilterGradient(boolean on) {
+        return new CpuTuning(gemm, winograd, stemConv, on, gemmPaths);
     }
 }

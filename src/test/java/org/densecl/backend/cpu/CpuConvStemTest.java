@@ -61,7 +61,7 @@ class CpuConvStemTest {
     @Test
     void directStemMatchesReferenceAndTheGemmsBits() {
         CpuConv conv = new CpuConv(two, new CpuGemm(two, "vector"));
-        CpuConv viaImplicitGemm = new CpuConv(two, new CpuGemm(two, "vector"), true, false);
+        CpuConv viaImplicitGemm = new CpuConv(two, new CpuGemm(two, "vector"), CpuTuning.DEFAULT.withStemConv(false));
         for (ConvGeometry g : geometries()) {
             assertTrue(StemConv.applies(g), "StemConv takes " + g);
             Tensor x = random(g.xShape(), 1), w = random(g.wShape(), 2);
