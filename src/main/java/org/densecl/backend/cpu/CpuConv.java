@@ -34,8 +34,8 @@ import org.densecl.tensor.Tensor;
  * gradient, when K > C and the pixels are many, as the transposed product dW^T (C, K) = X^T (C, M) * dY (M, K)
  * (see {@link #transposesFilterGradient}). A 3x3, stride-1,
  * pad-1 one (ResNet's bottleneck conv2) with the vector provider goes to {@link WinogradConv} (F(4x4, 3x3):
- * 3-4x fewer multiplications) when its sizes qualify ({@link WinogradConv#applies}); the forward of
- * the RGB stem (7x7/2, 3 channels) to {@link StemConv}, a direct convolution. Otherwise:
+ * 3-4x fewer multiplications) when its sizes qualify ({@link WinogradConv#applies}); the forward and
+ * filter gradient of the RGB stem (7x7/2, 3 channels) to {@link StemConv}, direct convolutions. Otherwise:
  * <ul>
  *   <li>implicit GEMM: X_col is a view of the NHWC input ({@link Im2colA}, {@link Im2colB}), handed to
  *       {@link CpuGemm#run}, the one route to a GEMM for either provider: the vector driver packs its
@@ -189,6 +189,8 @@ public final class CpuConv {
             gemm.gemm(true, false, k, g.c(), m, 1f, dy.data(), x.data(), 1f, dw.data(), 0L);
         } else if (winograd != null && WinogradConv.applies(g)) {
             winograd.backwardFilter(g, x.data(), dy.data(), dw.data());
+        } else if (stem != null && StemConv.appliesToFilterGradient(g)) {
+            stem.backwardFilter(g, x.data(), dy.data(), dw.data());
         } else {
             view.set(x.data(), g);
             try {

@@ -9,7 +9,8 @@ import org.densecl.backend.cpu.gemm.GemmTuning;
  *
  * @param gemm     "vector" (pure Java, always there) or "openblas" (cblas_sgemm through FFM)
  * @param winograd 3x3 stride-1 convolutions by Winograd F(4x4, 3x3) (false: implicit GEMM, as the others)
- * @param stemConv the RGB stem (C * strideW = 6) by the direct kernel (false: implicit GEMM)
+ * @param stemConv the RGB stem's forward and filter gradient (C * strideW = 6) by direct kernels (false:
+ *                 implicit GEMM)
  * @param transposedFilterGradient 1x1 filter gradients with more output than input channels (and many pixels)
  *                 as dW^T = X^T dY, so that the operand the GEMM packs transposed is the narrower one (false:
  *                 always dW = dY^T X); the same bits either way

@@ -25,7 +25,9 @@ import org.junit.jupiter.api.Test;
  * images, K = 16 and 48, K = 8 and 25 (a last panel only partly filters), a 3x3/2 pad-1 and a 7x7/2
  * pad-3 geometry, a second call with a smaller
  * input (the padded copy's borders must be laid out anew), then the same layout with 1 and 3 images
- * (the copy is reused as it is: its borders must still be zero).
+ * (the copy is reused as it is: its borders must still be zero). The filter gradient (K in whole panels)
+ * against the reference with 1, 2 and 3 threads, bit for bit the same whatever the thread count, onto a dw
+ * that already holds values, with a row of 265 output pixels (two k runs).
  */
 class CpuConvStemTest {
     private static final int NR = org.densecl.backend.cpu.gemm.MicroKernel.NR;
@@ -80,7 +82,42 @@ class CpuConvStemTest {
     }
 
     @Test
+    void directStemFilterGradientMatchesReferenceForAnyThreadCount() {
+        // Q = 265: a row of pixels in two runs (256 + 9) of the k loop.
+        List<ConvGeometry> cases = new java.util.ArrayList<>(geometries().subList(0, 5));
+        cases.add(ConvGeometry.of(1, 9, 530, 3, NR, 3, 2, 1, 1));
+        try (Parallel one = new Parallel(1); Parallel three = new Parallel(3)) {
+            CpuConv[] convs = {new CpuConv(one, new CpuGemm(one, "vector")), new CpuConv(two, new CpuGemm(two, "vector")),
+                    new CpuConv(three, new CpuGemm(three, "vector"))};
+            for (ConvGeometry g : cases) {
+                assertTrue(StemConv.appliesToFilterGradient(g), "StemConv takes the filter gradient of " + g);
+                Tensor x = random(g.xShape(), 3), dy = random(g.yShape(), 4), expected = random(g.wShape(), 5);
+                ref.conv2dBackwardFilter(g, x, dy, expected, null);
+                Tensor first = null;
+                for (CpuConv conv : convs) {
+                    Tensor dw = random(g.wShape(), 5); // accumulated onto
+                    conv.backwardFilter(g, x, dy, dw, null);
+                    long terms = (long) g.n() * g.p() * g.q() + 1;
+                    TensorAssert.close("conv2dBackwardFilter direct stem " + g, expected, dw, GemmTesting.atol(terms),
+                            GemmTesting.RTOL);
+                    if (first == null) {
+                        first = dw;
+                    }
+                    for (long i = 0; i < dw.numel(); i++) {
+                        assertEquals(Float.floatToRawIntBits(first.getFloat(i)), Float.floatToRawIntBits(dw.getFloat(i)),
+                                "direct stem filter gradient " + g + ": element " + i + " depends on the thread count");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void otherGeometriesKeepTheGemm() {
+        assertFalse(StemConv.appliesToFilterGradient(ConvGeometry.of(2, 57, 58, 3, NR / 2, 7, 2, 3, 1)),
+                "K = NR / 2: a partial B panel");
+        assertFalse(StemConv.appliesToFilterGradient(ConvGeometry.of(1, 30, 29, 3, NR + NR / 2 + 1, 3, 2, 1, 1)),
+                "K not in whole panels");
         assertFalse(StemConv.applies(ConvGeometry.of(2, 57, 58, 1, 48, 7, 2, 3, 1)), "1 channel: fields 2 apart");
         assertFalse(StemConv.applies(ConvGeometry.of(1, 9, 9, 3, NR, 7, 2, 3, 1)), "Q = 5 < one tile");
     }
