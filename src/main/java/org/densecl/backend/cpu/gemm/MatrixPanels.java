@@ -22,6 +22,9 @@ public final class MatrixPanels implements ASource, BSource {
     private static final int NR = MicroKernel.NR;
     private static final int KC = VectorGemm.KC;
 
+    /** Per thread: (NR, L) NR runs of L k steps, the transposed B pack's staging tile. */
+    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[NR * L]);
+
     private MemorySegment seg;
     private int ld;              // stored row length
     private boolean transposed;  // true: op(X) = X^T of the stored matrix
@@ -107,6 +110,41 @@ public final class MatrixPanels implements ASource, BSource {
         }
     }
 
+    // B(p, j) at j*ld + p (a weight matrix W (n, k) as B = W^T): each panel column is a run along p.
+    // Per L k steps, the panel's NR runs are loaded one vector each into a small tile and written back
+    // as L rows of NR floats: both sides in L1, each source line read once and whole. (Float by float,
+    // the writes went NR floats apart, a cache line each.)
+    private void packTransposedB(float[] dst, int dstOff, int j0, int cols, int p0, int kc) {
+        float[] tile = TILE.get();
+        int fullSteps = kc / L * L;
+        for (int q = 0; q * NR < cols; q++) {
+            int base = dstOff + q * NR * kc;
+            int j = j0 + q * NR;
+            int w = Math.min(NR, cols - q * NR);
+            if (w < NR) {
+                Arrays.fill(tile, 0f); // the columns past w stay zero
+            }
+            for (int p = 0; p < fullSteps; p += L) {
+                for (int t = 0; t < w; t++) {
+                    FloatVector.fromMemorySegment(S, seg, 4 * ((long) (j + t) * ld + p0 + p), ByteOrder.LITTLE_ENDIAN)
+                            .intoArray(tile, t * L);
+                }
+                for (int r = 0; r < L; r++) {
+                    int d = base + (p + r) * NR;
+                    for (int t = 0; t < NR; t++) {
+                        dst[d + t] = tile[t * L + r];
+                    }
+                }
+            }
+            for (int p = fullSteps; p < kc; p++) {
+                int d = base + p * NR;
+                for (int t = 0; t < NR; t++) {
+                    dst[d + t] = t < w ? seg.getAtIndex(F32, (long) (j + t) * ld + p0 + p) : 0f;
+                }
+            }
+        }
+    }
+
     @Override
     public boolean interleaved() {
         return transposed;
@@ -138,22 +176,6 @@ public final class MatrixPanels implements ASource, BSource {
             }
             return;
         }
-        for (int q = 0; q * NR < cols; q++) {
-            int base = dstOff + q * NR * kc;
-            int j = j0 + q * NR;
-            int w = Math.min(NR, cols - q * NR);
-            // B(p, j) at j*ld + p: each column is contiguous along p, written with stride NR.
-            for (int t = 0; t < w; t++) {
-                long off = (long) (j + t) * ld + p0;
-                for (int p = 0; p < kc; p++) {
-                    dst[base + p * NR + t] = seg.getAtIndex(F32, off + p);
-                }
-            }
-            for (int t = w; t < NR; t++) {
-                for (int p = 0; p < kc; p++) {
-                    dst[base + p * NR + t] = 0f;
-                }
-            }
-        }
+        packTransposedB(dst, dstOff, j0, cols, p0, kc);
     }
 }
