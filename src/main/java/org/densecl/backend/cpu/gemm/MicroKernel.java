@@ -31,8 +31,9 @@ import org.densecl.backend.cpu.simd.Lanes;
  * checks from the loop, and panels read from a native MemorySegment instead are several times slower
  * (docs/performance.md). C is a segment (a tensor's memory), touched once per tile.
  *
- * <p>Why five copies of the same loop (two A layouts, each ending in a tile array or in C, and the
- * direct stem's patches read from the padded image, {@link #multiplyPatchesInto}): the
+ * <p>Why six copies of the same loop (two A layouts, each ending in a tile array or in C, the direct stem's
+ * patches read from the padded image, {@link #multiplyPatchesInto}, and a float[] C for Winograd's
+ * products, {@link #multiplyIntoArray}): the
  * accumulators are 12 vectors, and vectors passed to or returned from a method that C2 does not inline
  * are boxed (heap objects), so the loop cannot be shared through a helper that takes or returns them.
  * Each copy is straight-line code a reader can check against the others line by line.
@@ -167,6 +168,75 @@ public final class MicroKernel {
         c41.intoMemorySegment(c, cOff + 4 * ldcBytes + VB, LE);
         c50.intoMemorySegment(c, cOff + 5 * ldcBytes, LE);
         c51.intoMemorySegment(c, cOff + 5 * ldcBytes + VB, LE);
+    }
+
+    /**
+     * {@link #multiplyInto} into a float[] C (Winograd's per-point products): C's element (r, j) is
+     * {@code c[ci + r * ldc + j]}, written (accumulate false) or added to. For whole tiles; edge tiles take
+     * {@link #multiply} and the caller's copy.
+     */
+    public static void multiplyIntoArray(int kc, float[] a, int ai, float[] b, int bi, float[] c, int ci, int ldc,
+                                         boolean accumulate) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        for (int end = ai + kc; ai < end; ai++, bi += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
+            FloatVector v = FloatVector.broadcast(S, a[ai]);
+            c00 = v.fma(b0, c00);
+            c01 = v.fma(b1, c01);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + KC]);
+            c10 = v.fma(b0, c10);
+            c11 = v.fma(b1, c11);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 2 * KC]);
+            c20 = v.fma(b0, c20);
+            c21 = v.fma(b1, c21);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 3 * KC]);
+            c30 = v.fma(b0, c30);
+            c31 = v.fma(b1, c31);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 4 * KC]);
+            c40 = v.fma(b0, c40);
+            c41 = v.fma(b1, c41);
+            VarHandle.loadLoadFence();
+            v = FloatVector.broadcast(S, a[ai + 5 * KC]);
+            c50 = v.fma(b0, c50);
+            c51 = v.fma(b1, c51);
+            VarHandle.loadLoadFence();
+        }
+        if (accumulate) {
+            c00 = c00.add(FloatVector.fromArray(S, c, ci));
+            c01 = c01.add(FloatVector.fromArray(S, c, ci + L));
+            c10 = c10.add(FloatVector.fromArray(S, c, ci + ldc));
+            c11 = c11.add(FloatVector.fromArray(S, c, ci + ldc + L));
+            c20 = c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc));
+            c21 = c21.add(FloatVector.fromArray(S, c, ci + 2 * ldc + L));
+            c30 = c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc));
+            c31 = c31.add(FloatVector.fromArray(S, c, ci + 3 * ldc + L));
+            c40 = c40.add(FloatVector.fromArray(S, c, ci + 4 * ldc));
+            c41 = c41.add(FloatVector.fromArray(S, c, ci + 4 * ldc + L));
+            c50 = c50.add(FloatVector.fromArray(S, c, ci + 5 * ldc));
+            c51 = c51.add(FloatVector.fromArray(S, c, ci + 5 * ldc + L));
+        }
+        c00.intoArray(c, ci);
+        c01.intoArray(c, ci + L);
+        c10.intoArray(c, ci + ldc);
+        c11.intoArray(c, ci + ldc + L);
+        c20.intoArray(c, ci + 2 * ldc);
+        c21.intoArray(c, ci + 2 * ldc + L);
+        c30.intoArray(c, ci + 3 * ldc);
+        c31.intoArray(c, ci + 3 * ldc + L);
+        c40.intoArray(c, ci + 4 * ldc);
+        c41.intoArray(c, ci + 4 * ldc + L);
+        c50.intoArray(c, ci + 5 * ldc);
+        c51.intoArray(c, ci + 5 * ldc + L);
     }
 
     /**

@@ -117,8 +117,14 @@ final class FusedWinograd {
                 for (int j = 0; j < panels; j++) {
                     int cols = Math.min(NR, cout - j * NR);
                     for (int q = 0; q < aPanelCount; q++) {
-                        MicroKernel.multiply(kc, a, aBase + q * MR * KC, bPanels, bBase + j * kc * NR, tile);
-                        store(tile, m, (p * CHUNK + q * MR) * cout + j * NR, cout, cols, kb > 0);
+                        int at = (p * CHUNK + q * MR) * cout + j * NR;
+                        if (cols == NR) {
+                            MicroKernel.multiplyIntoArray(kc, a, aBase + q * MR * KC, bPanels, bBase + j * kc * NR, m, at,
+                                    cout, kb > 0);
+                        } else {
+                            MicroKernel.multiply(kc, a, aBase + q * MR * KC, bPanels, bBase + j * kc * NR, tile);
+                            store(tile, m, at, cout, cols, kb > 0);
+                        }
                     }
                 }
             }
