@@ -124,8 +124,9 @@ public final class StepBenchmark implements Callable<Integer> {
     private BufferedReader pacer; // standard input, with --paced
 
     @Option(names = "--disable", split = ",", paramLabel = "PATH", description = "cpu backend: fast paths to turn"
-            + " off for a comparison (their bits are the same): splitK, wholeK, directC, packWholeA (GEMM driver),"
-            + " stemConv (the direct RGB stem), transposedFilterGradient (dW^T = X^T dY for widening 1x1 convolutions)")
+            + " off for a comparison (the same bits, but for the stem's filter gradient): splitK, wholeK, directC,"
+            + " packWholeA (GEMM driver), stemConv (the direct RGB stem, forward and filter gradient),"
+            + " transposedFilterGradient (dW^T = X^T dY for widening 1x1 convolutions)")
     List<String> disabled = new ArrayList<>();
 
     /** The cpu backend's provider and variants from --gemm, --conv and --disable. */
