@@ -303,6 +303,7 @@ public final class StepBenchmark implements Callable<Integer> {
             args.addAll(List.of("--device", "cuda", "--precision", cudaOptions().precision().toString()));
         }
         double[] all = new double[0], theirs = new double[0];
+        double[] ratios = new double[comparePytorch ? n : 0]; // per round: pytorch's mean step / ours
         List<String> roundLines = new ArrayList<>();
         String description = null;
         for (int r = 0; r < n; r++) {
@@ -312,12 +313,13 @@ public final class StepBenchmark implements Callable<Integer> {
                 PytorchStep.Result py = PytorchStep.run(python, scriptPath(script).toString(), args);
                 theirs = concat(theirs, py.times());
                 description = py.description();
+                ratios[r] = mean(py.times()) / mean(t);
                 roundLines.add(String.format("  %5d   %11.4f   %14.4f   %12.3f", r + 1, mean(t), mean(py.times()),
-                        mean(py.times()) / mean(t)));
+                        ratios[r]));
             }
         }
         if (comparePytorch) {
-            printComparison(description, roundLines, all, theirs);
+            printComparison(description, roundLines, all, theirs, ratios);
         }
         return 0;
     }
@@ -370,8 +372,12 @@ public final class StepBenchmark implements Callable<Integer> {
         }
     }
 
-    /** The per-round table and the ratios of images/s (means), median steps and fastest steps. */
-    private void printComparison(String description, List<String> roundLines, double[] ours, double[] theirs) {
+    /**
+     * The per-round table, the ratios of images/s (means), median steps and fastest steps, and with two or
+     * more rounds the interval of the rounds' ratios ({@link RoundRatios}).
+     */
+    private void printComparison(String description, List<String> roundLines, double[] ours, double[] theirs,
+                                 double[] roundRatios) {
         System.out.println("  " + description);
         System.out.println("  round   ours s/step   pytorch s/step   ours/pytorch");
         roundLines.forEach(System.out::println);
@@ -381,6 +387,11 @@ public final class StepBenchmark implements Callable<Integer> {
         System.out.printf("  ours / pytorch, median step = %.3f (%.4f vs %.4f s); fastest step = %.3f (%.4f vs"
                         + " %.4f s)%n", median(theirs) / median(ours), median(ours), median(theirs),
                 min(theirs) / min(ours), min(ours), min(theirs));
+        if (roundRatios.length >= 2) {
+            System.out.println(RoundRatios.of(roundRatios).line());
+        } else {
+            System.out.println("  ours / pytorch: one round, so no interval for the ratio (--rounds 3 or more gives one)");
+        }
     }
 
     /** "5 warm-up + 5 timed steps", or with rounds "3 rounds of 5 warm-up + 5 timed steps". */
