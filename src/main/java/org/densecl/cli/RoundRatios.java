@@ -6,8 +6,8 @@ import org.apache.commons.math3.distribution.TDistribution;
 /**
  * The spread of a comparison's per-round ratios (ours / PyTorch, one per alternated round): their geometric
  * mean and a 95% interval for it, Student's t on the logarithms. The rounds sample the host's drift, so the
- * interval says how far one run's ratio can be trusted: a run shows a target such as 1.25x met only where
- * the interval's low end clears it.
+ * interval says how far one run's ratio can be trusted: a run shows a speed target met only where the
+ * interval's low end clears it.
  *
  * @param geometricMean exp(mean of the rounds' log ratios)
  * @param low           the interval's low end
@@ -41,7 +41,7 @@ record RoundRatios(double geometricMean, double low, double high, int rounds) {
         return new RoundRatios(Math.exp(mean), Math.exp(mean - half), Math.exp(mean + half), n);
     }
 
-    /** The report line, e.g. "rounds' ratios: geometric mean 1.227, 95% interval 1.062-1.417 (...)". */
+    /** The report line: the geometric mean, the interval's ends and the number of rounds. */
     String line() {
         return String.format(Locale.ROOT, "  ours / pytorch, rounds' ratios: geometric mean %.3f, 95%% interval"
                 + " %.3f-%.3f (Student's t over %d rounds: how far the host's drift between rounds leaves this"

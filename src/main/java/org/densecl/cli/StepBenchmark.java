@@ -390,7 +390,8 @@ public final class StepBenchmark implements Callable<Integer> {
         if (roundRatios.length >= 2) {
             System.out.println(RoundRatios.of(roundRatios).line());
         } else {
-            System.out.println("  ours / pytorch: one round, so no interval for the ratio (--rounds 3 or more gives one)");
+            System.out.println("  ours / pytorch: one round, so no interval for the ratio (--rounds 2 or more gives one, a narrower one"
+                    + " the more rounds)");
         }
     }
 
