@@ -9,16 +9,16 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Unmatched;
 
 /**
- * {@code ./densecl bench}: our benchmark tools as subcommands ({@code gemm-summary}, {@code step}, {@code fresh-jvms},
- * {@code pretrain-sweep}, each with its own --help), and anything else passed to JMH, which runs the
+ * {@code ./densecl bench}: our benchmark tools as subcommands ({@code gemm-summary}, {@code step},
+ * {@code conv-layers}, {@code fresh-jvms}, {@code pretrain-sweep}, each with its own --help), and anything else passed to JMH, which runs the
  * benchmarks compiled from bench/ ({@code ./densecl bench GemmBench -p shape=1024}).
  */
 @Command(name = "bench", sortOptions = false,
-        description = {"Benchmarks: gemm-summary, step, fresh-jvms, pretrain-sweep, or JMH arguments for the benchmarks of bench/.",
+        description = {"Benchmarks: gemm-summary, step, conv-layers, fresh-jvms, pretrain-sweep, or JMH arguments for the benchmarks of bench/.",
                 "'./densecl bench GemmBench -p shape=1024' runs that benchmark at that parameter; no arguments run all"
                         + " of them; './densecl bench -h' is JMH's own help, '-l' its list."},
-        subcommands = {GemmSummaryCommand.class, StepBenchmark.class, PretrainSweepCommand.class,
-                FreshJvmBenchmark.class})
+        subcommands = {GemmSummaryCommand.class, StepBenchmark.class, ConvLayersBenchmark.class,
+                PretrainSweepCommand.class, FreshJvmBenchmark.class})
 public final class BenchCommand implements Callable<Integer> {
     // Only --help is ours: -h and every other option (-p, -f, -wi ...) belong to JMH.
     @Option(names = "--help", usageHelp = true, description = "Show this help (subcommands: SUBCOMMAND --help).")

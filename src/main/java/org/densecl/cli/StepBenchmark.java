@@ -310,7 +310,7 @@ public final class StepBenchmark implements Callable<Integer> {
             double[] t = ours.run(r == n - 1, all);
             all = concat(all, t);
             if (comparePytorch) {
-                PytorchStep.Result py = PytorchStep.run(python, scriptPath(script).toString(), args);
+                PytorchStep.Result py = PytorchStep.run(python, PytorchStep.script("bench step", script).toString(), args);
                 theirs = concat(theirs, py.times());
                 description = py.description();
                 ratios[r] = mean(py.times()) / mean(t);
@@ -503,24 +503,6 @@ public final class StepBenchmark implements Callable<Integer> {
         } catch (Exception e) {
             return -1;
         }
-    }
-
-    /**
-     * bench/pytorch/{@code name} of the checkout these classes were built from (target/classes/../..), or of
-     * the working directory (a GPU machine runs the packed jar from the repository root).
-     */
-    private static java.nio.file.Path scriptPath(String name) throws Exception {
-        java.nio.file.Path classes = java.nio.file.Path.of(
-                StepBenchmark.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-        java.nio.file.Path p = classes.getParent().getParent().resolve("bench/pytorch/" + name);
-        java.nio.file.Path here = java.nio.file.Path.of("bench/pytorch", name).toAbsolutePath();
-        if (!java.nio.file.Files.isRegularFile(p) && java.nio.file.Files.isRegularFile(here)) {
-            return here;
-        }
-        if (!java.nio.file.Files.isRegularFile(p)) {
-            throw new IllegalStateException("bench step: " + p + " not found (run from a source checkout)");
-        }
-        return p;
     }
 
     static double mean(double[] v) {

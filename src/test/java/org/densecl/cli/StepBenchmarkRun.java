@@ -6,17 +6,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.function.ToIntFunction;
 
-/** {@code bench step} run in-process with its standard output and error captured, for the step benchmarks' tests. */
+/**
+ * {@code bench step} (or another bench command) run in-process with its standard output and error captured, for
+ * the benchmarks' tests.
+ */
 record StepBenchmarkRun(int code, String out, String err) {
 
     static StepBenchmarkRun of(String... args) {
+        return of(StepBenchmark::run, args);
+    }
+
+    /** Any command's {@code run(String[])} (its exit code) with its output captured. */
+    static StepBenchmarkRun of(ToIntFunction<String[]> command, String... args) {
         PrintStream out = System.out, err = System.err;
         ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
         try {
             System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int code = StepBenchmark.run(args);
+            int code = command.applyAsInt(args);
             return new StepBenchmarkRun(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
         } finally {
             System.setOut(out);

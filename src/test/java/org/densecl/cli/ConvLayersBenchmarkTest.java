@@ -1,0 +1,105 @@
+package org.densecl.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.densecl.backend.ConvGeometry;
+import org.densecl.benchmark.ConvLayers.Layer;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code bench conv-layers}: a tiny run end to end, its one-line errors, the PyTorch twin's output parsed, and
+ * (where Debian's torch is installed) a tiny comparison.
+ */
+class ConvLayersBenchmarkTest {
+    private static final String[] TINY = {"--arch", "resnet18", "--batch", "1", "--size", "32", "--warmup", "0",
+        "--reps", "1", "--threads", "1"};
+
+    private static StepBenchmarkRun run(String... extra) {
+        String[] args = new String[TINY.length + extra.length];
+        System.arraycopy(TINY, 0, args, 0, TINY.length);
+        System.arraycopy(extra, 0, args, TINY.length, extra.length);
+        return StepBenchmarkRun.of(ConvLayersBenchmark::run, args);
+    }
+
+    @Test
+    void tinyRunPrintsEveryLayer() {
+        StepBenchmarkRun r = run("--rounds", "1");
+        assertEquals(0, r.code(), "bench conv-layers (tiny): exit code; stderr: " + r.err());
+        assertTrue(r.out().contains("conv layers of a resnet18 resnet step, batch 1, 32x32: 11 distinct of 20"), r.out());
+        assertTrue(r.out().matches("(?s).*\\n  7x7/2 3->64 at 32x32 +1 +0 +1 .*"), r.out());
+        assertTrue(r.out().contains("  machine: "), r.out());
+        assertTrue(r.out().matches("(?s).*per step \\(calls x ms/call, rounds' mean\\): ours \\d+\\.\\d ms.*"), r.out());
+    }
+
+    @Test
+    void badArgumentsGiveOneLineAndExitCode1() {
+        // Each fails before timing anything but the last, which fails after its tiny round of ours.
+        String[][] cases = {
+            {"--arch", "resnet99"},
+            {"--step", "moco"},
+            {"--rounds", "0"},
+            {"--pytorch-memory-format", "nchw"},
+            {"--arch", "resnet18", "--batch", "1", "--size", "32", "--warmup", "0", "--reps", "1", "--threads", "1",
+                "--compare-pytorch", "--python", "/nonexistent/python3"},
+        };
+        String[] expected = {"--arch resnet99", "--step moco", "--rounds >= 1", "--pytorch-memory-format nchw",
+            "cannot start /nonexistent/python3"};
+        for (int i = 0; i < cases.length; i++) {
+            StepBenchmarkRun r = StepBenchmarkRun.of(ConvLayersBenchmark::run, cases[i]);
+            String what = "bench conv-layers " + String.join(" ", cases[i]);
+            assertEquals(1, r.code(), what + ": exit code");
+            assertEquals(1, r.err().strip().lines().count(), what + ": one line expected, got: " + r.err());
+            assertTrue(r.err().startsWith("densecl: bench conv-layers: ") && r.err().contains(expected[i]),
+                    what + ": " + r.err());
+        }
+    }
+
+    @Test
+    void parsesTheTwinsLayerLines() {
+        List<String> lines = List.of("pytorch 1.13.0, channels_last, 2 threads: conv layers", "LAYER 1 4e-3 5e-3 6e-3",
+                "LAYER 0 1.0e-3 2.0e-3 3.0e-3");
+        double[][] s = ConvLayersBenchmark.parse(lines, 2);
+        assertArrayEquals(new double[] {1e-3, 2e-3, 3e-3}, s[0], 0);
+        assertArrayEquals(new double[] {4e-3, 5e-3, 6e-3}, s[1], 0);
+        assertThrows(IllegalStateException.class, () -> ConvLayersBenchmark.parse(lines, 3), "a layer without a line");
+        assertThrows(IllegalStateException.class,
+                () -> ConvLayersBenchmark.parse(List.of("LAYER 2 1 2 3"), 2), "an index out of range");
+    }
+
+    @Test
+    void largestLossesRankByStepTime() {
+        List<Layer> layers = List.of(new Layer(ConvGeometry.of(1, 8, 8, 16, 16, 3, 1, 1, 1), new int[] {2, 1, 1}),
+                new Layer(ConvGeometry.of(1, 8, 8, 16, 32, 1, 1, 0, 1), new int[] {1, 1, 1}));
+        double[][] ours = {{2e-3, 1e-3, 1e-3}, {1e-3, 4e-3, 1e-3}};
+        double[][] theirs = {{1e-3, 2e-3, 1e-3}, {1e-3, 1e-3, 1e-3}};
+        // layer 1's data gradient loses 3 ms in its one call, layer 0's forward 1 ms in each of two
+        assertEquals("1x1/1 16->32 at 8x8 data +3.0, 3x3/1 16->16 at 8x8 forward +2.0",
+                ConvLayersTable.largestLosses(layers, ours, theirs, 5));
+        assertEquals("none", ConvLayersTable.largestLosses(layers, theirs, theirs, 5));
+    }
+
+    @Test
+    void tinyComparisonWithPytorch() throws Exception {
+        String python = "/usr/bin/python3";
+        Process probe;
+        try {
+            probe = new ProcessBuilder(python, "-c", "import torch").redirectErrorStream(true).start();
+        } catch (java.io.IOException e) {
+            probe = null;
+        }
+        boolean torch = probe != null && probe.waitFor(60, TimeUnit.SECONDS) && probe.exitValue() == 0;
+        Assumptions.assumeTrue(torch, "no torch for " + python + " (Debian's python3-torch): the PyTorch side is not run");
+        StepBenchmarkRun r = run("--rounds", "2", "--compare-pytorch");
+        assertEquals(0, r.code(), "bench conv-layers --compare-pytorch (tiny): exit code; stderr: " + r.err());
+        assertTrue(r.out().contains("threads: conv layers"), r.out());
+        assertTrue(r.out().matches("(?s).*pytorch \\d+\\.\\d ms: ours / pytorch = \\d+\\.\\d{3} .*"), r.out());
+        assertTrue(r.out().contains("ours / pytorch, rounds' ratios: geometric mean"), r.out());
+        assertTrue(r.out().contains("where pytorch gains most (ms per step): "), r.out());
+    }
+}
