@@ -15,7 +15,6 @@ import org.densecl.model.ResNetConfig;
 import org.densecl.nn.Activations;
 import org.densecl.nn.Parameters;
 import org.densecl.tensor.DType;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -72,15 +71,7 @@ public final class ConvLayersBenchmark implements Callable<Integer> {
 
     /** Runs the command with these arguments: 0, or 1 after one error line (the tests call this). */
     public static int run(String[] args) {
-        CommandLine cli = new CommandLine(new ConvLayersBenchmark());
-        cli.setExecutionExceptionHandler((ex, line, parsed) -> {
-            if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException) {
-                line.getErr().println("densecl: " + ex.getMessage()); // a user error: one line
-                return 1;
-            }
-            throw ex;
-        });
-        return cli.execute(args);
+        return Main.execute(new ConvLayersBenchmark(), args);
     }
 
     @Override

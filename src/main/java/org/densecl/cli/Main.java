@@ -28,9 +28,16 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        CommandLine cli = new CommandLine(new Main());
-        // A user error (IllegalArgumentException and friends) prints one line, not a stack trace; so do a
-        // missing GPU or CUDA library and a full device, whose messages say what to do.
+        System.exit(execute(new Main(), args));
+    }
+
+    /**
+     * Parses {@code args} for {@code command} (a picocli command object) and runs it: its exit code. A user
+     * error (IllegalArgumentException and friends) prints one line, not a stack trace; so do a missing GPU or
+     * CUDA library and a full device, whose messages say what to do. The commands' tests run them through here.
+     */
+    static int execute(Object command, String... args) {
+        CommandLine cli = new CommandLine(command);
         cli.setExecutionExceptionHandler((ex, line, parsed) -> {
             if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException
                     || ex instanceof java.io.UncheckedIOException
@@ -41,6 +48,6 @@ public final class Main implements Runnable {
             }
             throw ex;
         });
-        System.exit(cli.execute(args));
+        return cli.execute(args);
     }
 }

@@ -25,7 +25,6 @@ import org.densecl.tensor.Shape;
 import org.densecl.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine;
 
 /**
  * {@code ./densecl bench step}: one full ResNet training step (zero gradients, forward, softmax
@@ -164,17 +163,9 @@ public final class StepBenchmark implements Callable<Integer> {
                 disabled)) + ", " + usedThreads + " threads" : "scalar, 1 thread";
     }
 
-    /** Entry point from {@code BenchCommand}: parses {@code args} and runs. */
+    /** Parses {@code args} and runs, as {@code ./densecl bench step} does: the exit code (the tests call this). */
     public static int run(String[] args) {
-        CommandLine cli = new CommandLine(new StepBenchmark());
-        cli.setExecutionExceptionHandler((ex, line, parsed) -> {
-            if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException) {
-                line.getErr().println("densecl: " + ex.getMessage()); // a user error: one line
-                return 1;
-            }
-            throw ex;
-        });
-        return cli.execute(args);
+        return Main.execute(new StepBenchmark(), args);
     }
 
     /**
