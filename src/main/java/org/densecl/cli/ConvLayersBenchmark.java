@@ -10,34 +10,39 @@ import org.densecl.backend.cpu.CpuTuning;
 import org.densecl.backend.cpu.simd.WidthChoice;
 import org.densecl.benchmark.ConvLayers;
 import org.densecl.benchmark.ConvLayers.Layer;
+import org.densecl.densecl.DenseClNeck;
+import org.densecl.densecl.DenseClOptions;
 import org.densecl.model.ResNet;
 import org.densecl.model.ResNetConfig;
 import org.densecl.nn.Activations;
+import org.densecl.nn.Conv2d;
 import org.densecl.nn.Parameters;
 import org.densecl.tensor.DType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code ./densecl bench conv-layers}: every distinct convolution of a ResNet training step timed alone, pass by
- * pass, on the cpu backend, and with {@code --compare-pytorch} beside PyTorch's (bench/pytorch/conv_layers_bench.py)
- * in alternated rounds. Each layer's times are weighted by the calls a step makes of it, so the table shows which
+ * {@code ./densecl bench conv-layers}: every distinct convolution of a training step timed alone, pass by pass,
+ * on the cpu backend, and with {@code --compare-pytorch} beside PyTorch's (bench/pytorch/conv_layers_bench.py) in
+ * alternated rounds. Each layer's times are weighted by the calls a step makes of it, so the table shows which
  * layers a step's convolution time goes to and where each side is faster; {@code bench step --compare-pytorch}
- * gives the whole step.
+ * gives the whole step. Our test tensors are freed after each layer, so while PyTorch runs ours holds only the
+ * backend's threads and GEMM buffers.
  */
 @Command(name = "conv-layers", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Time every distinct convolution of a ResNet training step alone (forward, data gradient, filter"
-                + " gradient), weighted by its calls per step, and with --compare-pytorch beside PyTorch's.",
-                "ResNet-50 at batch 8 takes about 15 s per round on each side on 2 cores."})
+        description = {"Time every distinct convolution of a training step alone (forward, data gradient, filter"
+                + " gradient), weighted by its calls per step, and with --compare-pytorch beside PyTorch's in"
+                + " alternated rounds.",
+                "--model densecl: the backbone (--arch) and the dense neck's two 1x1s, each forward twice (the query"
+                + " and the key encoder)."})
 public final class ConvLayersBenchmark implements Callable<Integer> {
     private static final String COMMAND = "bench conv-layers";
 
-    @Option(names = "--arch", description = "resnet18|34|50|101|152 (default ${DEFAULT-VALUE})")
-    String arch = "resnet50";
+    @Option(names = "--model", description = "resnet18|34|50|101|152 or densecl (default ${DEFAULT-VALUE})")
+    String model = "resnet50";
 
-    @Option(names = "--step", description = "resnet (one forward per step) or densecl (two: the query and the key"
-            + " encoder) (default ${DEFAULT-VALUE})")
-    String step = "resnet";
+    @Option(names = "--arch", description = "densecl only: backbone resnet18|34|50|101|152 (default resnet50)")
+    String arch;
 
     @Option(names = "--batch", description = "images per step (default ${DEFAULT-VALUE})")
     int batch = 8;
@@ -69,7 +74,7 @@ public final class ConvLayersBenchmark implements Callable<Integer> {
     @Option(names = "--python", description = "interpreter with torch (default ${DEFAULT-VALUE})")
     String python = "/usr/bin/python3";
 
-    /** Runs the command with these arguments: 0, or 1 after one error line (the tests call this). */
+    /** Parses {@code args} and runs, as {@code ./densecl bench conv-layers} does: the exit code (the tests call this). */
     public static int run(String[] args) {
         return Main.execute(new ConvLayersBenchmark(), args);
     }
@@ -77,22 +82,22 @@ public final class ConvLayersBenchmark implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         validate();
+        String script = comparePytorch ? checkPytorch() : null;
         WidthChoice.forResNetWidth(1.0); // before any cpu kernel runs: full-width layers
-        int depth = Integer.parseInt(arch.substring("resnet".length()));
         int usedThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        CpuTuning tuning = CpuTuning.DEFAULT;
         List<Layer> layers;
-        double[][][] ours = new double[rounds][][];   // (rounds, layers, 3) seconds per call
-        double[][][] theirs = new double[comparePytorch ? rounds : 0][][];
+        double[][][] ours = new double[rounds][][];                         // (rounds, layers, 3) s per call
+        double[][][] theirs = new double[comparePytorch ? rounds : 0][][];  // the same, PyTorch's
         String description = null;
-        try (Backend be = Backends.open("cpu", usedThreads, CpuTuning.DEFAULT)) {
-            // Declared only: the geometries are all the listing needs, nothing is allocated.
-            ResNet net = new ResNet(be, ResNetConfig.resnet(depth), new Parameters(DType.F32),
-                    new Activations(DType.F32), "", batch, size, size);
-            layers = ConvLayers.of(net.convs(), step.equals("densecl") ? 2 : 1);
-            System.out.printf(Locale.ROOT, "conv layers of a %s %s step, batch %d, %dx%d: %d distinct of %d; backend"
-                            + " cpu (vector, winograd, %d threads), %d warm-up + %d timed calls per pass, %d round%s%n",
-                    arch, step, batch, size, size, layers.size(), net.convs().size(), usedThreads, warmup, reps, rounds,
-                    rounds == 1 ? "" : "s");
+        try (Backend be = Backends.open("cpu", usedThreads, tuning)) {
+            List<Conv2d> convs = convs(be);
+            layers = ConvLayers.of(convs, model.equals("densecl") ? 2 : 1);
+            System.out.printf(Locale.ROOT, "conv layers of a %s step, batch %d, %dx%d: %d distinct of %d; backend cpu"
+                            + " (%s, %s, %d threads), %d warm-up + %d timed calls per pass, %d round%s%n",
+                    model.equals("densecl") ? "densecl " + arch + " (backbone and dense neck)" : model, batch, size, size,
+                    layers.size(), convs.size(), tuning.gemm(), tuning.winograd() ? "winograd" : "no winograd",
+                    usedThreads, warmup, reps, rounds, rounds == 1 ? "" : "s");
             System.out.println(StepBenchmark.machineLine());
             // One untimed sweep first, so that the JIT has compiled every layer's code before round 1 times any.
             for (Layer l : layers) {
@@ -104,10 +109,9 @@ public final class ConvLayersBenchmark implements Callable<Integer> {
                     ours[r][i] = ConvLayers.time(be, layers.get(i), warmup, reps);
                 }
                 if (comparePytorch) {
-                    List<String> lines = PytorchStep.lines(COMMAND, python,
-                            PytorchStep.script(COMMAND, "conv_layers_bench.py").toString(), pytorchArgs(layers, usedThreads));
+                    List<String> lines = PytorchStep.lines(COMMAND, python, script, pytorchArgs(layers, usedThreads));
                     theirs[r] = parse(lines, layers.size());
-                    description = lines.get(0);
+                    description = lines.stream().filter(l -> l.startsWith("pytorch ")).findFirst().orElse("pytorch");
                 }
                 System.out.printf(Locale.ROOT, "  round %d of %d done%n", r + 1, rounds);
             }
@@ -116,23 +120,58 @@ public final class ConvLayersBenchmark implements Callable<Integer> {
         return 0;
     }
 
+    // The model's convolutions, declared only (nothing is allocated): the backbone's, stem first, and for DenseCL
+    // the dense neck's two 1x1s.
+    private List<Conv2d> convs(Backend be) {
+        int depth = Integer.parseInt((model.equals("densecl") ? arch : model).substring("resnet".length()));
+        ResNet net = new ResNet(be, ResNetConfig.resnet(depth), new Parameters(DType.F32), new Activations(DType.F32),
+                "", batch, size, size);
+        List<Conv2d> convs = new ArrayList<>(net.convs());
+        if (model.equals("densecl")) {
+            DenseClOptions paper = DenseClOptions.paper();
+            convs.addAll(new DenseClNeck(be, new Parameters(DType.F32), new Activations(DType.F32), "",
+                    net.c5().shape(), paper.hidden(), paper.dim(), false).convs());
+        }
+        return convs;
+    }
+
     private void validate() {
-        if (!arch.matches("resnet(18|34|50|101|152)")) {
+        String resnets = "resnet(18|34|50|101|152)";
+        if (!model.matches(resnets) && !model.equals("densecl")) {
+            throw new IllegalArgumentException(COMMAND + ": --model " + model + " is not one of resnet18, resnet34,"
+                    + " resnet50, resnet101, resnet152, densecl");
+        }
+        if (arch != null && !model.equals("densecl")) {
+            throw new IllegalArgumentException(COMMAND + ": --arch is for --model densecl only (the backbone)");
+        }
+        arch = arch == null ? "resnet50" : arch;
+        if (!arch.matches(resnets)) {
             throw new IllegalArgumentException(COMMAND + ": --arch " + arch + " is not one of resnet18, resnet34,"
                     + " resnet50, resnet101, resnet152");
-        }
-        if (!step.equals("resnet") && !step.equals("densecl")) {
-            throw new IllegalArgumentException(COMMAND + ": --step " + step + " is not resnet or densecl");
         }
         if (!memoryFormat.equals("channels_last") && !memoryFormat.equals("contiguous")) {
             throw new IllegalArgumentException(COMMAND + ": --pytorch-memory-format " + memoryFormat
                     + " is not channels_last or contiguous");
         }
-        if (batch < 1 || size < 32 || threads < 0 || warmup < 0 || reps < 1 || rounds < 1) {
-            throw new IllegalArgumentException(COMMAND + ": need --batch >= 1, --size >= 32, --threads >= 0,"
-                    + " --warmup >= 0, --reps >= 1 and --rounds >= 1, got " + batch + ", " + size + ", " + threads
-                    + ", " + warmup + ", " + reps + ", " + rounds);
+        atLeast("--batch", batch, 1);
+        atLeast("--size", size, 32);
+        atLeast("--threads", threads, 0);
+        atLeast("--warmup", warmup, 0);
+        atLeast("--reps", reps, 1);
+        atLeast("--rounds", rounds, 1);
+    }
+
+    private static void atLeast(String option, int value, int least) {
+        if (value < least) {
+            throw new IllegalArgumentException(COMMAND + ": " + option + " " + value + " is below " + least);
         }
+    }
+
+    // Before any of our rounds: the twin's path, and an interpreter that imports torch. Returns the script.
+    private String checkPytorch() throws Exception {
+        String script = PytorchStep.script(COMMAND, "conv_layers_bench.py").toString();
+        PytorchStep.lines(COMMAND, python, "-c", List.of("import torch"));
+        return script;
     }
 
     private List<String> pytorchArgs(List<Layer> layers, int usedThreads) {
@@ -144,7 +183,7 @@ public final class ConvLayersBenchmark implements Callable<Integer> {
                 String.valueOf(reps), "--threads", String.valueOf(usedThreads), "--memory-format", memoryFormat);
     }
 
-    /** The "LAYER i forward data filter" lines of the PyTorch twin, as (layers, 3) seconds per call. */
+    /** The "LAYER i forward data filter" lines of the PyTorch twin, as (layers, 3) seconds per call ("nan": not run). */
     static double[][] parse(List<String> lines, int layers) {
         double[][] seconds = new double[layers][];
         for (String line : lines) {
@@ -152,11 +191,16 @@ public final class ConvLayersBenchmark implements Callable<Integer> {
                 continue;
             }
             String[] f = line.trim().split("\\s+");
-            int i = Integer.parseInt(f[1]);
-            if (f.length != 5 || i < 0 || i >= layers) {
-                throw new IllegalStateException(COMMAND + ": unexpected line from conv_layers_bench.py: " + line);
+            try {
+                int i = f.length == 5 ? Integer.parseInt(f[1]) : -1;
+                if (i < 0 || i >= layers) {
+                    throw new NumberFormatException("index or field count");
+                }
+                seconds[i] = new double[] {seconds(f[2]), seconds(f[3]), seconds(f[4])};
+            } catch (NumberFormatException e) {
+                throw new IllegalStateException(COMMAND + ": unexpected line from conv_layers_bench.py (" + layers
+                        + " layers): " + line);
             }
-            seconds[i] = new double[] {Double.parseDouble(f[2]), Double.parseDouble(f[3]), Double.parseDouble(f[4])};
         }
         for (int i = 0; i < layers; i++) {
             if (seconds[i] == null) {
@@ -165,5 +209,9 @@ public final class ConvLayersBenchmark implements Callable<Integer> {
             }
         }
         return seconds;
+    }
+
+    private static double seconds(String field) {
+        return field.equalsIgnoreCase("nan") ? Double.NaN : Double.parseDouble(field);
     }
 }

@@ -33,9 +33,8 @@ final class ConvLayersTable {
                 "per step", compare ? String.format(Locale.ROOT, "   %24s %18s", "fwd    data  filter", "fwd  data  filt") : "");
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
-            int[] c = l.calls();
             StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "  %-28s %4d %4d %4d %s %9.1f",
-                    l.name(), c[0], c[1], c[2], times(o[i]), 1e3 * perStep(l, o[i])));
+                    l.name(), l.forward(), l.data(), l.filter(), times(o[i]), 1e3 * perStep(l, o[i])));
             if (compare) {
                 row.append("   ").append(times(t[i])).append(" ");
                 for (int p = 0; p < 3; p++) {
@@ -69,7 +68,7 @@ final class ConvLayersTable {
         List<Loss> losses = new ArrayList<>();
         for (int i = 0; i < layers.size(); i++) {
             for (int p = 0; p < 3; p++) {
-                double ms = 1e3 * layers.get(i).calls()[p] * (o[i][p] - t[i][p]);
+                double ms = 1e3 * layers.get(i).calls(p) * (o[i][p] - t[i][p]);
                 if (ms > 0) {
                     losses.add(new Loss(layers.get(i).name() + " " + ConvLayers.PASSES.get(p), ms));
                 }
@@ -96,8 +95,8 @@ final class ConvLayersTable {
     private static double perStep(Layer l, double[] s) {
         double sum = 0;
         for (int p = 0; p < 3; p++) {
-            if (l.calls()[p] > 0) {
-                sum += l.calls()[p] * s[p];
+            if (l.calls(p) > 0) {
+                sum += l.calls(p) * s[p];
             }
         }
         return sum;

@@ -17,7 +17,8 @@ import java.util.List;
  * kept waiting beside ours: PyTorch's allocator hands large blocks back to the kernel, so each of its steps
  * page-faults hundreds of MB of fresh pages, and those faults get slower when another process holds memory
  * (docs/performance.md). Our backend allocates everything once, so our steps do not fault; the fair
- * comparison gives each side the machine to itself.
+ * comparison gives each side the machine to itself. (The step benchmarks close our backend first; bench
+ * conv-layers frees its tensors after each layer and keeps only the backend's threads and GEMM buffers.)
  */
 final class PytorchStep {
     /** What a run reported: its one-line description (version, model, threads) and its step times (s). */

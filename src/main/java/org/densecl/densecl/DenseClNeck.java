@@ -1,5 +1,6 @@
 package org.densecl.densecl;
 
+import java.util.List;
 import org.densecl.backend.Backend;
 import org.densecl.backend.Check;
 import org.densecl.backend.ConvGeometry;
@@ -79,6 +80,11 @@ public final class DenseClNeck {
         d1r = acts.act(prefix + "mlp2.1", g1.yShape());
         grid = acts.act(prefix + "mlp2.2", g2.yShape());
         pooled = acts.saved(prefix + "gridpool", Shape.of(n, out));
+    }
+
+    /** The dense head's two 1x1 convolutions, mlp2.0 then mlp2.2 (FLOP counts, benchmarks). */
+    public List<Conv2d> convs() {
+        return List.of(conv1, conv2);
     }
 
     /**

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * (where Debian's torch is installed) a tiny comparison.
  */
 class ConvLayersBenchmarkTest {
-    private static final String[] TINY = {"--arch", "resnet18", "--batch", "1", "--size", "32", "--warmup", "0",
+    private static final String[] TINY = {"--model", "resnet18", "--batch", "1", "--size", "32", "--warmup", "0",
         "--reps", "1", "--threads", "1"};
 
     private static StepBenchmarkRun run(String... extra) {
@@ -31,24 +31,40 @@ class ConvLayersBenchmarkTest {
     void tinyRunPrintsEveryLayer() {
         StepBenchmarkRun r = run("--rounds", "1");
         assertEquals(0, r.code(), "bench conv-layers (tiny): exit code; stderr: " + r.err());
-        assertTrue(r.out().contains("conv layers of a resnet18 resnet step, batch 1, 32x32: 11 distinct of 20"), r.out());
+        assertTrue(r.out().contains("conv layers of a resnet18 step, batch 1, 32x32: 11 distinct of 20"), r.out());
         assertTrue(r.out().matches("(?s).*\\n  7x7/2 3->64 at 32x32 +1 +0 +1 .*"), r.out());
         assertTrue(r.out().contains("  machine: "), r.out());
         assertTrue(r.out().matches("(?s).*per step \\(calls x ms/call, rounds' mean\\): ours \\d+\\.\\d ms.*"), r.out());
     }
 
     @Test
+    void denseClStepAddsTheDenseNeckAndRunsEveryForwardTwice() {
+        StepBenchmarkRun r = StepBenchmarkRun.of(ConvLayersBenchmark::run, "--model", "densecl", "--arch", "resnet18",
+                "--batch", "1", "--size", "32", "--warmup", "0", "--reps", "1", "--threads", "1", "--rounds", "1");
+        assertEquals(0, r.code(), "bench conv-layers --model densecl (tiny): exit code; stderr: " + r.err());
+        assertTrue(r.out().contains("conv layers of a densecl resnet18 (backbone and dense neck) step, batch 1, 32x32:"
+                + " 13 distinct of 22"), r.out());
+        assertTrue(r.out().matches("(?s).*\\n  7x7/2 3->64 at 32x32 +2 +0 +1 .*"), "the stem, twice forward: " + r.out());
+        // the neck on ResNet-18's 512-channel C5 (1x1 at 32x32): hidden 2048, then 128 dims
+        assertTrue(r.out().matches("(?s).*\\n  1x1/1 512->2048 at 1x1 +2 +1 +1 .*"), r.out());
+        assertTrue(r.out().matches("(?s).*\\n  1x1/1 2048->128 at 1x1 +2 +1 +1 .*"), r.out());
+    }
+
+    @Test
     void badArgumentsGiveOneLineAndExitCode1() {
         // Each fails before timing anything but the last, which fails after its tiny round of ours.
+        // Each fails before timing anything: the interpreter is tried before our first round.
         String[][] cases = {
-            {"--arch", "resnet99"},
-            {"--step", "moco"},
+            {"--model", "resnet99"},
+            {"--model", "resnet18", "--arch", "resnet50"},
+            {"--model", "densecl", "--arch", "vgg16"},
             {"--rounds", "0"},
+            {"--reps", "0"},
             {"--pytorch-memory-format", "nchw"},
-            {"--arch", "resnet18", "--batch", "1", "--size", "32", "--warmup", "0", "--reps", "1", "--threads", "1",
-                "--compare-pytorch", "--python", "/nonexistent/python3"},
+            {"--compare-pytorch", "--python", "/nonexistent/python3"},
         };
-        String[] expected = {"--arch resnet99", "--step moco", "--rounds >= 1", "--pytorch-memory-format nchw",
+        String[] expected = {"--model resnet99", "--arch is for --model densecl only", "--arch vgg16",
+            "--rounds 0 is below 1", "--reps 0 is below 1", "--pytorch-memory-format nchw",
             "cannot start /nonexistent/python3"};
         for (int i = 0; i < cases.length; i++) {
             StepBenchmarkRun r = StepBenchmarkRun.of(ConvLayersBenchmark::run, cases[i]);
@@ -70,12 +86,15 @@ class ConvLayersBenchmarkTest {
         assertThrows(IllegalStateException.class, () -> ConvLayersBenchmark.parse(lines, 3), "a layer without a line");
         assertThrows(IllegalStateException.class,
                 () -> ConvLayersBenchmark.parse(List.of("LAYER 2 1 2 3"), 2), "an index out of range");
+        assertThrows(IllegalStateException.class, () -> ConvLayersBenchmark.parse(List.of("LAYER "), 1), "no fields");
+        assertThrows(IllegalStateException.class, () -> ConvLayersBenchmark.parse(List.of("LAYER x 1 2 3"), 1), "no index");
+        assertTrue(Double.isNaN(ConvLayersBenchmark.parse(List.of("LAYER 0 1e-3 nan 2e-3"), 1)[0][1]), "a pass not run");
     }
 
     @Test
     void largestLossesRankByStepTime() {
-        List<Layer> layers = List.of(new Layer(ConvGeometry.of(1, 8, 8, 16, 16, 3, 1, 1, 1), new int[] {2, 1, 1}),
-                new Layer(ConvGeometry.of(1, 8, 8, 16, 32, 1, 1, 0, 1), new int[] {1, 1, 1}));
+        List<Layer> layers = List.of(new Layer(ConvGeometry.of(1, 8, 8, 16, 16, 3, 1, 1, 1), 2, 1, 1),
+                new Layer(ConvGeometry.of(1, 8, 8, 16, 32, 1, 1, 0, 1), 1, 1, 1));
         double[][] ours = {{2e-3, 1e-3, 1e-3}, {1e-3, 4e-3, 1e-3}};
         double[][] theirs = {{1e-3, 2e-3, 1e-3}, {1e-3, 1e-3, 1e-3}};
         // layer 1's data gradient loses 3 ms in its one call, layer 0's forward 1 ms in each of two
