@@ -19,7 +19,7 @@ final class ConvLayersTable {
     /**
      * Prints the table. {@code ours} (rounds, layers, 3) and {@code theirs} (rounds, layers, 3, or no rounds)
      * hold seconds per call, NaN for a pass the step does not call; {@code description} is the PyTorch run's
-     * first line (null without PyTorch).
+     * "pytorch ..." line (null without PyTorch).
      */
     static void print(List<Layer> layers, double[][][] ours, double[][][] theirs, String description) {
         boolean compare = theirs.length > 0;
@@ -45,13 +45,13 @@ final class ConvLayersTable {
         }
         double[] oursTotals = totals(layers, ours);
         System.out.printf(Locale.ROOT, "  per step (calls x ms/call, rounds' mean): ours %.1f ms%s%n",
-                1e3 * mean(oursTotals), compare ? "" : " (the convolutions alone, each layer timed apart)");
+                1e3 * StepBenchmark.mean(oursTotals), compare ? "" : " (the convolutions alone, each layer timed apart)");
         if (!compare) {
             return;
         }
         double[] theirTotals = totals(layers, theirs);
         System.out.printf(Locale.ROOT, "  pytorch %.1f ms: ours / pytorch = %.3f (speed: pytorch's time over ours)%n",
-                1e3 * mean(theirTotals), mean(theirTotals) / mean(oursTotals));
+                1e3 * StepBenchmark.mean(theirTotals), StepBenchmark.mean(theirTotals) / StepBenchmark.mean(oursTotals));
         if (ours.length >= 2) {
             double[] ratios = new double[ours.length];
             for (int r = 0; r < ratios.length; r++) {
@@ -124,13 +124,5 @@ final class ConvLayersTable {
             }
         }
         return m;
-    }
-
-    private static double mean(double[] v) {
-        double s = 0;
-        for (double x : v) {
-            s += x;
-        }
-        return s / v.length;
     }
 }
