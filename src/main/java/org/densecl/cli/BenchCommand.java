@@ -10,14 +10,14 @@ import picocli.CommandLine.Unmatched;
 
 /**
  * {@code ./densecl bench}: our benchmark tools as subcommands ({@code gemm-summary}, {@code step},
- * {@code conv-layers}, {@code fresh-jvms}, {@code pretrain-sweep}, each with its own --help), and anything else passed to JMH, which runs the
+ * {@code conv-layers}, {@code ratios}, {@code fresh-jvms}, {@code pretrain-sweep}, each with its own --help), and anything else passed to JMH, which runs the
  * benchmarks compiled from bench/ ({@code ./densecl bench GemmBench -p shape=1024}).
  */
 @Command(name = "bench", sortOptions = false,
-        description = {"Benchmarks: gemm-summary, step, conv-layers, fresh-jvms, pretrain-sweep, or JMH arguments for the benchmarks of bench/.",
+        description = {"Benchmarks: gemm-summary, step, conv-layers, ratios, fresh-jvms, pretrain-sweep, or JMH arguments for the benchmarks of bench/.",
                 "'./densecl bench GemmBench -p shape=1024' runs that benchmark at that parameter; no arguments run all"
                         + " of them; './densecl bench -h' is JMH's own help, '-l' its list."},
-        subcommands = {GemmSummaryCommand.class, StepBenchmark.class, ConvLayersBenchmark.class,
+        subcommands = {GemmSummaryCommand.class, StepBenchmark.class, ConvLayersBenchmark.class, RatiosCommand.class,
                 PretrainSweepCommand.class, FreshJvmBenchmark.class})
 public final class BenchCommand implements Callable<Integer> {
     // Only --help is ours: -h and every other option (-p, -f, -wi ...) belong to JMH.

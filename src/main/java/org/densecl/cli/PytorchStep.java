@@ -79,6 +79,21 @@ final class PytorchStep {
     }
 
     /**
+     * The vector-ISA caps PyTorch's kernels run under, from the environment its process inherits, as the twins'
+     * isa_note() reads them: "ONEDNN_MAX_CPU_ISA=AVX2", or "" for none.
+     */
+    static String isaCaps() {
+        List<String> caps = new ArrayList<>();
+        for (String k : List.of("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")) {
+            String v = System.getenv(k);
+            if (v != null && !v.isEmpty()) {
+                caps.add(k + "=" + v);
+            }
+        }
+        return String.join(" ", caps);
+    }
+
+    /**
      * bench/pytorch/{@code name} of the checkout these classes were built from (target/classes/../..), or of
      * the working directory (a GPU machine runs the packed jar from the repository root); fails with one line,
      * prefixed by {@code command}, when there is neither.

@@ -112,6 +112,10 @@ public final class StepBenchmark implements Callable<Integer> {
     int profileRows = 30;
     @Option(names = "--python", description = "interpreter with torch (default ${DEFAULT-VALUE})")
     String python = "/usr/bin/python3";
+    @Option(names = "--record", paramLabel = "LOG", description = "with --compare-pytorch: append this run (its"
+            + " rounds' ratios and times, the machine, the commit) to LOG, one JSON line per run, for"
+            + " 'bench ratios' to pool with earlier runs (the project's: docs/step-ratios.jsonl)")
+    java.nio.file.Path record;
 
     @Option(names = "--paced", hidden = true, description = "print 'PACED READY' and wait for a line on standard"
             + " input before every step (warm-up and timed), print 'PACED TIME <seconds>' after it: how bench fresh-jvms"
@@ -193,6 +197,14 @@ public final class StepBenchmark implements Callable<Integer> {
         if (batch < 1 || size < 32 || channels < 1 || classes < 1 || steps < 1 || warmup < 0 || rounds < 1) {
             throw new IllegalArgumentException("bench step: need batch >= 1, size >= 32, channels >= 1,"
                     + " classes >= 1, steps >= 1, warmup >= 0, rounds >= 1");
+        }
+        if (record != null) {
+            if (!comparePytorch) {
+                throw new IllegalArgumentException("bench step: --record needs --compare-pytorch (it logs the ratios)");
+            }
+            if (java.nio.file.Files.exists(record)) {
+                StepRatioLog.read(record); // a log that does not parse is refused now, not after the rounds
+            }
         }
         if (!conv.equals("winograd") && !conv.equals("gemm")) {
             throw new IllegalArgumentException("bench step: --conv must be winograd or gemm, not " + conv);
@@ -295,6 +307,7 @@ public final class StepBenchmark implements Callable<Integer> {
         }
         double[] all = new double[0], theirs = new double[0];
         double[] ratios = new double[comparePytorch ? n : 0]; // per round: pytorch's mean step / ours
+        double[] oursRounds = new double[n], theirRounds = new double[n]; // per round: mean s/step
         List<String> roundLines = new ArrayList<>();
         String description = null;
         for (int r = 0; r < n; r++) {
@@ -305,6 +318,8 @@ public final class StepBenchmark implements Callable<Integer> {
                 theirs = concat(theirs, py.times());
                 description = py.description();
                 ratios[r] = mean(py.times()) / mean(t);
+                oursRounds[r] = mean(t);
+                theirRounds[r] = mean(py.times());
                 roundLines.add(String.format("  %5d   %11.4f   %14.4f   %12.3f", r + 1, mean(t), mean(py.times()),
                         ratios[r]));
             }
@@ -312,7 +327,39 @@ public final class StepBenchmark implements Callable<Integer> {
         if (comparePytorch) {
             printComparison(description, roundLines, all, theirs, ratios);
         }
+        if (record != null) {
+            StepRatioLog.append(record, new StepRatioLog.Run(java.time.Instant.now().truncatedTo(
+                    java.time.temporal.ChronoUnit.SECONDS).toString(), "bench step --record", StepRatioLog.checkoutCommit(),
+                    stepLabel(script, args), setupLabel(), description, ratios, oursRounds, theirRounds));
+            System.out.println("  recorded in " + record + " ('./densecl bench ratios " + record + "' pools it with the"
+                    + " runs before)");
+        }
         return 0;
+    }
+
+    /**
+     * What a logged run timed: the twin's command line without its warm-up and step counts, then our backend,
+     * e.g. "densecl_step_bench.py --arch resnet50 ... --threads 2 --channels-last; ours cpu (vector, winograd, 2 threads)".
+     */
+    String stepLabel(String script, List<String> twinArgs) {
+        List<String> shown = new ArrayList<>();
+        for (int i = 0; i < twinArgs.size(); i++) {
+            String a = twinArgs.get(i);
+            if (a.equals("--warmup") || a.equals("--steps")) {
+                i++; // and its value
+            } else {
+                shown.add(a);
+            }
+        }
+        int usedThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        return script + " " + String.join(" ", shown) + "; ours " + backend.split(":")[0] + " ("
+                + backendDetails(usedThreads) + ")";
+    }
+
+    /** Where a logged run was timed: the machine line, and the ISA caps PyTorch's kernels ran under, if any. */
+    static String setupLabel() {
+        String caps = PytorchStep.isaCaps();
+        return org.densecl.experiment.MachineInfo.cpuLine() + (caps.isEmpty() ? "" : "; pytorch ISA capped by " + caps);
     }
 
     /** Runs --warmup untimed steps, then --steps timed ones (only those recorded by {@code prof}); seconds. */

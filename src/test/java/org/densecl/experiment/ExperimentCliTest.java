@@ -34,11 +34,13 @@ class ExperimentCliTest {
     void benchToolsAreSubcommandsAndJmhArgumentsPassThrough() {
         CommandLine cli = new CommandLine(new Main());
         CommandLine bench = cli.getSubcommands().get("bench");
-        assertEquals(List.of("gemm-summary", "step", "conv-layers", "pretrain-sweep", "fresh-jvms"),
+        assertEquals(List.of("gemm-summary", "step", "conv-layers", "ratios", "pretrain-sweep", "fresh-jvms"),
                 List.copyOf(bench.getSubcommands().keySet()));
         assertTrue(help(cli, "bench", "pretrain-sweep").contains("--vector-bits"), "pretrain-sweep --help");
         assertTrue(help(cli, "bench", "gemm-summary").contains("--quick"), "gemm-summary --help");
         assertTrue(help(cli, "bench", "conv-layers").contains("--compare-pytorch"), "conv-layers --help");
+        assertTrue(help(cli, "bench", "ratios").contains("--target"), "ratios --help");
+        assertTrue(help(cli, "bench", "step").contains("--record"), "step --help");
         CommandLine.ParseResult r = new CommandLine(new Main()).parseArgs("bench", "GemmBench", "-p", "shape=1024", "-f",
                 "1", "-h");
         assertEquals(List.of("GemmBench", "-p", "shape=1024", "-f", "1", "-h"), r.subcommand().unmatched(),

@@ -1,0 +1,186 @@
+package org.densecl.cli;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.densecl.data.io.AtomicFiles;
+
+/**
+ * The log of alternated step comparisons against PyTorch: one JSON object per line, one line per run of
+ * {@code bench step --compare-pytorch --record FILE}, so that claims pooled over runs (sessions, hours, the
+ * host's moods) come from a file anyone can re-read ({@code bench ratios}) instead of sums done by hand.
+ * docs/step-ratios.jsonl holds the project's runs; the earliest were transcribed from docs/performance.md's
+ * tables (their {@code source} says so), which give the rounds' ratios but not their times.
+ *
+ * <pre>
+ *   {"when": "2026-12-08T04:23:24Z" or a session's name, "source": "bench step --record" or where it was
+ *    transcribed from, "commit": "ac0ee8e" or null, "step": what was timed, "setup": the machine line and any
+ *    ISA cap, "pytorch": the twin's description or null, "roundRatios": [pytorch s/step / ours s/step, per
+ *    round], "oursSeconds": [per round, mean s/step] or null, "pytorchSeconds": the same or null}
+ * </pre>
+ */
+final class StepRatioLog {
+    /**
+     * One run of a comparison.
+     *
+     * @param when           ISO-8601 instant (UTC) or, for transcribed runs, the session that measured them
+     * @param source         how the line got here
+     * @param commit         the build's commit, null where unknown
+     * @param step           what was timed, e.g. "densecl resnet50 batch 8 3x224x224 queue 4096, pytorch channels_last"
+     * @param setup          the machine line ({@code MachineInfo.cpuLine()}) and any ISA cap on either side
+     * @param pytorch        the twin's own description, null where not recorded
+     * @param roundRatios    (rounds) pytorch's mean s/step over ours, per alternated round
+     * @param oursSeconds    (rounds) our mean s/step per round, null where not recorded
+     * @param pytorchSeconds (rounds) PyTorch's mean s/step per round, null where not recorded
+     */
+    record Run(String when, String source, String commit, String step, String setup, String pytorch,
+               double[] roundRatios, double[] oursSeconds, double[] pytorchSeconds) {
+
+        /** Refuses a run that cannot be pooled: no step or setup, no rounds, a ratio that is not positive. */
+        Run {
+            if (step == null || step.isBlank() || setup == null || setup.isBlank()) {
+                throw new IllegalArgumentException("a run needs \"step\" and \"setup\"");
+            }
+            if (roundRatios == null || roundRatios.length == 0) {
+                throw new IllegalArgumentException("a run needs \"roundRatios\" (one or more)");
+            }
+            for (double r : roundRatios) {
+                if (!(r > 0) || Double.isInfinite(r)) {
+                    throw new IllegalArgumentException("\"roundRatios\" must be positive and finite, got " + r);
+                }
+            }
+            for (double[] s : new double[][] {oursSeconds, pytorchSeconds}) {
+                if (s != null && s.length != roundRatios.length) {
+                    throw new IllegalArgumentException("\"oursSeconds\" and \"pytorchSeconds\" need one value per round"
+                            + " (" + roundRatios.length + "), got " + s.length);
+                }
+            }
+        }
+
+        /** The rounds' geometric mean: the run's one number when runs are pooled. */
+        double geometricMean() {
+            double sum = 0;
+            for (double r : roundRatios) {
+                sum += Math.log(r);
+            }
+            return Math.exp(sum / roundRatios.length);
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+    private StepRatioLog() {}
+
+    /**
+     * Every run in {@code file}, in the file's order. Fails with one line naming the file and the line number
+     * when the file is missing or a line is not a run (blank lines are skipped).
+     */
+    static List<Run> read(Path file) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException(file + ": no such file (bench step --compare-pytorch --record FILE"
+                    + " writes one)");
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+        List<Run> runs = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            if (!lines.get(i).isBlank()) {
+                runs.add(parse(lines.get(i), file + " line " + (i + 1)));
+            }
+        }
+        return runs;
+    }
+
+    /** One line as a run; {@code where} prefixes the one-line error. */
+    static Run parse(String line, String where) {
+        try {
+            return JSON.readValue(line, Run.class);
+        } catch (UnrecognizedPropertyException e) {
+            throw new IllegalArgumentException(where + ": unknown key \"" + e.getPropertyName() + "\" (keys: when,"
+                    + " source, commit, step, setup, pytorch, roundRatios, oursSeconds, pytorchSeconds)");
+        } catch (JsonMappingException e) {
+            Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
+            throw new IllegalArgumentException(where + ": not a run: " + firstLine(cause.getMessage()));
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(where + ": not JSON: " + firstLine(e.getOriginalMessage()));
+        }
+    }
+
+    /**
+     * Appends {@code run} to {@code file} (created with its folder when missing), rewriting the whole file
+     * through a temporary so that a reader never sees half a line. A file that does not parse is refused
+     * before anything is written.
+     */
+    static void append(Path file, Run run) {
+        List<Run> runs = Files.exists(file) ? read(file) : new ArrayList<>();
+        runs.add(run);
+        StringBuilder text = new StringBuilder();
+        for (Run r : runs) {
+            text.append(line(r)).append('\n');
+        }
+        AtomicFiles.writeString(file, text.toString());
+    }
+
+    /** One run as its line. */
+    static String line(Run run) {
+        try {
+            return JSON.writeValueAsString(run);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write a run as JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The commit these classes were built from: {@code git rev-parse --short HEAD} in their checkout
+     * (target/classes/../..), with "-dirty" when tracked files differ from it; null without git or a checkout.
+     */
+    static String checkoutCommit() {
+        try {
+            Path classes = Path.of(StepRatioLog.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path checkout = classes.getParent().getParent();
+            String head = git(checkout, "rev-parse", "--short", "HEAD");
+            if (head == null || head.isEmpty()) {
+                return null;
+            }
+            String changes = git(checkout, "status", "--porcelain", "--untracked-files=no");
+            return changes == null || changes.isEmpty() ? head : head + "-dirty";
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    // One git command's output, trimmed; null when it cannot run, fails or takes over 10 s.
+    private static String git(Path dir, String... args) {
+        List<String> cmd = new ArrayList<>(List.of("git", "-C", dir.toString()));
+        cmd.addAll(List.of(args));
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            return p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0 ? out : null;
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    private static String firstLine(String message) {
+        return message == null ? "" : message.lines().findFirst().orElse("");
+    }
+}
