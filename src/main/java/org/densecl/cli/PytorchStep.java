@@ -80,7 +80,8 @@ final class PytorchStep {
 
     /**
      * The vector-ISA caps PyTorch's kernels run under, from the environment its process inherits, as the twins'
-     * isa_note() reads them: "ONEDNN_MAX_CPU_ISA=AVX2", or "" for none.
+     * isa_note() reads them: "ONEDNN_MAX_CPU_ISA=AVX2", or "" for none. The list of variables is
+     * bench/pytorch/step_bench.py's isa_note(); the two change together.
      */
     static String isaCaps() {
         List<String> caps = new ArrayList<>();

@@ -66,12 +66,16 @@ public final class RatiosCommand implements Callable<Integer> {
             throw new IllegalArgumentException("bench ratios: " + log + " has no runs" + (stepFilter == null
                     && setupFilter == null ? "" : " matching --step/--setup") + " (" + all.size() + " in all)");
         }
-        System.out.printf(Locale.ROOT, "bench ratios: %s, %d runs; target %.2f (PyTorch's s/step over ours)%n", log,
-                all.size(), target);
+        int shown = groups.stream().mapToInt(g -> g.runs().size()).sum();
+        System.out.printf(Locale.ROOT, "bench ratios: %s, %d runs%s; target %.2f (PyTorch's s/step over ours)%n", log,
+                shown, shown == all.size() ? "" : " of " + all.size() + " (--step/--setup)", target);
         for (Group g : groups) {
             System.out.println();
             System.out.print(report(g, target));
         }
+        System.out.println();
+        System.out.println("(each added run can flip a verdict near the target, and checking after every run makes a"
+                + " chance pass likelier: fix the runs to take before taking them)");
         if (plot != null) {
             List<StepRatioChart.Panel> panels = new ArrayList<>();
             for (Group g : groups) {
@@ -112,15 +116,16 @@ public final class RatiosCommand implements Callable<Integer> {
         double[] rounds = g.rounds();
         long below = java.util.Arrays.stream(rounds).filter(x -> x < target).count();
         s.append(String.format(Locale.ROOT, "  over the %d rounds: geometric mean %.3f, %s; %d of them below %.2f%n",
-                rounds.length, RoundRatios.of(twice(rounds)).geometricMean(), rounds.length >= 2
+                rounds.length, StepRatioLog.geometricMean(rounds), rounds.length >= 2
                         ? "95% interval " + interval(rounds) + " (as if the rounds were independent)" : "one round",
                 below, target));
         double[] means = g.runMeans();
         StepRatioLog.Run latest = g.runs().get(g.runs().size() - 1);
         Boolean latestClears = clears(latest.roundRatios(), target);
         Boolean runsClear = clears(means, target);
-        s.append(String.format(Locale.ROOT, "  over the %d runs: geometric mean %.3f, 95%% interval %s (Student's t"
-                + " over the runs' geometric means)%n", means.length, RoundRatios.of(twice(means)).geometricMean(),
+        s.append(String.format(Locale.ROOT, "  over the %d run%s: geometric mean %.3f, 95%% interval %s (Student's t"
+                + " over the runs' geometric means)%n", means.length, means.length == 1 ? "" : "s",
+                StepRatioLog.geometricMean(means),
                 means.length >= 2 ? interval(means) : "n/a (one run)"));
         boolean shown = Boolean.TRUE.equals(latestClears) && Boolean.TRUE.equals(runsClear);
         s.append(String.format(Locale.ROOT, "  target %.2f %s: the latest run's interval %s it, the runs' interval %s"
@@ -145,10 +150,5 @@ public final class RatiosCommand implements Callable<Integer> {
     private static String verdict(Boolean clears) {
         return clears == null ? "cannot say (one value, no interval) whether it clears" : clears ? "clears"
                 : "reaches below";
-    }
-
-    // RoundRatios needs two values; a lone value's geometric mean is itself.
-    private static double[] twice(double[] v) {
-        return v.length >= 2 ? v : new double[] {v[0], v[0]};
     }
 }

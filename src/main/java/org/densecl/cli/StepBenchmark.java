@@ -202,8 +202,14 @@ public final class StepBenchmark implements Callable<Integer> {
             if (!comparePytorch) {
                 throw new IllegalArgumentException("bench step: --record needs --compare-pytorch (it logs the ratios)");
             }
-            if (java.nio.file.Files.exists(record)) {
-                StepRatioLog.read(record); // a log that does not parse is refused now, not after the rounds
+            if (profile) {
+                throw new IllegalArgumentException("bench step: --record with --profile: the profiler's timers slow"
+                        + " our steps, so such a run would not pool with the others; record without --profile");
+            }
+            try {
+                StepRatioLog.checkAppendable(record); // refused now, not after minutes of rounds
+            } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+                throw new IllegalArgumentException("bench step: --record " + e.getMessage());
             }
         }
         if (!conv.equals("winograd") && !conv.equals("gemm")) {
@@ -328,9 +334,15 @@ public final class StepBenchmark implements Callable<Integer> {
             printComparison(description, roundLines, all, theirs, ratios);
         }
         if (record != null) {
-            StepRatioLog.append(record, new StepRatioLog.Run(java.time.Instant.now().truncatedTo(
+            StepRatioLog.Run run = new StepRatioLog.Run(java.time.Instant.now().truncatedTo(
                     java.time.temporal.ChronoUnit.SECONDS).toString(), "bench step --record", StepRatioLog.checkoutCommit(),
-                    stepLabel(script, args), setupLabel(), description, ratios, oursRounds, theirRounds));
+                    stepLabel(script, args), setupLabel(), description, ratios, oursRounds, theirRounds);
+            try {
+                StepRatioLog.append(record, run);
+            } catch (RuntimeException e) { // the rounds took minutes: keep the run where the user can copy it
+                System.out.println("  not recorded; the run's line, to add to the log by hand: " + StepRatioLog.line(run));
+                throw e;
+            }
             System.out.println("  recorded in " + record + " ('./densecl bench ratios " + record + "' pools it with the"
                     + " runs before)");
         }

@@ -20,7 +20,9 @@ import org.densecl.data.io.AtomicFiles;
  * {@code bench step --compare-pytorch --record FILE}, so that claims pooled over runs (sessions, hours, the
  * host's moods) come from a file anyone can re-read ({@code bench ratios}) instead of sums done by hand.
  * docs/step-ratios.jsonl holds the project's runs; the earliest were transcribed from docs/performance.md's
- * tables (their {@code source} says so), which give the rounds' ratios but not their times.
+ * tables (their {@code source} says so), which give the rounds' ratios but not their times. {@code bench ratios}
+ * groups runs by the exact text of {@code step} and {@code setup}, so rewording either (the machine line, the
+ * backend's details) starts a new group.
  *
  * <pre>
  *   {"when": "2026-12-08T04:23:24Z" or a session's name, "source": "bench step --record" or where it was
@@ -69,19 +71,27 @@ final class StepRatioLog {
 
         /** The rounds' geometric mean: the run's one number when runs are pooled. */
         double geometricMean() {
-            double sum = 0;
-            for (double r : roundRatios) {
-                sum += Math.log(r);
-            }
-            return Math.exp(sum / roundRatios.length);
+            return StepRatioLog.geometricMean(roundRatios);
         }
     }
 
+    // Strict: a second object on a line, a repeated key or a key of another name is an error, not a silent loss.
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     private StepRatioLog() {}
+
+    /** exp(mean of the logarithms) of one or more positive ratios. */
+    static double geometricMean(double[] ratios) {
+        double sum = 0;
+        for (double r : ratios) {
+            sum += Math.log(r);
+        }
+        return Math.exp(sum / ratios.length);
+    }
 
     /**
      * Every run in {@code file}, in the file's order. Fails with one line naming the file and the line number
@@ -114,8 +124,12 @@ final class StepRatioLog {
             throw new IllegalArgumentException(where + ": unknown key \"" + e.getPropertyName() + "\" (keys: when,"
                     + " source, commit, step, setup, pytorch, roundRatios, oursSeconds, pytorchSeconds)");
         } catch (JsonMappingException e) {
-            Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
-            throw new IllegalArgumentException(where + ": not a run: " + firstLine(cause.getMessage()));
+            if (e.getCause() instanceof IllegalArgumentException iae) { // the record's own check
+                throw new IllegalArgumentException(where + ": not a run: " + firstLine(iae.getMessage()));
+            }
+            String key = e.getPath().isEmpty() ? null : e.getPath().get(0).getFieldName();
+            throw new IllegalArgumentException(where + ": not a run: " + (key == null ? "" : "key \"" + key + "\": ")
+                    + firstLine(e.getOriginalMessage()));
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException(where + ": not JSON: " + firstLine(e.getOriginalMessage()));
         }
@@ -124,16 +138,57 @@ final class StepRatioLog {
     /**
      * Appends {@code run} to {@code file} (created with its folder when missing), rewriting the whole file
      * through a temporary so that a reader never sees half a line. A file that does not parse is refused
-     * before anything is written.
+     * before anything is written. Two recording runs at once take turns through a lock file beside the log
+     * (".NAME.lock", removed afterwards), so neither loses the other's line.
      */
     static void append(Path file, Run run) {
-        List<Run> runs = Files.exists(file) ? read(file) : new ArrayList<>();
-        runs.add(run);
-        StringBuilder text = new StringBuilder();
-        for (Run r : runs) {
-            text.append(line(r)).append('\n');
+        Path lock = lockFile(file);
+        try {
+            Files.createDirectories(lock.toAbsolutePath().getParent());
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lock,
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+                 java.nio.channels.FileLock ignored = ch.lock()) {
+                List<Run> runs = Files.exists(file) ? read(file) : new ArrayList<>();
+                runs.add(run);
+                StringBuilder text = new StringBuilder();
+                for (Run r : runs) {
+                    text.append(line(r)).append('\n');
+                }
+                AtomicFiles.writeString(file, text.toString());
+            } finally {
+                // a recorder that opened the old lock file before this removal still holds it exclusively
+                Files.deleteIfExists(lock);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": cannot append (" + e.getMessage() + ")", e);
         }
-        AtomicFiles.writeString(file, text.toString());
+    }
+
+    /**
+     * Refuses, before a run spends minutes measuring, a log it could not append to: one that does not parse,
+     * or whose folder cannot be made or written.
+     */
+    static void checkAppendable(Path file) {
+        if (Files.isDirectory(file)) {
+            throw new IllegalArgumentException(file + ": cannot be written (a folder); name a log file");
+        }
+        if (Files.exists(file)) {
+            read(file);
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(file + ": cannot make its folder " + dir + " (" + e.getMessage() + ")");
+        }
+        if (!Files.isWritable(dir)) {
+            throw new IllegalArgumentException(file + ": cannot be written (its folder is read-only); name a log file"
+                    + " this user can write");
+        }
+    }
+
+    private static Path lockFile(Path file) {
+        return file.toAbsolutePath().resolveSibling("." + file.getFileName() + ".lock");
     }
 
     /** One run as its line. */
@@ -152,6 +207,9 @@ final class StepRatioLog {
     static String checkoutCommit() {
         try {
             Path classes = Path.of(StepRatioLog.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            if (!Files.isDirectory(classes)) {
+                return null; // a jar: no checkout it can be tied to
+            }
             Path checkout = classes.getParent().getParent();
             String head = git(checkout, "rev-parse", "--short", "HEAD");
             if (head == null || head.isEmpty()) {
@@ -169,9 +227,18 @@ final class StepRatioLog {
         List<String> cmd = new ArrayList<>(List.of("git", "-C", dir.toString()));
         cmd.addAll(List.of(args));
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            return p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0 ? out : null;
+            // the output goes to a file, so that a hung git is stopped by the timeout instead of a blocked read
+            Path out = Files.createTempFile("densecl-git", ".txt");
+            try {
+                Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+                if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                    return null;
+                }
+                return p.exitValue() == 0 ? Files.readString(out).trim() : null;
+            } finally {
+                Files.deleteIfExists(out);
+            }
         } catch (IOException e) {
             return null;
         } catch (InterruptedException e) {

@@ -66,14 +66,7 @@ class ConvLayersBenchmarkTest {
         String[] expected = {"--model resnet99", "--arch is for --model densecl only", "--arch vgg16",
             "--rounds 0 is below 1", "--reps 0 is below 1", "--pytorch-memory-format nchw",
             "cannot start /nonexistent/python3"};
-        for (int i = 0; i < cases.length; i++) {
-            StepBenchmarkRun r = StepBenchmarkRun.of(ConvLayersBenchmark::run, cases[i]);
-            String what = "bench conv-layers " + String.join(" ", cases[i]);
-            assertEquals(1, r.code(), what + ": exit code");
-            assertEquals(1, r.err().strip().lines().count(), what + ": one line expected, got: " + r.err());
-            assertTrue(r.err().startsWith("densecl: bench conv-layers: ") && r.err().contains(expected[i]),
-                    what + ": " + r.err());
-        }
+        StepBenchmarkRun.assertOneLineErrors(ConvLayersBenchmark::run, "bench conv-layers", cases, expected);
     }
 
     @Test

@@ -50,10 +50,11 @@ class RatiosCommandTest {
         assertTrue(out.contains("target 1.25 not shown: the latest run's interval clears it, the runs' interval reaches"
                 + " below it"), out);
         // one run: no interval over runs, so nothing is claimed
-        assertTrue(out.contains("over the 1 runs: geometric mean 1.449, 95% interval n/a (one run)"), out);
+        assertTrue(out.contains("over the 1 run: geometric mean 1.449, 95% interval n/a (one run)"), out);
         assertTrue(out.contains("the runs' interval cannot say"), out);
         // resnet50's one run: 1 of its 2 rounds below the target
-        assertTrue(out.contains("1 of them below 1.25"), out);
+        String resnet = out.substring(out.indexOf("resnet50\n"), out.indexOf("densecl\n  on AVX2 cap"));
+        assertTrue(resnet.contains("2 rounds: geometric mean 1.296") && resnet.contains("1 of them below 1.25"), resnet);
     }
 
     @Test
@@ -65,6 +66,25 @@ class RatiosCommandTest {
         StepBenchmarkRun higher = StepBenchmarkRun.of(RatiosCommand::run, log.toString(), "--target", "1.45");
         assertTrue(higher.out().contains("target 1.45 not shown: the latest run's interval reaches below it"),
                 higher.out());
+        // a noisy latest run below the target while the runs, pooled, clear it: not shown either
+        Path noisy = dir.resolve("noisy.jsonl");
+        for (double[] r : new double[][] {{1.40, 1.41}, {1.39, 1.40}, {1.41, 1.40}, {1.10, 1.70}}) {
+            StepRatioLog.append(noisy, run("s", "m", r));
+        }
+        String out = StepBenchmarkRun.of(RatiosCommand::run, noisy.toString()).out();
+        assertTrue(out.contains("target 1.25 not shown: the latest run's interval reaches below it, the runs' interval"
+                + " clears it"), out);
+    }
+
+    @Test
+    void aRunOfOneRoundPoolsButHasNoIntervalOfItsOwn() {
+        Path log = log(run("s", "m", 1.3, 1.32), run("s", "m", 1.36));
+        String out = StepBenchmarkRun.of(RatiosCommand::run, log.toString()).out();
+        assertTrue(out.matches("(?s).*\\n     2  \\S+\\s+1     1\\.360  n/a .*"), out);
+        assertTrue(out.contains("over the 3 rounds: geometric mean " + String.format(Locale.ROOT, "%.3f",
+                Math.cbrt(1.3 * 1.32 * 1.36))), out);
+        assertTrue(out.contains("target 1.25 not shown: the latest run's interval cannot say (one value, no interval)"
+                + " whether it clears it"), out);
     }
 
     @Test
@@ -97,13 +117,7 @@ class RatiosCommandTest {
         };
         String[] expected = {"missing.jsonl: no such file", "corrupt.jsonl line 1: not a run", "has no runs matching",
             "--target must be positive"};
-        for (int i = 0; i < cases.length; i++) {
-            StepBenchmarkRun r = StepBenchmarkRun.of(RatiosCommand::run, cases[i]);
-            String what = "bench ratios " + String.join(" ", cases[i]);
-            assertEquals(1, r.code(), what + ": exit code");
-            assertEquals(1, r.err().strip().lines().count(), what + ": one line expected, got: " + r.err());
-            assertTrue(r.err().startsWith("densecl: ") && r.err().contains(expected[i]), what + ": " + r.err());
-        }
+        StepBenchmarkRun.assertOneLineErrors(RatiosCommand::run, "", cases, expected);
     }
 
     @Test
@@ -126,7 +140,7 @@ class RatiosCommandTest {
         StepRatioLog.Run run = runs.get(1);
         assertEquals("step_bench.py --model resnet18 --batch 2 --size 32 --channels 3 --classes 1000 --threads 1;"
                 + " ours cpu (vector, winograd, 1 threads)", run.step());
-        assertTrue(run.setup().contains("AVX") && run.setup().contains("cpu kernels use"), run.setup());
+        assertTrue(run.setup().contains("cpu kernels use") && run.setup().contains("cores"), run.setup());
         assertEquals("pytorch fake twin, 1 threads", run.pytorch());
         assertEquals(2, run.roundRatios().length);
         for (int i = 0; i < 2; i++) {
@@ -135,9 +149,12 @@ class RatiosCommandTest {
         }
         StepBenchmarkRun pooled = StepBenchmarkRun.of(RatiosCommand::run, log.toString());
         assertTrue(pooled.out().contains("over the 2 runs"), pooled.out());
-        // without --compare-pytorch there is nothing to record
-        StepBenchmarkRun refused = StepBenchmarkRun.of("--model", "resnet18", "--record", log.toString());
-        assertEquals(1, refused.code());
-        assertTrue(refused.err().contains("--record needs --compare-pytorch"), refused.err());
+        // refused before any round: nothing to record, a profiled run, a log that cannot be written
+        StepBenchmarkRun.assertOneLineErrors(StepBenchmark::run, "bench step", new String[][] {
+            {"--model", "resnet18", "--record", log.toString()},
+            {"--model", "resnet18", "--compare-pytorch", "--profile", "--record", log.toString()},
+            {"--model", "resnet18", "--compare-pytorch", "--record", dir.toString()},
+        }, new String[] {"--record needs --compare-pytorch", "--record with --profile", "cannot be written (a folder)"});
+        assertEquals(2, StepRatioLog.read(log).size(), "the refused runs wrote nothing");
     }
 }

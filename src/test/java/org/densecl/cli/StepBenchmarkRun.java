@@ -33,15 +33,23 @@ record StepBenchmarkRun(int code, String out, String err) {
         }
     }
 
-    /** Each case must fail with exit code 1 and one error line containing its expected text. */
+    /** Each {@code bench step} case must fail with exit code 1 and one error line containing its expected text. */
     static void assertOneLineErrors(String[][] cases, String[] expected) {
+        assertOneLineErrors(StepBenchmark::run, "bench step", cases, expected);
+    }
+
+    /**
+     * Each case of {@code command} must fail with exit code 1 and one error line, "densecl: NAME: ..." ("densecl: ..."
+     * for an empty name), containing its expected text.
+     */
+    static void assertOneLineErrors(ToIntFunction<String[]> command, String name, String[][] cases, String[] expected) {
+        String prefix = "densecl: " + (name.isEmpty() ? "" : name + ": ");
         for (int i = 0; i < cases.length; i++) {
-            StepBenchmarkRun r = of(cases[i]);
-            String what = "bench step " + String.join(" ", cases[i]);
+            StepBenchmarkRun r = of(command, cases[i]);
+            String what = (name.isEmpty() ? "" : name + " ") + String.join(" ", cases[i]);
             assertEquals(1, r.code(), what + ": exit code");
             assertEquals(1, r.err().strip().lines().count(), what + ": one line expected, got: " + r.err());
-            assertTrue(r.err().startsWith("densecl: bench step: ") && r.err().contains(expected[i]),
-                    what + ": " + r.err());
+            assertTrue(r.err().startsWith(prefix) && r.err().contains(expected[i]), what + ": " + r.err());
         }
     }
 }

@@ -49,9 +49,13 @@ class StepRatioLogTest {
             "{\"step\":\"s\",\"setup\":\"m\",\"roundRatios\":[1.2],\"oursSeconds\":[1,2]}",
             "{\"setup\":\"m\",\"roundRatios\":[1.2]}",
             "garbage, not a JSON object",
+            good + good,
+            "{\"step\":\"s\",\"setup\":\"m\",\"step\":\"t\",\"roundRatios\":[1.2]}",
+            "{\"step\":\"s\",\"setup\":\"m\",\"roundRatios\":\"fast\"}",
         };
         String[] expected = {"unknown key \"colour\"", "positive and finite, got -1.0", "one or more",
-            "one value per round (1), got 2", "needs \"step\" and \"setup\"", "not JSON"};
+            "one value per round (1), got 2", "needs \"step\" and \"setup\"", "not JSON", "not a run: Trailing token",
+            "Duplicate field 'step'", "key \"roundRatios\""};
         for (int i = 0; i < bad.length; i++) {
             Files.writeString(log, good + "\n\n" + bad[i] + "\n");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> StepRatioLog.read(log));
@@ -83,9 +87,15 @@ class StepRatioLogTest {
     void theProjectsLogParses() {
         Path log = Path.of("docs/step-ratios.jsonl");
         List<StepRatioLog.Run> runs = StepRatioLog.read(log);
-        assertTrue(runs.size() >= 23, "the transcribed runs and later ones: " + runs.size());
+        assertTrue(runs.size() >= 27, "the transcribed runs and later ones: " + runs.size());
         for (StepRatioLog.Run r : runs) {
             assertTrue(r.setup().contains("AVX"), "every run names its ISA: " + r.setup());
         }
+        // the runs transcribed from docs/performance.md and issue 18's eighth session's four, per step and setup
+        java.util.Map<String, Long> groups = runs.subList(0, 27).stream().collect(java.util.stream.Collectors.groupingBy(
+                r -> r.step().split(" ")[0] + (r.setup().contains("UseAVX=2") ? " avx2" : " avx512"),
+                java.util.stream.Collectors.counting()));
+        assertEquals(java.util.Map.of("step_bench.py avx512", 6L, "densecl_step_bench.py avx512", 13L,
+                "step_bench.py avx2", 3L, "densecl_step_bench.py avx2", 5L), groups);
     }
 }
