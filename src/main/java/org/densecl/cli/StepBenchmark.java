@@ -323,10 +323,10 @@ public final class StepBenchmark implements Callable<Integer> {
                 PytorchStep.Result py = PytorchStep.run(python, PytorchStep.script("bench step", script).toString(), args);
                 theirs = concat(theirs, py.times());
                 description = py.description();
-                ratios[r] = mean(py.times()) / mean(t);
                 oursRounds[r] = mean(t);
                 theirRounds[r] = mean(py.times());
-                roundLines.add(String.format("  %5d   %11.4f   %14.4f   %12.3f", r + 1, mean(t), mean(py.times()),
+                ratios[r] = theirRounds[r] / oursRounds[r];
+                roundLines.add(String.format("  %5d   %11.4f   %14.4f   %12.3f", r + 1, oursRounds[r], theirRounds[r],
                         ratios[r]));
             }
         }

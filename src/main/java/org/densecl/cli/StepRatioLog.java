@@ -38,7 +38,8 @@ final class StepRatioLog {
      * @param when           ISO-8601 instant (UTC) or, for transcribed runs, the session that measured them
      * @param source         how the line got here
      * @param commit         the build's commit, null where unknown
-     * @param step           what was timed, e.g. "densecl resnet50 batch 8 3x224x224 queue 4096, pytorch channels_last"
+     * @param step           what was timed: the twin's command line and our backend, e.g. "densecl_step_bench.py
+     *                       --arch resnet50 ... --channels-last; ours cpu (vector, winograd, 2 threads)"
      * @param setup          the machine line ({@code MachineInfo.cpuLine()}) and any ISA cap on either side
      * @param pytorch        the twin's own description, null where not recorded
      * @param roundRatios    (rounds) pytorch's mean s/step over ours, per alternated round
@@ -136,7 +137,7 @@ final class StepRatioLog {
     }
 
     /**
-     * Appends {@code run} to {@code file} (created with its folder when missing), rewriting the whole file
+     * Appends {@code run} to {@code file} (created with its folder when missing), writing the whole file
      * through a temporary so that a reader never sees half a line. A file that does not parse is refused
      * before anything is written. Two recording runs at once take turns through a lock file beside the log
      * (".NAME.lock", removed afterwards), so neither loses the other's line.
@@ -148,15 +149,16 @@ final class StepRatioLog {
             try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lock,
                     java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
                  java.nio.channels.FileLock ignored = ch.lock()) {
-                List<Run> runs = Files.exists(file) ? read(file) : new ArrayList<>();
-                runs.add(run);
-                StringBuilder text = new StringBuilder();
-                for (Run r : runs) {
-                    text.append(line(r)).append('\n');
+                // the earlier lines are kept byte for byte, once they are known to parse
+                String before = "";
+                if (Files.exists(file)) {
+                    read(file);
+                    before = Files.readString(file, StandardCharsets.UTF_8);
                 }
-                AtomicFiles.writeString(file, text.toString());
+                String sep = before.isEmpty() || before.endsWith("\n") ? "" : "\n";
+                AtomicFiles.writeString(file, before + sep + line(run) + "\n");
             } finally {
-                // a recorder that opened the old lock file before this removal still holds it exclusively
+                // a recorder already waiting holds the old file's lock next; only a third one could miss it
                 Files.deleteIfExists(lock);
             }
         } catch (IOException e) {

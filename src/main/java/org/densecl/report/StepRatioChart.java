@@ -99,11 +99,12 @@ public final class StepRatioChart {
             }
             mx[run] = run + 1;
         }
-        style(chart.addSeries("rounds", rx, ry), ROUND, false);
-        style(chart.addSeries("run (geometric mean of its rounds)", mx, p.runMeans()), RUN, false);
+        style(chart.addSeries("rounds", rx, ry), ROUND, SeriesMarkers.CIRCLE);
+        style(chart.addSeries("run (geometric mean of its rounds)", mx, p.runMeans()), RUN, SeriesMarkers.DIAMOND);
         XYSeries line = chart.addSeries(String.format("target %.2f", target), new double[] {0.5, mx.length + 0.5},
                 new double[] {target, target});
-        style(line, TARGET, true);
+        style(line, TARGET, SeriesMarkers.NONE);
+        line.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
         return chart;
     }
 
@@ -122,14 +123,9 @@ public final class StepRatioChart {
         return lines;
     }
 
-    private static void style(XYSeries s, Color color, boolean line) {
+    private static void style(XYSeries s, Color color, org.knowm.xchart.style.markers.Marker marker) {
         s.setMarkerColor(color);
         s.setLineColor(color);
-        if (line) {
-            s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
-            s.setMarker(SeriesMarkers.NONE);
-        } else {
-            s.setMarker(color == RUN ? SeriesMarkers.DIAMOND : SeriesMarkers.CIRCLE);
-        }
+        s.setMarker(marker);
     }
 }

@@ -66,6 +66,16 @@ class StepRatioLogTest {
     }
 
     @Test
+    void appendingKeepsTheEarlierLinesByteForByte() throws IOException {
+        Path log = dir.resolve("hand.jsonl");
+        String hand = "{\"step\": \"s\", \"setup\": \"m\", \"roundRatios\": [1.300, 1.2]}"; // no final newline
+        Files.writeString(log, hand);
+        StepRatioLog.append(log, run("s", "m", 1.25));
+        assertEquals(hand + "\n" + StepRatioLog.line(run("s", "m", 1.25)) + "\n", Files.readString(log));
+        assertEquals(2, StepRatioLog.read(log).size());
+    }
+
+    @Test
     void appendingToACorruptLogChangesNothing() throws IOException {
         Path log = dir.resolve("corrupt.jsonl");
         Files.writeString(log, "garbage\n");
